@@ -1,0 +1,25 @@
+"""Option parsing and defaults shared by several subcommands."""
+
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+
+import click
+
+from featurestream.timeutil import parse_timestamp
+
+RAW_DIR: Final = Path("raw")
+DEFAULT_CUSTOMERS: Final = RAW_DIR / "customers.csv"
+DEFAULT_ORDERS: Final = RAW_DIR / "orders.csv"
+
+
+def timestamp_option(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> datetime | None:
+    """Click callback: an ISO-8601 time such as ``2022-01-01T12:00:00Z``; zone-less is UTC."""
+    if value is None:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx=ctx, param=param) from error

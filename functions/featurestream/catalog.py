@@ -1,0 +1,207 @@
+"""The feature-group catalog: the one declaration of both feature groups.
+
+Names, record identifier, event-time feature, and for every feature its Feature Store type,
+description, owner and searchable parameters. ``template.yaml``'s FeatureDefinitions, the
+metadata applied with ``UpdateFeatureMetadata``, ``docs/features.md`` and the emulator's
+provisioning all derive from here.
+"""
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final, Literal
+
+FeatureType = Literal["Integral", "Fractional", "String"]
+
+RESERVED_FEATURE_NAMES: Final = frozenset({"is_deleted", "write_time", "api_invocation_time"})
+"""Columns the offline store adds to every row; a feature may not use them."""
+
+FEATURE_NAME_PATTERN: Final = r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$"
+FEATURE_GROUP_NAME_PATTERN: Final = r"^[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}$"
+TRANSFORM_VERSION_FEATURE: Final = "transform_version"
+
+DATA_OWNER: Final = "ml-platform"
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature: its stored type and the metadata people search for."""
+
+    name: str
+    type: FeatureType
+    description: str
+    owner: str = DATA_OWNER
+    parameters: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def metadata_parameters(self) -> dict[str, str]:
+        """Parameters as applied with UpdateFeatureMetadata (owner included)."""
+        return {"owner": self.owner, **self.parameters}
+
+
+@dataclass(frozen=True)
+class FeatureGroupSpec:
+    """A feature group as deployed; ``name`` is the logical name (the stack prefixes it)."""
+
+    name: str
+    description: str
+    record_identifier: str
+    event_time_feature: str
+    features: tuple[Feature, ...]
+
+    def feature(self, name: str) -> Feature:
+        for candidate in self.features:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(f"{self.name} has no feature {name!r}")
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(feature.name for feature in self.features)
+
+    def feature_definitions(self) -> list[dict[str, str]]:
+        """The ``FeatureDefinitions`` list for CreateFeatureGroup / CloudFormation."""
+        return [{"FeatureName": f.name, "FeatureType": f.type} for f in self.features]
+
+
+def _params(**values: str) -> MappingProxyType[str, str]:
+    return MappingProxyType(values)
+
+
+_PRIMARY_KEY = _params(idType="primarykey", source="event")
+_CUSTOMER_SOURCE = _params(source="customer-events", updateFrequency="per event")
+_ORDER_SOURCE = _params(source="order-events", updateFrequency="per event")
+_EVENT_TIME = _params(source="event", semantics="business time of the event")
+_VERSION = _params(source="params artifact", semantics="fitted-parameters version")
+
+
+def _age_bin(label: str, low: int, high: int | None) -> Feature:
+    span = f"{low} to {high}" if high is not None else f"{low} or older"
+    return Feature(
+        name=f"age_{label}",
+        type="Integral",
+        description=f"1 if the customer's age is {span}, else 0 (one-hot age bin)",
+        parameters=_params(**_CUSTOMER_SOURCE, encoding="one-hot", derivedFrom="age"),
+    )
+
+
+_CUSTOMER_ID = Feature(
+    "customer_id", "String", "Customer identifier (C<number>)", parameters=_PRIMARY_KEY
+)
+
+AGE_BINS: Final[tuple[tuple[str, int, int | None], ...]] = (
+    ("18-29", 18, 29),
+    ("30-39", 30, 39),
+    ("40-49", 40, 49),
+    ("50-59", 50, 59),
+    ("60-69", 60, 69),
+    ("70-plus", 70, None),
+)
+"""Age bins, inclusive on both ends: every age lands in the bin its label names."""
+
+CUSTOMERS: Final = FeatureGroupSpec(
+    name="customers",
+    description="Customer profile features, one row per customer, newest profile event wins",
+    record_identifier="customer_id",
+    event_time_feature="event_time",
+    features=(
+        _CUSTOMER_ID,
+        Feature(
+            "sex",
+            "Integral",
+            "Sex encoded 0 = F, 1 = M",
+            parameters=_params(**_CUSTOMER_SOURCE, encoding="label"),
+        ),
+        Feature(
+            "is_married",
+            "Integral",
+            "1 if married, else 0",
+            parameters=_params(**_CUSTOMER_SOURCE, encoding="label"),
+        ),
+        *(_age_bin(label, low, high) for label, low, high in AGE_BINS),
+        Feature(
+            "n_days_active",
+            "Fractional",
+            "Tenure: whole days since active_since as of write time, min-max scaled; "
+            "recompute at read time from active_since",
+            parameters=_params(**_CUSTOMER_SOURCE, scaling="minmax", derivedFrom="active_since"),
+        ),
+        Feature(
+            "active_since",
+            "String",
+            "When the customer registered (UTC, ISO-8601)",
+            parameters=_params(**_CUSTOMER_SOURCE, semantics="raw timestamp"),
+        ),
+        Feature(
+            "event_time",
+            "String",
+            "Business time of the customer event",
+            parameters=_EVENT_TIME,
+        ),
+        Feature(
+            TRANSFORM_VERSION_FEATURE,
+            "String",
+            "Version of the fitted parameters that produced this record",
+            parameters=_VERSION,
+        ),
+    ),
+)
+
+ORDERS: Final = FeatureGroupSpec(
+    name="orders",
+    description="Each customer's latest order, keyed by customer_id as in the tutorial",
+    record_identifier="customer_id",
+    event_time_feature="event_time",
+    features=(
+        _CUSTOMER_ID,
+        Feature(
+            "order_id",
+            "String",
+            "Identifier of the customer's latest order",
+            parameters=_params(**_ORDER_SOURCE, idType="foreignkey"),
+        ),
+        Feature(
+            "product_id",
+            "String",
+            "Product of the customer's latest order",
+            parameters=_params(**_ORDER_SOURCE, idType="foreignkey"),
+        ),
+        Feature(
+            "purchase_amount",
+            "Fractional",
+            "Amount of the latest order, min-max scaled",
+            parameters=_params(**_ORDER_SOURCE, scaling="minmax"),
+        ),
+        Feature(
+            "is_reordered",
+            "Integral",
+            "1 if the latest order repeats an earlier one, else 0",
+            parameters=_params(**_ORDER_SOURCE, encoding="label"),
+        ),
+        Feature(
+            "n_days_since_last_purchase",
+            "Fractional",
+            "Recency: whole days since purchased_on as of write time, min-max scaled; "
+            "recompute at read time from purchased_on",
+            parameters=_params(**_ORDER_SOURCE, scaling="minmax", derivedFrom="purchased_on"),
+        ),
+        Feature(
+            "purchased_on",
+            "String",
+            "When the latest order was placed (UTC, ISO-8601)",
+            parameters=_params(**_ORDER_SOURCE, semantics="raw timestamp"),
+        ),
+        Feature(
+            "event_time",
+            "String",
+            "Business time of the order event",
+            parameters=_EVENT_TIME,
+        ),
+        Feature(
+            TRANSFORM_VERSION_FEATURE,
+            "String",
+            "Version of the fitted parameters that produced this record",
+            parameters=_VERSION,
+        ),
+    ),
+)
+
+FEATURE_GROUPS: Final = (CUSTOMERS, ORDERS)
