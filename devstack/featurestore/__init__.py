@@ -1,0 +1,10 @@
+"""Local SageMaker Feature Store: a wire-compatible emulator backed by SQLite and Parquet.
+
+boto3 clients reach it unchanged through ``AWS_ENDPOINT_URL_SAGEMAKER`` and
+``AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME``; one port serves both services.
+Behaviour follows ``reference/aws-semantics.md`` sections 1-3 and 9 (see docs/emulator.md).
+"""
+
+from devstack.featurestore.config import EmulatorConfig, FaultConfig, TiePolicy
+
+__all__ = ["EmulatorConfig", "FaultConfig", "TiePolicy"]

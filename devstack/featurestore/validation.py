@@ -1,0 +1,194 @@
+"""Service-side checks botocore does not make: lengths, patterns, enums, value grammars.
+
+botocore validates only ``required`` and ``min`` client-side, so every ``max``, ``pattern``
+and ``enum`` in the models is enforced here, with messages in the service's style.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sized
+from typing import Any
+
+from devstack.featurestore.errors import ApiError, validation
+
+NAME_RE = re.compile(r"[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}")
+FG_NAME_OR_ARN_RE = re.compile(
+    r"(arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:feature-group/)?"
+    r"([a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63})"
+)
+ROLE_ARN_RE = re.compile(r"arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
+S3_URI_RE = re.compile(r"(https|s3)://([^/]+)/?(.*)")
+KMS_RE = re.compile(r"[a-zA-Z0-9:/_-]*")
+TAG_RE = re.compile(r"[\w\s_.:/=+\-@]*")
+PARAM_RE = re.compile(r"[\w\s_.:/=+\-]*")
+EVENT_TIME_STRING_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}))?Z")
+INTEGRAL_RE = re.compile(r"-?\d+")
+FRACTIONAL_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+FEATURE_TYPES = ("Integral", "Fractional", "String")
+COLLECTION_TYPES = ("List", "Set", "Vector")
+STORAGE_TYPES = ("Standard", "Standard_V2", "InMemory")
+TABLE_FORMATS = ("Default", "Glue", "Iceberg")
+THROUGHPUT_MODES = ("OnDemand", "Provisioned")
+TARGET_STORES = ("OnlineStore", "OfflineStore")
+TTL_UNITS = {"Seconds": 1, "Minutes": 60, "Hours": 3600, "Days": 86400, "Weeks": 604800}
+RESERVED_FEATURE_NAMES = ("is_deleted", "write_time", "api_invocation_time")
+
+MAX_VALUE_CHARS = 358_400
+MAX_RECORD_BYTES = 350 * 1024
+MAX_IDENTIFIER_BYTES = 2 * 1024
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# 0000-01-01T00:00:00.000Z .. 9999-12-31T23:59:59.999Z, in epoch milliseconds.
+EVENT_TIME_MIN_MS = -62_167_219_200_000
+EVENT_TIME_MAX_MS = 253_402_300_799_999
+
+
+def _constraint(member: str, value: object, rule: str) -> ApiError:
+    shown = value if isinstance(value, str | int | float) and len(str(value)) <= 256 else "..."
+    return validation(
+        f"1 validation error detected: Value '{shown}' at '{member}' failed to satisfy "
+        f"constraint: {rule}"
+    )
+
+
+def check_pattern(
+    member: str, value: Any, pattern: re.Pattern[str], min_len: int, max_len: int
+) -> str:
+    if not isinstance(value, str):
+        raise validation(f"{member} must be a string")
+    if not min_len <= len(value) <= max_len:
+        raise _constraint(
+            member,
+            value,
+            f"Member must have length between {min_len} and {max_len}",
+        )
+    if not pattern.fullmatch(value):
+        raise _constraint(
+            member, value, f"Member must satisfy regular expression pattern: {pattern.pattern}"
+        )
+    return value
+
+
+def check_length(
+    member: str, value: Any, min_len: int, max_len: int, *, required: bool = False
+) -> Any:
+    """Length/size bounds; ``None`` passes unless ``required`` (absent optional member)."""
+    if value is None:
+        if required:
+            raise validation(f"{member} is required")
+        return value
+    if not isinstance(value, Sized):
+        raise validation(f"{member} has the wrong type")
+    if not min_len <= len(value) <= max_len:
+        raise _constraint(
+            member,
+            value if isinstance(value, str) else len(value),
+            f"Member must have length {'less than or equal to ' + str(max_len)}"
+            if min_len == 0
+            else f"Member must have length between {min_len} and {max_len}",
+        )
+    return value
+
+
+def check_enum(member: str, value: Any, allowed: Iterable[str]) -> str:
+    options = list(allowed)
+    if value not in options:
+        raise _constraint(
+            member, value, f"Member must satisfy enum value set: [{', '.join(options)}]"
+        )
+    return str(value)
+
+
+def check_fg_name_or_arn(member: str, value: Any, max_len: int = 150) -> str:
+    """Runtime names/ARNs are 1-150 chars; the control plane allows ARNs up to 256."""
+    return check_pattern(member, value, FG_NAME_OR_ARN_RE, 1, max_len)
+
+
+def fg_name_from(name_or_arn: str) -> str:
+    return name_or_arn.rsplit("/", 1)[-1] if name_or_arn.startswith("arn:") else name_or_arn
+
+
+def ttl_seconds(member: str, ttl: Any) -> int | None:
+    """Validate a ``TtlDuration`` ({Unit, Value}) and return it in seconds."""
+    if ttl is None:
+        return None
+    if not isinstance(ttl, dict) or "Unit" not in ttl or "Value" not in ttl:
+        raise validation(f"{member} must have both Unit and Value")
+    unit = check_enum(f"{member}.unit", ttl["Unit"], TTL_UNITS)
+    value = ttl["Value"]
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise _constraint(
+            f"{member}.value", value, "Member must have value greater than or equal to 1"
+        )
+    return value * TTL_UNITS[unit]
+
+
+def parse_event_time(value: str, feature_type: str, member: str = "EventTime") -> int:
+    """Parse an event time to epoch milliseconds, accepting only the documented formats.
+
+    String: ``yyyy-MM-dd'T'HH:mm:ssZ`` or ``yyyy-MM-dd'T'HH:mm:ss.SSSZ`` (UTC, literal Z).
+    Fractional: Unix epoch seconds (millisecond precision); epoch milliseconds fall
+    outside the documented range and are rejected.
+    """
+    if feature_type == "Fractional":
+        if not FRACTIONAL_RE.fullmatch(value):
+            raise validation(
+                f"Invalid {member} '{value}': a Fractional event time must be Unix epoch "
+                "seconds, e.g. 1714564800.123"
+            )
+        seconds = float(value)
+        millis = round(seconds * 1000)
+        if not math.isfinite(seconds) or not EVENT_TIME_MIN_MS <= millis <= EVENT_TIME_MAX_MS:
+            raise validation(
+                f"Invalid {member} '{value}': out of range 0000-01-01T00:00:00.000Z .. "
+                "9999-12-31T23:59:59.999Z (Fractional event times are epoch seconds, not ms)"
+            )
+        return millis
+    match = EVENT_TIME_STRING_RE.fullmatch(value)
+    if not match:
+        raise validation(
+            f"Invalid {member} '{value}': expected yyyy-MM-dd'T'HH:mm:ssZ or "
+            "yyyy-MM-dd'T'HH:mm:ss.SSSZ (UTC with a literal Z, at most milliseconds)"
+        )
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    frac = match.group(7)
+    if not (1 <= month <= 12 and 1 <= day <= _days_in_month(year, month)):
+        raise validation(f"Invalid {member} '{value}': not a calendar date")
+    if hour > 23 or minute > 59 or second > 59:
+        raise validation(f"Invalid {member} '{value}': not a valid time of day")
+    seconds_total = _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+    return seconds_total * 1000 + (int(frac) if frac else 0)
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 for any proleptic Gregorian date (year 0000 included)."""
+    year -= month <= 2
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _days_in_month(year: int, month: int) -> int:
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+
+
+def check_scalar(feature: str, feature_type: str, value: str) -> None:
+    """Integral must be a base-10 int64; Fractional a finite decimal; String anything."""
+    if feature_type == "Integral":
+        if not INTEGRAL_RE.fullmatch(value) or not INT64_MIN <= int(value) <= INT64_MAX:
+            raise validation(
+                f"Invalid value '{value[:100]}' for feature {feature} of type Integral: "
+                "expected a base-10 64-bit signed integer"
+            )
+    elif feature_type == "Fractional" and (
+        not FRACTIONAL_RE.fullmatch(value) or not math.isfinite(float(value))
+    ):
+        raise validation(
+            f"Invalid value '{value[:100]}' for feature {feature} of type Fractional: "
+            "expected a finite decimal number"
+        )
