@@ -77,7 +77,7 @@ def _parse_value(group: FeatureGroup, name: str, fv: dict[str, Any]) -> str | li
         raise validation(
             f"Value of feature {name} is longer than the {MAX_VALUE_CHARS}-character limit"
         )
-    if ftype != "String":
+    if ftype != "String" and name != group.event_time_name:  # event time: parsed later
         check_scalar(name, ftype, scalar)
     return scalar
 
