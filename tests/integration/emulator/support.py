@@ -7,7 +7,6 @@ def definitions(**features: str) -> list[dict[str, str]]:
     return [{"FeatureName": n, "FeatureType": t} for n, t in features.items()]
 
 
-
 def record(**values: str) -> list[dict[str, str]]:
     return [{"FeatureName": k, "ValueAsString": v} for k, v in values.items()]
 

@@ -12,7 +12,9 @@ T1 = "2024-05-01T12:00:00Z"
 def test_create_and_describe(sm, make_group):
     group = make_group(online={"EnableOnlineStore": True, "StorageType": "Standard"})
     desc = sm.describe_feature_group(FeatureGroupName=group)
-    assert desc["FeatureGroupArn"] == f"arn:aws:sagemaker:us-east-1:123456789012:feature-group/{group}"
+    assert (
+        desc["FeatureGroupArn"] == f"arn:aws:sagemaker:us-east-1:123456789012:feature-group/{group}"
+    )
     assert desc["FeatureGroupStatus"] == "Created"
     assert desc["OfflineStoreStatus"] == {"Status": "Active"}
     assert desc["OnlineStoreConfig"] == {"EnableOnlineStore": True, "StorageType": "Standard"}
@@ -22,7 +24,10 @@ def test_create_and_describe(sm, make_group):
         f"s3://offline-bucket/fs/123456789012/sagemaker/us-east-1/offline-store/{group}-{epoch}/data"
     )
     assert desc["OfflineStoreConfig"]["DataCatalogConfig"]["Database"] == "sagemaker_featurestore"
-    assert [d["FeatureName"] for d in desc["FeatureDefinitions"]][:2] == ["customer_id", "event_time"]
+    assert [d["FeatureName"] for d in desc["FeatureDefinitions"]][:2] == [
+        "customer_id",
+        "event_time",
+    ]
 
 
 def test_region_comes_from_the_signing_region(featurestore_env, unique_name):
@@ -35,7 +40,9 @@ def test_region_comes_from_the_signing_region(featurestore_env, unique_name):
         OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "s3://b"}},
     )["FeatureGroupArn"]
     assert arn.startswith("arn:aws:sagemaker:eu-west-1:123456789012:")
-    uri = sm.describe_feature_group(FeatureGroupName=unique_name)["OfflineStoreConfig"]["S3StorageConfig"]["ResolvedOutputS3Uri"]
+    uri = sm.describe_feature_group(FeatureGroupName=unique_name)["OfflineStoreConfig"][
+        "S3StorageConfig"
+    ]["ResolvedOutputS3Uri"]
     assert uri.startswith("s3://b/123456789012/sagemaker/eu-west-1/offline-store/")
 
 
@@ -53,10 +60,23 @@ def test_duplicate_name_is_resource_in_use(sm, make_group):
         ({"FeatureGroupName": "bad_name_"}, "regular expression"),
         ({"EventTimeFeatureName": "age"}, "String or Fractional"),
         ({"RecordIdentifierFeatureName": "ghost"}, "not among the FeatureDefinitions"),
-        ({"FeatureDefinitions": definitions(customer_id="String", event_time="String", is_deleted="String")}, "reserved"),
-        ({"FeatureDefinitions": definitions(customer_id="String", event_time="Timestamp")}, "enum value set"),
+        (
+            {
+                "FeatureDefinitions": definitions(
+                    customer_id="String", event_time="String", is_deleted="String"
+                )
+            },
+            "reserved",
+        ),
+        (
+            {"FeatureDefinitions": definitions(customer_id="String", event_time="Timestamp")},
+            "enum value set",
+        ),
         ({"OnlineStoreConfig": None, "OfflineStoreConfig": None}, "At least one"),
-        ({"OnlineStoreConfig": {"EnableOnlineStore": True, "StorageType": "Disk"}}, "enum value set"),
+        (
+            {"OnlineStoreConfig": {"EnableOnlineStore": True, "StorageType": "Disk"}},
+            "enum value set",
+        ),
         ({"OfflineStoreConfig": {"S3StorageConfig": {"S3Uri": "ftp://x"}}}, "regular expression"),
         ({"RoleArn": "arn:aws:iam::1:role/x"}, "regular expression"),
         ({"Description": "x" * 129}, "length"),
@@ -67,7 +87,9 @@ def test_create_validates_like_the_service(sm, unique_name, change, fragment):
         "FeatureGroupName": unique_name,
         "RecordIdentifierFeatureName": "customer_id",
         "EventTimeFeatureName": "event_time",
-        "FeatureDefinitions": definitions(customer_id="String", event_time="String", age="Integral"),
+        "FeatureDefinitions": definitions(
+            customer_id="String", event_time="String", age="Integral"
+        ),
         "OnlineStoreConfig": {"EnableOnlineStore": True},
         "OfflineStoreConfig": {"S3StorageConfig": {"S3Uri": "s3://bucket"}},
     }
@@ -89,9 +111,17 @@ def test_list_feature_groups_filters_sorts_and_pages(sm, make_group, unique_name
     names = [make_group(suffix=s) for s in ("b", "a", "c")]
     listed = sm.list_feature_groups(NameContains=unique_name, SortBy="Name", SortOrder="Ascending")
     assert [s["FeatureGroupName"] for s in listed["FeatureGroupSummaries"]] == sorted(names)
-    first = sm.list_feature_groups(NameContains=unique_name, MaxResults=2, SortBy="Name", SortOrder="Ascending")
+    first = sm.list_feature_groups(
+        NameContains=unique_name, MaxResults=2, SortBy="Name", SortOrder="Ascending"
+    )
     assert len(first["FeatureGroupSummaries"]) == 2
-    rest = sm.list_feature_groups(NameContains=unique_name, MaxResults=2, SortBy="Name", SortOrder="Ascending", NextToken=first["NextToken"])
+    rest = sm.list_feature_groups(
+        NameContains=unique_name,
+        MaxResults=2,
+        SortBy="Name",
+        SortOrder="Ascending",
+        NextToken=first["NextToken"],
+    )
     assert [s["FeatureGroupName"] for s in rest["FeatureGroupSummaries"]] == [sorted(names)[2]]
     assert "NextToken" not in rest
 
@@ -111,20 +141,30 @@ def test_delete_feature_group_makes_online_data_unreachable(sm, rt, make_group):
 def test_update_feature_group_adds_features_and_changes_ttl(sm, rt, make_group):
     group = make_group()
     with pytest.raises(ClientError):
-        rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time=T1, tier="gold"))
+        rt.put_record(
+            FeatureGroupName=group, Record=record(customer_id="c1", event_time=T1, tier="gold")
+        )
     sm.update_feature_group(FeatureGroupName=group, FeatureAdditions=definitions(tier="String"))
-    rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time=T1, tier="gold", age="5"))
+    rt.put_record(
+        FeatureGroupName=group, Record=record(customer_id="c1", event_time=T1, tier="gold", age="5")
+    )
     got = rt.get_record(FeatureGroupName=group, RecordIdentifierValueAsString="c1")["Record"]
     assert [fv["FeatureName"] for fv in got][-1] == "tier"
     with pytest.raises(ClientError) as exc:
-        sm.update_feature_group(FeatureGroupName=group, FeatureAdditions=definitions(age="Integral"))
+        sm.update_feature_group(
+            FeatureGroupName=group, FeatureAdditions=definitions(age="Integral")
+        )
     assert error_code(exc) == "ValidationException"
-    sm.update_feature_group(FeatureGroupName=group, OnlineStoreConfig={"TtlDuration": {"Unit": "Hours", "Value": 2}})
+    sm.update_feature_group(
+        FeatureGroupName=group, OnlineStoreConfig={"TtlDuration": {"Unit": "Hours", "Value": 2}}
+    )
     desc = sm.describe_feature_group(FeatureGroupName=group)
     assert desc["OnlineStoreConfig"]["TtlDuration"] == {"Unit": "Hours", "Value": 2}
     assert desc["LastUpdateStatus"]["Status"] == "Successful"
     # Records written before the update keep their (absent) TTL.
-    before = rt.get_record(FeatureGroupName=group, RecordIdentifierValueAsString="c1", ExpirationTimeResponse="Enabled")
+    before = rt.get_record(
+        FeatureGroupName=group, RecordIdentifierValueAsString="c1", ExpirationTimeResponse="Enabled"
+    )
     assert "ExpiresAt" not in before
 
 
@@ -134,15 +174,25 @@ def test_feature_metadata_is_a_patch_with_ordered_parameters(sm, make_group):
         FeatureGroupName=group,
         FeatureName="customer_id",
         Description="the customer",
-        ParameterAdditions=[{"Key": "idType", "Value": "primarykey"}, {"Key": "owner", "Value": "crm"}],
+        ParameterAdditions=[
+            {"Key": "idType", "Value": "primarykey"},
+            {"Key": "owner", "Value": "crm"},
+        ],
     )
-    sm.update_feature_metadata(FeatureGroupName=group, FeatureName="customer_id", ParameterRemovals=["owner"])
     sm.update_feature_metadata(
-        FeatureGroupName=group, FeatureName="customer_id", ParameterAdditions=[{"Key": "pii", "Value": "no"}]
+        FeatureGroupName=group, FeatureName="customer_id", ParameterRemovals=["owner"]
+    )
+    sm.update_feature_metadata(
+        FeatureGroupName=group,
+        FeatureName="customer_id",
+        ParameterAdditions=[{"Key": "pii", "Value": "no"}],
     )
     meta = sm.describe_feature_metadata(FeatureGroupName=group, FeatureName="customer_id")
     assert meta["Description"] == "the customer"
-    assert meta["Parameters"] == [{"Key": "idType", "Value": "primarykey"}, {"Key": "pii", "Value": "no"}]
+    assert meta["Parameters"] == [
+        {"Key": "idType", "Value": "primarykey"},
+        {"Key": "pii", "Value": "no"},
+    ]
     assert meta["FeatureType"] == "String"
     with pytest.raises(ClientError) as exc:
         sm.describe_feature_metadata(FeatureGroupName=group, FeatureName="ghost")
@@ -178,9 +228,21 @@ def _features(sm, group, *filters, operator="And", **kwargs):
 @pytest.mark.parametrize(
     ("filters", "operator", "expected"),
     [
-        ([{"Name": "Parameters.idType", "Operator": "Equals", "Value": "primarykey"}], "And", ["customer_id"]),
-        ([{"Name": "Parameters.team", "Operator": "NotEquals", "Value": "risk"}], "And", ["city", "customer_id", "event_time"]),
-        ([{"Name": "Parameters.team", "Operator": "Contains", "Value": "RIS"}], "And", ["age", "score"]),
+        (
+            [{"Name": "Parameters.idType", "Operator": "Equals", "Value": "primarykey"}],
+            "And",
+            ["customer_id"],
+        ),
+        (
+            [{"Name": "Parameters.team", "Operator": "NotEquals", "Value": "risk"}],
+            "And",
+            ["city", "customer_id", "event_time"],
+        ),
+        (
+            [{"Name": "Parameters.team", "Operator": "Contains", "Value": "RIS"}],
+            "And",
+            ["age", "score"],
+        ),
         ([{"Name": "Parameters.unit", "Operator": "Exists"}], "And", ["age"]),
         ([{"Name": "Parameters.team", "Operator": "NotExists"}], "And", ["city", "event_time"]),
         ([{"Name": "FeatureName", "Operator": "In", "Value": "age, city"}], "And", ["age", "city"]),
@@ -213,7 +275,14 @@ def test_search_pages_and_sorts(sm, tagged):
     token = None
     while True:
         kwargs = {"NextToken": token} if token else {}
-        page = sm.search(Resource="FeatureMetadata", SearchExpression=expression, SortBy="FeatureName", SortOrder="Ascending", MaxResults=2, **kwargs)
+        page = sm.search(
+            Resource="FeatureMetadata",
+            SearchExpression=expression,
+            SortBy="FeatureName",
+            SortOrder="Ascending",
+            MaxResults=2,
+            **kwargs,
+        )
         seen.extend(r["FeatureMetadata"]["FeatureName"] for r in page["Results"])
         assert page["TotalHits"]["Value"] == 5
         token = page.get("NextToken")
@@ -226,7 +295,9 @@ def test_search_feature_groups(sm, make_group, unique_name):
     group = make_group()
     response = sm.search(
         Resource="FeatureGroup",
-        SearchExpression={"Filters": [{"Name": "FeatureGroupName", "Operator": "Contains", "Value": unique_name}]},
+        SearchExpression={
+            "Filters": [{"Name": "FeatureGroupName", "Operator": "Contains", "Value": unique_name}]
+        },
     )
     assert [r["FeatureGroup"]["FeatureGroupName"] for r in response["Results"]] == [group]
     with pytest.raises(ClientError) as exc:

@@ -34,7 +34,9 @@ def _create(sm, name, s3_uri="s3://offline-bucket/fs"):
         FeatureGroupName=name,
         RecordIdentifierFeatureName="customer_id",
         EventTimeFeatureName="event_time",
-        FeatureDefinitions=definitions(customer_id="String", event_time="String", age="Integral", score="Fractional"),
+        FeatureDefinitions=definitions(
+            customer_id="String", event_time="String", age="Integral", score="Fractional"
+        ),
         OnlineStoreConfig={"EnableOnlineStore": True},
         OfflineStoreConfig={"S3StorageConfig": {"S3Uri": s3_uri}},
         RoleArn="arn:aws:iam::123456789012:role/featurestore",
@@ -47,13 +49,26 @@ def _files(root: Path, group: str) -> list[Path]:
 
 def test_offline_rows_layout_and_columns(featurestore_server, sm, rt, make_group):
     group = make_group()
-    rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time="2024-05-01T12:30:00Z", age="1", score="0.5"))
-    rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time="2024-05-01T12:10:00Z", age="0"))  # historic
-    rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time="2024-05-01T13:00:00Z", age="2"))
-    rt.delete_record(FeatureGroupName=group, RecordIdentifierValueAsString="c1", EventTime="2024-05-01T13:05:00Z")
+    rt.put_record(
+        FeatureGroupName=group,
+        Record=record(customer_id="c1", event_time="2024-05-01T12:30:00Z", age="1", score="0.5"),
+    )
+    rt.put_record(
+        FeatureGroupName=group,
+        Record=record(customer_id="c1", event_time="2024-05-01T12:10:00Z", age="0"),
+    )  # historic
+    rt.put_record(
+        FeatureGroupName=group,
+        Record=record(customer_id="c1", event_time="2024-05-01T13:00:00Z", age="2"),
+    )
+    rt.delete_record(
+        FeatureGroupName=group, RecordIdentifierValueAsString="c1", EventTime="2024-05-01T13:05:00Z"
+    )
     featurestore_server.flush_offline()
     files = _files(featurestore_server.config.offline_dir, group)
-    resolved = sm.describe_feature_group(FeatureGroupName=group)["OfflineStoreConfig"]["S3StorageConfig"]["ResolvedOutputS3Uri"]
+    resolved = sm.describe_feature_group(FeatureGroupName=group)["OfflineStoreConfig"][
+        "S3StorageConfig"
+    ]["ResolvedOutputS3Uri"]
     hours = {}
     for path in files:
         key = str(path.relative_to(featurestore_server.config.offline_dir / "offline-bucket"))
@@ -85,15 +100,25 @@ def test_offline_rows_are_flushed_on_clean_stop_and_data_survives_restart(tmp_pa
     with FeatureStoreEmulator(tmp_path, offline_flush_interval=3600) as emulator:
         sm, rt = _clients(emulator.endpoint_url)
         _create(sm, "durable")
-        rt.put_record(FeatureGroupName="durable", Record=record(customer_id="c1", event_time="2024-05-01T12:00:00Z", age="7"))
-        sm.update_feature_metadata(FeatureGroupName="durable", FeatureName="age", Description="years")
+        rt.put_record(
+            FeatureGroupName="durable",
+            Record=record(customer_id="c1", event_time="2024-05-01T12:00:00Z", age="7"),
+        )
+        sm.update_feature_metadata(
+            FeatureGroupName="durable", FeatureName="age", Description="years"
+        )
         assert _files(tmp_path, "durable") == []
     assert len(_files(tmp_path, "durable")) == 1
     with FeatureStoreEmulator(tmp_path) as emulator:
         sm, rt = _clients(emulator.endpoint_url)
         got = rt.get_record(FeatureGroupName="durable", RecordIdentifierValueAsString="c1")
         assert {"FeatureName": "age", "ValueAsString": "7"} in got["Record"]
-        assert sm.describe_feature_metadata(FeatureGroupName="durable", FeatureName="age")["Description"] == "years"
+        assert (
+            sm.describe_feature_metadata(FeatureGroupName="durable", FeatureName="age")[
+                "Description"
+            ]
+            == "years"
+        )
 
 
 def test_offline_store_writes_to_s3_when_configured(tmp_path, moto_server):
@@ -103,8 +128,14 @@ def test_offline_store_writes_to_s3_when_configured(tmp_path, moto_server):
         sm, rt = _clients(emulator.endpoint_url)
         _create(sm, "to-s3", "s3://fs-offline/fs")
         _create(sm, "no-bucket", "s3://missing-bucket/fs")
-        rt.put_record(FeatureGroupName="to-s3", Record=record(customer_id="c1", event_time="2024-05-01T12:00:00Z"))
-        rt.put_record(FeatureGroupName="no-bucket", Record=record(customer_id="c1", event_time="2024-05-01T12:00:00Z"))
+        rt.put_record(
+            FeatureGroupName="to-s3",
+            Record=record(customer_id="c1", event_time="2024-05-01T12:00:00Z"),
+        )
+        rt.put_record(
+            FeatureGroupName="no-bucket",
+            Record=record(customer_id="c1", event_time="2024-05-01T12:00:00Z"),
+        )
         emulator.flush_offline()
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket="fs-offline")["Contents"]]
         assert len(keys) == 1 and KEY_RE.fullmatch(keys[0])
@@ -122,7 +153,14 @@ def test_concurrent_writers_keep_the_newest_event(featurestore_env, make_group):
     def writer(offset):
         try:
             for i in range(offset, 200, 8):
-                rt.put_record(FeatureGroupName=group, Record=record(customer_id=f"c{i % 5}", event_time=f"2024-05-01T12:{i // 60:02d}:{i % 60:02d}Z", age=str(i)))
+                rt.put_record(
+                    FeatureGroupName=group,
+                    Record=record(
+                        customer_id=f"c{i % 5}",
+                        event_time=f"2024-05-01T12:{i // 60:02d}:{i % 60:02d}Z",
+                        age=str(i),
+                    ),
+                )
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -143,7 +181,10 @@ def test_tie_policy_apply_switch(tmp_path):
         sm, rt = _clients(emulator.endpoint_url)
         _create(sm, "ties")
         for age in ("1", "2"):
-            rt.put_record(FeatureGroupName="ties", Record=record(customer_id="c1", event_time="2024-05-01T12:00:00Z", age=age))
+            rt.put_record(
+                FeatureGroupName="ties",
+                Record=record(customer_id="c1", event_time="2024-05-01T12:00:00Z", age=age),
+            )
         got = rt.get_record(FeatureGroupName="ties", RecordIdentifierValueAsString="c1")["Record"]
         assert {"FeatureName": "age", "ValueAsString": "2"} in got
 
@@ -152,7 +193,10 @@ def test_fault_injection_latency_throttling_and_errors(tmp_path):
     with FeatureStoreEmulator(tmp_path) as emulator:
         sm, rt = _clients(emulator.endpoint_url)
         _create(sm, "faulty")
-        put = lambda: rt.put_record(FeatureGroupName="faulty", Record=record(customer_id="c1", event_time="2024-05-01T12:00:00Z"))  # noqa: E731
+        put = lambda: rt.put_record(
+            FeatureGroupName="faulty",
+            Record=record(customer_id="c1", event_time="2024-05-01T12:00:00Z"),
+        )  # noqa: E731
         emulator.faults = FaultConfig(latency_ms=50, operations=frozenset({"PutRecord"}))
         started = time.perf_counter()
         put()

@@ -23,7 +23,10 @@ def _values(response):
 
 def test_put_replaces_the_whole_row(rt, make_group):
     group = make_group()
-    rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time=T1, age="30", city="Oslo"))
+    rt.put_record(
+        FeatureGroupName=group,
+        Record=record(customer_id="c1", event_time=T1, age="30", city="Oslo"),
+    )
     rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time=T2, age="31"))
     assert _values(_get(rt, group)) == {"customer_id": "c1", "event_time": T2, "age": "31"}
 
@@ -42,7 +45,9 @@ def test_only_identifier_and_event_time_are_required(rt, make_group):
 def test_unknown_feature_is_a_validation_error(rt, make_group):
     group = make_group()
     with pytest.raises(ClientError) as exc:
-        rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time=T1, nope="1"))
+        rt.put_record(
+            FeatureGroupName=group, Record=record(customer_id="c1", event_time=T1, nope="1")
+        )
     assert error_code(exc) == "ValidationError"
     assert "nope" in str(exc.value)
 
@@ -95,14 +100,18 @@ def test_documented_string_event_times_are_accepted(rt, make_group, event_time):
 def test_other_string_event_times_are_rejected_clearly(rt, make_group, event_time):
     group = make_group()
     with pytest.raises(ClientError) as exc:
-        rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time=event_time))
+        rt.put_record(
+            FeatureGroupName=group, Record=record(customer_id="c1", event_time=event_time)
+        )
     assert error_code(exc) == "ValidationError"
     assert event_time in str(exc.value)
 
 
 def test_fractional_event_time_is_epoch_seconds(rt, make_group):
     group = make_group(features={"customer_id": "String", "event_time": "Fractional"})
-    rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time="1714564800.123"))
+    rt.put_record(
+        FeatureGroupName=group, Record=record(customer_id="c1", event_time="1714564800.123")
+    )
     assert _values(_get(rt, group))["event_time"] == "1714564800.123"
     for bad in ("1714564800123000", "2024-05-01T12:00:00Z", "NaN"):
         with pytest.raises(ClientError) as exc:
@@ -144,7 +153,9 @@ def test_integral_and_fractional_values_are_checked(rt, make_group, feature, val
 def test_older_event_time_is_accepted_but_not_applied_online(rt, make_group):
     group = make_group()
     rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time=T2, age="2"))
-    response = rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time=T1, age="1"))
+    response = rt.put_record(
+        FeatureGroupName=group, Record=record(customer_id="c1", event_time=T1, age="1")
+    )
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert _values(_get(rt, group))["age"] == "2"
 
@@ -158,9 +169,15 @@ def test_event_time_tie_is_historic_by_default(rt, make_group):
 
 def test_event_times_compare_as_instants_not_strings(rt, make_group):
     group = make_group()
-    rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time="2024-05-01T12:00:00.500Z", age="1"))
+    rt.put_record(
+        FeatureGroupName=group,
+        Record=record(customer_id="c1", event_time="2024-05-01T12:00:00.500Z", age="1"),
+    )
     # Lexicographically "...00Z" > "...00.500Z", but it is the earlier instant.
-    rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time="2024-05-01T12:00:00Z", age="2"))
+    rt.put_record(
+        FeatureGroupName=group,
+        Record=record(customer_id="c1", event_time="2024-05-01T12:00:00Z", age="2"),
+    )
     assert _values(_get(rt, group))["age"] == "1"
 
 
@@ -177,7 +194,9 @@ def test_unknown_group_errors_differ_between_get_and_put(rt):
     assert error_code(exc) == "ResourceNotFound"
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
     with pytest.raises(ClientError) as exc:
-        rt.put_record(FeatureGroupName="no-such-group", Record=record(customer_id="c1", event_time=T1))
+        rt.put_record(
+            FeatureGroupName="no-such-group", Record=record(customer_id="c1", event_time=T1)
+        )
     assert error_code(exc) == "ValidationError"
     assert exc.value.response["Error"]["Message"].startswith(
         "Resource Not Found: Amazon SageMaker can't find a FeatureGroup with name no-such-group"
@@ -205,11 +224,19 @@ def test_get_record_can_be_fetched_by_arn(rt, sm, make_group):
 
 def test_target_stores_offline_only_skips_the_online_store(rt, make_group):
     group = make_group()
-    rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time=T1), TargetStores=["OfflineStore"])
+    rt.put_record(
+        FeatureGroupName=group,
+        Record=record(customer_id="c1", event_time=T1),
+        TargetStores=["OfflineStore"],
+    )
     assert "Record" not in _get(rt, group)
     online_only = make_group(offline=False)
     with pytest.raises(ClientError) as exc:
-        rt.put_record(FeatureGroupName=online_only, Record=record(customer_id="c1", event_time=T1), TargetStores=["OfflineStore"])
+        rt.put_record(
+            FeatureGroupName=online_only,
+            Record=record(customer_id="c1", event_time=T1),
+            TargetStores=["OfflineStore"],
+        )
     assert "does not have an OfflineStore" in str(exc.value)
 
 
@@ -236,7 +263,12 @@ def test_soft_delete_with_a_non_newer_event_time_is_ignored_online(rt, make_grou
 def test_hard_delete_forgets_the_watermark(rt, make_group):
     group = make_group()
     rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time=T2, age="2"))
-    rt.delete_record(FeatureGroupName=group, RecordIdentifierValueAsString="c1", EventTime=T3, DeletionMode="HardDelete")
+    rt.delete_record(
+        FeatureGroupName=group,
+        RecordIdentifierValueAsString="c1",
+        EventTime=T3,
+        DeletionMode="HardDelete",
+    )
     assert "Record" not in _get(rt, group)
     rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time=T1, age="1"))
     assert _values(_get(rt, group))["age"] == "1"
@@ -246,7 +278,12 @@ def test_hard_delete_with_a_non_newer_event_time_fails(rt, make_group):
     group = make_group()
     rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time=T2))
     with pytest.raises(ClientError) as exc:
-        rt.delete_record(FeatureGroupName=group, RecordIdentifierValueAsString="c1", EventTime=T1, DeletionMode="HardDelete")
+        rt.delete_record(
+            FeatureGroupName=group,
+            RecordIdentifierValueAsString="c1",
+            EventTime=T1,
+            DeletionMode="HardDelete",
+        )
     assert error_code(exc) == "ValidationException"
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert "Record" in _get(rt, group)
@@ -268,27 +305,43 @@ def test_ttl_counts_from_event_time_and_reports_expires_at(rt, make_group):
     group = make_group()
     old = datetime.now(UTC) - timedelta(minutes=10)
     # Ingested late with an old event time: born already expired.
-    rt.put_record(FeatureGroupName=group, Record=record(customer_id="old", event_time=_iso(old)), TtlDuration={"Unit": "Minutes", "Value": 5})
+    rt.put_record(
+        FeatureGroupName=group,
+        Record=record(customer_id="old", event_time=_iso(old)),
+        TtlDuration={"Unit": "Minutes", "Value": 5},
+    )
     assert "Record" not in _get(rt, group, "old")
     event = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
-    rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time=_iso(event)), TtlDuration={"Unit": "Seconds", "Value": 1})
+    rt.put_record(
+        FeatureGroupName=group,
+        Record=record(customer_id="c1", event_time=_iso(event)),
+        TtlDuration={"Unit": "Seconds", "Value": 1},
+    )
     response = _get(rt, group, ExpirationTimeResponse="Enabled")
     expires = datetime.fromisoformat(response["ExpiresAt"].replace("Z", "+00:00"))
     assert expires == event + timedelta(seconds=1)
     assert "ExpiresAt" not in _get(rt, group)
     time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.1)
     assert "Record" not in _get(rt, group)
-    batch = rt.batch_get_record(Identifiers=[{"FeatureGroupName": group, "RecordIdentifiersValueAsString": ["c1"]}])
+    batch = rt.batch_get_record(
+        Identifiers=[{"FeatureGroupName": group, "RecordIdentifiersValueAsString": ["c1"]}]
+    )
     assert batch["Records"] == []
 
 
 def test_group_default_ttl_applies_and_record_ttl_wins(rt, make_group):
-    group = make_group(online={"EnableOnlineStore": True, "TtlDuration": {"Unit": "Days", "Value": 1}})
+    group = make_group(
+        online={"EnableOnlineStore": True, "TtlDuration": {"Unit": "Days", "Value": 1}}
+    )
     rt.put_record(FeatureGroupName=group, Record=record(customer_id="c1", event_time=T1))
     response = _get(rt, group, ExpirationTimeResponse="Enabled")
     assert "Record" not in response  # 2024 + 1 day is long past
     now = datetime.now(UTC).replace(microsecond=0)
-    rt.put_record(FeatureGroupName=group, Record=record(customer_id="c2", event_time=_iso(now)), TtlDuration={"Unit": "Weeks", "Value": 1})
+    rt.put_record(
+        FeatureGroupName=group,
+        Record=record(customer_id="c2", event_time=_iso(now)),
+        TtlDuration={"Unit": "Weeks", "Value": 1},
+    )
     expires = _get(rt, group, "c2", ExpirationTimeResponse="Enabled")["ExpiresAt"]
     assert datetime.fromisoformat(expires.replace("Z", "+00:00")) == now + timedelta(weeks=1)
 
@@ -296,21 +349,38 @@ def test_group_default_ttl_applies_and_record_ttl_wins(rt, make_group):
 def test_batch_get_record_across_groups(rt, make_group):
     customers = make_group(suffix="customers")
     orders = make_group(
-        features={"order_id": "String", "customer_id": "String", "event_time": "String", "amount": "Fractional"},
+        features={
+            "order_id": "String",
+            "customer_id": "String",
+            "event_time": "String",
+            "amount": "Fractional",
+        },
         record_id="customer_id",
         suffix="orders",
     )
-    rt.put_record(FeatureGroupName=customers, Record=record(customer_id="c1", event_time=T1, age="30"))
-    rt.put_record(FeatureGroupName=orders, Record=record(customer_id="c1", order_id="o1", event_time=T1, amount="9.5"))
+    rt.put_record(
+        FeatureGroupName=customers, Record=record(customer_id="c1", event_time=T1, age="30")
+    )
+    rt.put_record(
+        FeatureGroupName=orders,
+        Record=record(customer_id="c1", order_id="o1", event_time=T1, amount="9.5"),
+    )
     response = rt.batch_get_record(
         Identifiers=[
             {"FeatureGroupName": customers, "RecordIdentifiersValueAsString": ["c1", "missing"]},
-            {"FeatureGroupName": orders, "RecordIdentifiersValueAsString": ["c1"], "FeatureNames": ["amount"]},
+            {
+                "FeatureGroupName": orders,
+                "RecordIdentifiersValueAsString": ["c1"],
+                "FeatureNames": ["amount"],
+            },
             {"FeatureGroupName": "no-such-group", "RecordIdentifiersValueAsString": ["c1"]},
         ],
         ExpirationTimeResponse="Enabled",
     )
-    got = {(r["FeatureGroupName"], r["RecordIdentifierValueAsString"]): r["Record"] for r in response["Records"]}
+    got = {
+        (r["FeatureGroupName"], r["RecordIdentifierValueAsString"]): r["Record"]
+        for r in response["Records"]
+    }
     assert set(got) == {(customers, "c1"), (orders, "c1")}
     assert got[(orders, "c1")] == [{"FeatureName": "amount", "ValueAsString": "9.5"}]
     assert [e["ErrorCode"] for e in response["Errors"]] == ["ResourceNotFound"]
@@ -330,7 +400,11 @@ def test_batch_get_record_returns_records_beyond_100_as_unprocessed(rt, make_gro
         {"FeatureGroupName": group, "RecordIdentifiersValueAsString": ["x1", "x2"]}
     ]
     with pytest.raises(ClientError) as exc:
-        rt.batch_get_record(Identifiers=[{"FeatureGroupName": group, "RecordIdentifiersValueAsString": [*ids, "c100"]}])
+        rt.batch_get_record(
+            Identifiers=[
+                {"FeatureGroupName": group, "RecordIdentifiersValueAsString": [*ids, "c100"]}
+            ]
+        )
     assert error_code(exc) == "ValidationError"
 
 

@@ -17,7 +17,9 @@ def _call(url, path, method="GET", body=None, headers=None):
 
 
 def test_runtime_errors_use_x_amzn_error_type(featurestore_emulator):
-    status, headers, body = _call(featurestore_emulator, "/FeatureGroup/nope?RecordIdentifierValueAsString=1")
+    status, headers, body = _call(
+        featurestore_emulator, "/FeatureGroup/nope?RecordIdentifierValueAsString=1"
+    )
     assert status == 404
     assert headers["x-amzn-ErrorType"] == "ResourceNotFound"
     assert json.loads(body)["message"].startswith("Resource Not Found")
@@ -29,7 +31,12 @@ def test_runtime_errors_use_x_amzn_error_type(featurestore_emulator):
         ("/FeatureGroup/x", "PUT", b"{not json", "SerializationException"),
         ("/FeatureGroup/x", "PUT", b"[1]", "SerializationException"),
         ("/FeatureGroup/x", "PUT", b'{"Record": "oops"}', "ValidationError"),
-        ("/BatchGetRecord", "POST", b'{"Identifiers": [{"FeatureGroupName": 5}]}', "ValidationError"),
+        (
+            "/BatchGetRecord",
+            "POST",
+            b'{"Identifiers": [{"FeatureGroupName": 5}]}',
+            "ValidationError",
+        ),
         ("/Nowhere", "GET", None, "UnknownOperationException"),
     ],
 )
@@ -41,15 +48,22 @@ def test_malformed_requests_get_service_errors(featurestore_emulator, path, meth
 
 
 def test_control_plane_errors_use_json_type(featurestore_emulator):
-    headers = {"X-Amz-Target": "SageMaker.DescribeFeatureGroup", "Content-Type": "application/x-amz-json-1.1"}
-    status, _, body = _call(featurestore_emulator, "/", "POST", b'{"FeatureGroupName": "nope"}', headers)
+    headers = {
+        "X-Amz-Target": "SageMaker.DescribeFeatureGroup",
+        "Content-Type": "application/x-amz-json-1.1",
+    }
+    status, _, body = _call(
+        featurestore_emulator, "/", "POST", b'{"FeatureGroupName": "nope"}', headers
+    )
     assert status == 400
     assert json.loads(body)["__type"] == "ResourceNotFound"
     headers["X-Amz-Target"] = "SageMaker.CreateEndpoint"
     status, _, body = _call(featurestore_emulator, "/", "POST", b"{}", headers)
     assert json.loads(body)["__type"] == "UnknownOperationException"
     headers["X-Amz-Target"] = "SageMaker.CreateFeatureGroup"
-    status, _, body = _call(featurestore_emulator, "/", "POST", b'{"FeatureDefinitions": 3}', headers)
+    status, _, body = _call(
+        featurestore_emulator, "/", "POST", b'{"FeatureDefinitions": 3}', headers
+    )
     assert status == 400 and json.loads(body)["__type"] == "ValidationException"
 
 
