@@ -193,10 +193,13 @@ def test_fault_injection_latency_throttling_and_errors(tmp_path):
     with FeatureStoreEmulator(tmp_path) as emulator:
         sm, rt = _clients(emulator.endpoint_url)
         _create(sm, "faulty")
-        put = lambda: rt.put_record(
-            FeatureGroupName="faulty",
-            Record=record(customer_id="c1", event_time="2024-05-01T12:00:00Z"),
-        )  # noqa: E731
+
+        def put():
+            rt.put_record(
+                FeatureGroupName="faulty",
+                Record=record(customer_id="c1", event_time="2024-05-01T12:00:00Z"),
+            )
+
         emulator.faults = FaultConfig(latency_ms=50, operations=frozenset({"PutRecord"}))
         started = time.perf_counter()
         put()
