@@ -1,0 +1,44 @@
+"""How the local stack runs the emulator as a background service (see devstack.process)."""
+
+from __future__ import annotations
+
+import sys
+
+from devstack.process import ServiceSpec
+
+ENDPOINT_ENV = (
+    "AWS_ENDPOINT_URL_SAGEMAKER",
+    "AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME",
+)
+
+
+def featurestore_spec(
+    port: int = 0,
+    offline_s3_endpoint: str | None = None,
+    latency_ms: float = 0.0,
+    log_level: str = "INFO",
+) -> ServiceSpec:
+    argv = [
+        sys.executable,
+        "-m",
+        "devstack.featurestore",
+        "--state-dir",
+        "{state_dir}/featurestore",
+        "--host",
+        "{host}",
+        "--port",
+        "{port}",
+        "--log-level",
+        log_level,
+    ]
+    if offline_s3_endpoint:
+        argv += ["--offline-s3-endpoint", offline_s3_endpoint]
+    if latency_ms:
+        argv += ["--latency-ms", str(latency_ms)]
+    return ServiceSpec(
+        name="featurestore",
+        argv=tuple(argv),
+        port=port,
+        health_path="/_emulator/health",
+        endpoint_env=ENDPOINT_ENV,
+    )
