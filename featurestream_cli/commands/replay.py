@@ -1,0 +1,182 @@
+"""``featurestream replay``: the historical CSV exports → the Kinesis streams, in event time."""
+
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+import click
+
+from featurestream_cli.options import DEFAULT_CUSTOMERS, DEFAULT_ORDERS, timestamp_option
+
+MAX_BAD_ROWS_SHOWN: Final = 20
+
+EXIT_CODES_HELP: Final = """\b
+Exit codes:
+  0    every selected event was sent (bad rows skipped are reported)
+  1    some events failed (written to --failed-file) or a stream, endpoint,
+       credentials or checkpoint error stopped the run
+  2    usage error: bad option, unreadable input file, missing column
+  3    bad input with --on-error fail (replay: nothing was sent)
+  130  interrupted (Ctrl-C): buffered events flushed, checkpoint saved
+
+\b
+The Kinesis endpoint comes from boto3's configuration (AWS_ENDPOINT_URL_KINESIS,
+AWS_ENDPOINT_URL, profile); region and credentials likewise.
+"""
+
+
+class BadInputFile(click.ClickException):
+    """An input file that cannot be read: a usage error (exit 2), shown without traceback."""
+
+    exit_code = 2
+
+
+def stream_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--customer-stream`` / ``--order-stream`` (env, then default), shared with publish."""
+    function = click.option(
+        "--order-stream",
+        envvar="FEATURESTREAM_ORDER_STREAM",
+        default="featurestream-order-events",
+        show_default=True,
+        show_envvar=True,
+        help="stream for order events",
+    )(function)
+    return click.option(
+        "--customer-stream",
+        envvar="FEATURESTREAM_CUSTOMER_STREAM",
+        default="featurestream-customer-events",
+        show_default=True,
+        show_envvar=True,
+        help="stream for customer events",
+    )(function)
+
+
+def on_error_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--on-error",
+        type=click.Choice(["skip", "fail"]),
+        default="skip",
+        show_default=True,
+        help="bad input: skip and report it, or stop",
+    )(function)
+
+
+def echo_lines(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line, err=True)
+
+
+@click.command(epilog=EXIT_CODES_HELP)
+@click.option(
+    "--customers",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=DEFAULT_CUSTOMERS,
+    show_default=True,
+    help="customers CSV export",
+)
+@click.option(
+    "--orders",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=DEFAULT_ORDERS,
+    show_default=True,
+    help="orders CSV export",
+)
+@stream_options
+@click.option("--only", type=click.Choice(["customers", "orders"]), help="replay one file only")
+@click.option("--since", callback=timestamp_option, metavar="TIME", help="first event time (incl.)")
+@click.option("--until", callback=timestamp_option, metavar="TIME", help="last event time (excl.)")
+@click.option("--limit", type=click.IntRange(min=0), help="send at most N events of the timeline")
+@click.option(
+    "--speedup",
+    type=click.FloatRange(min=0, min_open=True),
+    help="replay the timeline N times faster than it happened",
+)
+@click.option(
+    "--rate", type=click.FloatRange(min=0, min_open=True), help="at most R events per second"
+)
+@click.option("--dry-run", is_flag=True, help="write the events as JSON lines to stdout; send none")
+@on_error_option
+@click.option(
+    "--checkpoint",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="record progress here; a rerun continues where it stopped",
+)
+@click.option(
+    "--failed-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("failed-events.jsonl"),
+    show_default=True,
+    help="events that could not be sent are appended here (re-publish with `publish`)",
+)
+@click.pass_context
+def command(
+    ctx: click.Context,
+    *,
+    customers: Path,
+    orders: Path,
+    customer_stream: str,
+    order_stream: str,
+    only: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int | None,
+    speedup: float | None,
+    rate: float | None,
+    dry_run: bool,
+    on_error: str,
+    checkpoint: Path | None,
+    failed_file: Path,
+) -> None:
+    """Replay the customers and orders CSV exports into the Kinesis streams.
+
+    Rows become customer.registered / order.placed events (deterministic event ids), sent
+    in event-time order across both files, customers to the customer stream and orders to
+    the order stream, as fast as the streams accept unless --speedup or --rate pace them.
+    Progress and the summary go to stderr; stdout carries only --dry-run output.
+    """
+    from featurestream.sources import RowError, SourceFileError
+    from producers.checkpoint import CheckpointError
+    from producers.progress import progress_for
+    from producers.replay import ReplayOptions, run_replay
+    from producers.streams import StreamNames
+
+    options = ReplayOptions(
+        customers=customers,
+        orders=orders,
+        only=only,  # type: ignore[arg-type]  # click.Choice guarantees the literal
+        streams=StreamNames(customer=customer_stream, order=order_stream),
+        since=since,
+        until=until,
+        limit=limit,
+        speedup=speedup,
+        rate=rate,
+        dry_run=dry_run,
+        on_error=on_error,  # type: ignore[arg-type]
+        checkpoint=checkpoint,
+        failed_file=failed_file,
+    )
+    shown = 0
+
+    def report_bad_row(row: RowError) -> None:
+        nonlocal shown
+        shown += 1
+        if shown <= MAX_BAD_ROWS_SHOWN:
+            click.echo(f"bad row: {row}", err=True)
+        elif shown == MAX_BAD_ROWS_SHOWN + 1:
+            click.echo("bad row: ... (further bad rows are only counted)", err=True)
+
+    try:
+        summary = run_replay(
+            options,
+            dry_run_out=sys.stdout.buffer,
+            progress=lambda total: progress_for("replay", total),
+            on_bad_row=report_bad_row,
+        )
+    except SourceFileError as error:
+        raise BadInputFile(str(error)) from error
+    except CheckpointError as error:
+        raise click.ClickException(str(error)) from error
+    echo_lines(summary.lines())
+    ctx.exit(summary.exit_code)
