@@ -1,0 +1,80 @@
+"""Run-time settings of the stream Lambdas, read from the environment once per container.
+
+The template sets every variable; names are plain so ``sam local``, ``featurestream invoke``
+and tests can set them the same way. Endpoints are *not* settings: boto3 reads
+``AWS_ENDPOINT_URL_<SERVICE>`` itself, so the deployed code and the local stack are the same.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+DEFAULT_PUT_CONCURRENCY: Final = 32
+DEFAULT_STORE_MAX_ATTEMPTS: Final = 4
+DEFAULT_QUEUE_MAX_ATTEMPTS: Final = 4
+
+
+class ConfigError(RuntimeError):
+    """A required variable is missing or malformed: a deployment error, never retried away."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one stream Lambda needs to know about its deployment."""
+
+    feature_group_name: str
+    quarantine_queue_url: str
+    put_concurrency: int = DEFAULT_PUT_CONCURRENCY
+    store_max_attempts: int = DEFAULT_STORE_MAX_ATTEMPTS
+    store_retry_mode: str = "standard"
+    store_connect_timeout: float = 2.0
+    store_read_timeout: float = 5.0
+    queue_max_attempts: int = DEFAULT_QUEUE_MAX_ATTEMPTS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Settings from ``FEATURE_GROUP_NAME``, ``QUARANTINE_QUEUE_URL`` and the optional knobs."""
+        env = os.environ if environ is None else environ
+        missing = [n for n in ("FEATURE_GROUP_NAME", "QUARANTINE_QUEUE_URL") if not env.get(n)]
+        if missing:
+            raise ConfigError(f"missing environment variable(s): {', '.join(missing)}")
+        retry_mode = env.get("STORE_RETRY_MODE", "standard")
+        if retry_mode not in ("standard", "adaptive", "legacy"):
+            raise ConfigError(f"STORE_RETRY_MODE must be standard/adaptive/legacy: {retry_mode}")
+        return cls(
+            feature_group_name=env["FEATURE_GROUP_NAME"],
+            quarantine_queue_url=env["QUARANTINE_QUEUE_URL"],
+            put_concurrency=_positive_int(env, "PUT_CONCURRENCY", DEFAULT_PUT_CONCURRENCY),
+            store_max_attempts=_positive_int(env, "STORE_MAX_ATTEMPTS", DEFAULT_STORE_MAX_ATTEMPTS),
+            store_retry_mode=retry_mode,
+            store_connect_timeout=_positive_float(env, "STORE_CONNECT_TIMEOUT", 2.0),
+            store_read_timeout=_positive_float(env, "STORE_READ_TIMEOUT", 5.0),
+            queue_max_attempts=_positive_int(env, "QUEUE_MAX_ATTEMPTS", DEFAULT_QUEUE_MAX_ATTEMPTS),
+        )
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a positive integer: {text!r}") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be a positive integer: {text!r}")
+    return value
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a positive number: {text!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive number: {text!r}")
+    return value

@@ -1,0 +1,329 @@
+"""The shared stream-ingestion pipeline: decode → validate → transform → PutRecord.
+
+Each Kinesis record ends in exactly one of three outcomes:
+
+* **written**: PutRecord succeeded (the Feature Store keeps the newest event time online, so a
+  late or duplicate event changes nothing online);
+* **quarantined**: the record can never be processed (not JSON, wrong schema, impossible
+  values, wrong event type for this stream); sent to the quarantine queue with its payload and
+  reason, and counted as done so it never blocks the shard;
+* **failed**: anything transient (throttling, 5xx, timeouts after botocore's retries, a
+  quarantine send that failed) or a store rejection of a valid event (a bug or configuration
+  error, see :mod:`featurestream.store`); reported in ``batchItemFailures`` so Lambda
+  redelivers it. Never quarantined: only the event's own fault leads there.
+
+Records of different customers are written concurrently on a bounded pool; records of one
+customer in sequence order (:mod:`featurestream.lanes`).
+"""
+
+import binascii
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import (
+    KinesisStreamRecord,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from featurestream.catalog import CUSTOMERS, ORDERS, FeatureGroupSpec
+from featurestream.config import Settings
+from featurestream.events import (
+    CUSTOMER_EVENT_TYPES,
+    ORDER_EVENT_TYPES,
+    CustomerEvent,
+    InvalidEvent,
+    OrderEvent,
+    parse_event,
+)
+from featurestream.lanes import Deferred, LanedBatchProcessor
+from featurestream.observability import logger, metrics
+from featurestream.params import FittedParams, load_params
+from featurestream.quarantine import (
+    Quarantine,
+    QuarantinedRecord,
+    QuarantineUnavailable,
+    make_sqs_client,
+)
+from featurestream.store import (
+    FeatureStoreWriter,
+    StoreError,
+    client_config,
+    make_runtime_client,
+)
+from featurestream.transforms import features_for, to_record
+
+
+@dataclass(frozen=True)
+class StreamKind:
+    """What one stream carries: its name, the event types it accepts, the group it feeds."""
+
+    name: str
+    accepts: tuple[str, ...]
+    feature_group: FeatureGroupSpec
+
+
+CUSTOMER_STREAM: Final = StreamKind("customer-events", CUSTOMER_EVENT_TYPES, CUSTOMERS)
+ORDER_STREAM: Final = StreamKind("order-events", ORDER_EVENT_TYPES, ORDERS)
+
+
+class Outcome(StrEnum):
+    WRITTEN = "written"
+    QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A record's payload and either its valid event or why it is invalid."""
+
+    payload: bytes
+    event: CustomerEvent | OrderEvent | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """A successful record's outcome (failures are raised and collected by Powertools)."""
+
+    outcome: Outcome
+    put_latency_ms: float | None = None
+
+
+def decode(record: KinesisStreamRecord, kind: StreamKind) -> Decoded:
+    """Base64 → bytes → validated event of a type this stream carries, or the reason not."""
+    try:
+        payload = record.kinesis.data_as_bytes()
+    except (binascii.Error, ValueError):
+        return Decoded(record.kinesis.data.encode(), reason="record data is not valid base64")
+    try:
+        event = parse_event(payload)
+    except InvalidEvent as invalid:
+        return Decoded(payload, reason=invalid.reason)
+    if event.event_type not in kind.accepts:
+        return Decoded(
+            payload,
+            reason=f"event type {event.event_type} does not belong on the {kind.name} stream",
+        )
+    return Decoded(payload, event=event)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ingestor:
+    """One stream's pipeline; built once per container and reused by every invocation."""
+
+    def __init__(
+        self,
+        kind: StreamKind,
+        *,
+        writer: FeatureStoreWriter,
+        quarantine: Quarantine,
+        params: FittedParams,
+        executor: ThreadPoolExecutor,
+        clock: Callable[[], datetime] = _utcnow,
+        function_name: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self._writer = writer
+        self._quarantine = quarantine
+        self._params = params
+        self._clock = clock
+        self._function_name = function_name
+        self._executor = executor
+        self._processor = LanedBatchProcessor(self._lane_key, executor)
+        self._decoded: dict[str, Decoded] = {}
+        self._as_of = clock()
+
+    def process(
+        self, event: dict[str, Any], context: LambdaContext | None = None
+    ) -> PartialItemFailureResponse:
+        """Process one Lambda Kinesis event; returns the partial-batch response.
+
+        If every record failed, Powertools raises ``BatchProcessingError`` (a function
+        error), so Lambda retries or bisects the whole batch.
+        """
+        records: list[dict[str, Any]] = event.get("Records") or []
+        self._decoded = {}
+        self._as_of = self._clock()
+        results: list[tuple[Any, ...]] = []
+        try:
+            with self._processor(records, self._handle_record, context):
+                results = self._processor.process()
+        finally:
+            self._report(records, results)
+        return self._processor.response()
+
+    def _lane_key(self, record: KinesisStreamRecord) -> str:
+        """Customer id for valid events (decoded once, here); the partition key otherwise."""
+        decoded = decode(record, self.kind)
+        self._decoded[record.kinesis.sequence_number] = decoded
+        if decoded.event is not None:
+            return decoded.event.customer_id
+        return f"invalid:{record.kinesis.partition_key}"
+
+    def _handle_record(self, record: KinesisStreamRecord) -> RecordResult:
+        kinesis = record.kinesis
+        decoded = self._decoded.get(kinesis.sequence_number) or decode(record, self.kind)
+        if decoded.event is None:
+            return self._send_to_quarantine(record, decoded)
+        event = decoded.event
+        _, features = features_for(event, params=self._params, as_of=self._as_of)
+        try:
+            latency = self._writer.put(to_record(features))
+        except StoreError as error:
+            log = logger.warning if error.transient else logger.error
+            log(
+                "PutRecord failed; record reported for redelivery",
+                correlation_id=event.event_id,
+                event_type=event.event_type,
+                sequence_number=kinesis.sequence_number,
+                error_code=error.code,
+                transient=error.transient,
+            )
+            raise
+        logger.debug(
+            "record written",
+            correlation_id=event.event_id,
+            event_type=event.event_type,
+            sequence_number=kinesis.sequence_number,
+        )
+        return RecordResult(Outcome.WRITTEN, latency)
+
+    def _send_to_quarantine(self, record: KinesisStreamRecord, decoded: Decoded) -> RecordResult:
+        kinesis = record.kinesis
+        reason = decoded.reason or "invalid event"
+        entry = QuarantinedRecord(
+            reason=reason,
+            payload=decoded.payload,
+            stream_arn=record.event_source_arn or "",
+            shard_id=record.event_id.split(":", 1)[0] if record.event_id else "",
+            sequence_number=kinesis.sequence_number,
+            partition_key=kinesis.partition_key,
+            approximate_arrival_timestamp=kinesis.approximate_arrival_timestamp,
+            function_name=self._function_name,
+        )
+        try:
+            self._quarantine.send(entry)
+        except QuarantineUnavailable as error:
+            logger.warning(
+                "quarantine send failed; record reported for redelivery",
+                sequence_number=kinesis.sequence_number,
+                error=str(error),
+            )
+            raise
+        logger.warning(
+            "invalid record quarantined",
+            sequence_number=kinesis.sequence_number,
+            shard_id=entry.shard_id,
+            reason=reason,
+        )
+        return RecordResult(Outcome.QUARANTINED)
+
+    def _report(self, records: list[dict[str, Any]], results: list[tuple[Any, ...]]) -> None:
+        """Metrics and one summary log line per batch, from the main thread."""
+        counts = {"written": 0, "quarantined": 0, "failed": 0, "deferred": 0}
+        for result in results:
+            if not result:
+                continue
+            status, value = result[0], result[1]
+            if status == "success" and isinstance(value, RecordResult):
+                counts[value.outcome.value] += 1
+                if value.put_latency_ms is not None:
+                    metrics.add_metric(
+                        name="PutRecordLatency",
+                        unit=MetricUnit.Milliseconds,
+                        value=round(value.put_latency_ms, 3),
+                    )
+            elif Deferred.__name__ in str(value):
+                counts["deferred"] += 1
+            else:
+                counts["failed"] += 1
+        now = time.time()
+        for raw in records:
+            arrival = raw.get("kinesis", {}).get("approximateArrivalTimestamp")
+            if isinstance(arrival, int | float):
+                metrics.add_metric(
+                    name="TimeInStream",
+                    unit=MetricUnit.Milliseconds,
+                    value=max(0.0, round((now - arrival) * 1000, 3)),
+                )
+        metrics.add_metric(name="RecordsProcessed", unit=MetricUnit.Count, value=counts["written"])
+        metrics.add_metric(
+            name="RecordsQuarantined", unit=MetricUnit.Count, value=counts["quarantined"]
+        )
+        metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=counts["failed"])
+        metrics.add_metric(name="RecordsDeferred", unit=MetricUnit.Count, value=counts["deferred"])
+        logger.info(
+            "batch processed",
+            extra={
+                "stream": self.kind.name,
+                "records": len(records),
+                "transform_version": self._params.version,
+                **counts,
+            },
+        )
+
+
+class IngestApp:
+    """A stream handler's state: the :class:`Ingestor`, built on first use, once per container.
+
+    Lazy rather than at import so that importing a handler needs no environment (tests, the
+    invoke command); ``reset()`` drops it so a test can point the handler elsewhere.
+    """
+
+    def __init__(self, kind: StreamKind) -> None:
+        self.kind = kind
+        self._ingestor: Ingestor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def ingestor(self) -> Ingestor:
+        if self._ingestor is None:
+            with self._lock:
+                if self._ingestor is None:
+                    self._ingestor = build_ingestor(self.kind, Settings.from_env())
+        return self._ingestor
+
+    def __call__(
+        self, event: dict[str, Any], context: LambdaContext | None = None
+    ) -> PartialItemFailureResponse:
+        return self.ingestor.process(event, context)
+
+    def reset(self) -> None:
+        with self._lock:
+            if self._ingestor is not None:
+                self._ingestor._executor.shutdown(wait=True)
+            self._ingestor = None
+
+
+def build_ingestor(kind: StreamKind, settings: Settings) -> Ingestor:
+    """Clients, pool and parameters for one stream, from the settings."""
+    pool = settings.put_concurrency
+    store_client = make_runtime_client(
+        client_config(
+            pool_size=pool,
+            max_attempts=settings.store_max_attempts,
+            retry_mode=settings.store_retry_mode,
+            connect_timeout=settings.store_connect_timeout,
+            read_timeout=settings.store_read_timeout,
+        )
+    )
+    sqs_client = make_sqs_client(pool_size=pool, max_attempts=settings.queue_max_attempts)
+    return Ingestor(
+        kind,
+        writer=FeatureStoreWriter(store_client, settings.feature_group_name),
+        quarantine=Quarantine(sqs_client, settings.quarantine_queue_url),
+        params=load_params(),
+        executor=ThreadPoolExecutor(max_workers=pool, thread_name_prefix=f"{kind.name}-lane"),
+        function_name=os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+    )

@@ -1,0 +1,70 @@
+"""A Powertools ``BatchProcessor`` that runs one lane per key: concurrent across keys,
+in sequence order within a key.
+
+Why hand-written: Powertools' ``BatchProcessor`` runs every record one after the other
+(10 ms per PutRecord caps a batch at ~100 records/s), and ``AsyncBatchProcessor`` runs them
+all at once, losing per-customer order. Neither can do "sequential per customer, concurrent
+across customers", so only ``process()`` is replaced; record conversion, success/failure
+bookkeeping, the ``batchItemFailures`` response and the whole-batch-failure rule stay
+Powertools'.
+
+Within a lane, the first failure defers the lane's later records (reported as failed too):
+Lambda redelivers everything from the lowest failed sequence number anyway, so writing them
+now would only make duplicates, and deferring keeps each customer's writes in order.
+"""
+
+import sys
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import (
+    KinesisStreamRecord,
+)
+
+LaneKey = Callable[[KinesisStreamRecord], str]
+
+
+class Deferred(Exception):
+    """Not attempted: an earlier record of the same lane failed in this invocation."""
+
+
+class LanedBatchProcessor(BatchProcessor):
+    """Kinesis batch processor with per-key lanes run on a shared executor."""
+
+    def __init__(self, lane_key: LaneKey, executor: Executor) -> None:
+        super().__init__(event_type=EventType.KinesisDataStreams)
+        self._lane_key = lane_key
+        self._executor = executor
+
+    def process(self) -> list[tuple[Any, ...]]:
+        """Run the lanes; results come back in the batch's original order."""
+        lanes: dict[str, list[int]] = {}
+        for index, raw in enumerate(self.records):
+            lanes.setdefault(self._lane_key(KinesisStreamRecord(raw)), []).append(index)
+        results: list[tuple[Any, ...]] = [()] * len(self.records)
+        futures = [self._executor.submit(self._run_lane, lane) for lane in lanes.values()]
+        for future in futures:
+            for index, result in future.result():
+                results[index] = result
+        return results
+
+    def _run_lane(self, indexes: list[int]) -> list[tuple[int, tuple[Any, ...]]]:
+        done: list[tuple[int, tuple[Any, ...]]] = []
+        failed = False
+        for index in indexes:
+            raw = self.records[index]
+            if failed:
+                done.append((index, self._defer(raw)))
+                continue
+            result = self._process_record(raw)
+            failed = result[0] == "fail"
+            done.append((index, result))
+        return done
+
+    def _defer(self, raw: dict[str, Any]) -> tuple[Any, ...]:
+        try:
+            raise Deferred("an earlier record of this key failed; deferred to redelivery")
+        except Deferred:
+            return self.failure_handler(KinesisStreamRecord(raw), sys.exc_info())

@@ -1,0 +1,125 @@
+"""The Feature Store writer: one shared, thread-safe client, retries and error outcomes.
+
+botocore retries transient errors (throttling, 5xx, timeouts, connection errors) with the
+configured mode; what is still failing afterwards is classified here so the pipeline can
+decide what a record's outcome is. No PutRecord failure is ever the event's fault (the event
+was validated before), so none of them leads to quarantine:
+
+* ``TransientStoreError``: throttling, 5xx, timeouts, and the "Resource Not Found"
+  ValidationError PutRecord is known to return sporadically for an existing group
+  (aws-semantics §1.4.10). Reported as a batch item failure; Lambda redelivers.
+* ``StoreRejected``: any other 4xx (ValidationError on a valid event, AccessForbidden).
+  That is a bug or a configuration error (catalog out of step with the deployed group,
+  missing IAM permission). It is also reported as a batch item failure — the shard stalls
+  and alarms fire instead of good events being diverted — and after MaximumRetryAttempts
+  the batch goes to the on-failure queue with its sequence range for a replay once fixed.
+"""
+
+import time
+from typing import Any, Final, Protocol, cast
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+_TRANSIENT_CODES: Final = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "InternalServerError",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+_VALIDATION_CODES: Final = frozenset({"ValidationError", "ValidationException"})
+_RESOURCE_NOT_FOUND: Final = "resource not found"
+
+
+class StoreError(Exception):
+    """PutRecord failed after botocore's retries; ``code`` is the service's error code."""
+
+    transient: bool = True
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class TransientStoreError(StoreError):
+    """Will likely succeed when Lambda redelivers the record."""
+
+
+class StoreRejected(StoreError):
+    """The service refused a valid event: a bug or a configuration error (see module doc)."""
+
+    transient = False
+
+
+class _PutRecordClient(Protocol):
+    def put_record(self, **kwargs: Any) -> Any: ...
+
+
+def client_config(
+    *,
+    pool_size: int,
+    max_attempts: int,
+    retry_mode: str = "standard",
+    connect_timeout: float = 2.0,
+    read_timeout: float = 5.0,
+) -> Config:
+    """botocore settings: the connection pool as large as the thread pool that shares it."""
+    return Config(
+        max_pool_connections=pool_size,
+        retries=cast(Any, {"mode": retry_mode, "total_max_attempts": max_attempts}),
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        tcp_keepalive=True,
+    )
+
+
+def make_runtime_client(config: Config) -> _PutRecordClient:
+    """A ``sagemaker-featurestore-runtime`` client (endpoint from the standard env vars)."""
+    session = boto3.session.Session()
+    return cast(_PutRecordClient, session.client("sagemaker-featurestore-runtime", config=config))
+
+
+def classify(error: Exception) -> StoreError:
+    """Map what PutRecord raised (after retries) to a transient or a rejected outcome."""
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        code = str(details.get("Code", "Unknown"))
+        message = str(details.get("Message", ""))
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code in _TRANSIENT_CODES or status >= 500 or status == 429:
+            return TransientStoreError(code, message)
+        if code in _VALIDATION_CODES and _RESOURCE_NOT_FOUND in message.lower():
+            return TransientStoreError(code, message)
+        return StoreRejected(code, message)
+    if isinstance(error, BotoCoreError):  # timeouts, connection errors
+        return TransientStoreError(type(error).__name__, str(error))
+    raise error
+
+
+class FeatureStoreWriter:
+    """Writes records to one feature group; safe to share between threads."""
+
+    def __init__(self, client: _PutRecordClient, feature_group_name: str) -> None:
+        self._client = client
+        self.feature_group_name = feature_group_name
+
+    def put(self, record: list[dict[str, str]]) -> float:
+        """PutRecord; returns the call's latency in ms, raises :class:`StoreError`."""
+        started = time.perf_counter()
+        try:
+            self._client.put_record(FeatureGroupName=self.feature_group_name, Record=record)
+        except (ClientError, BotoCoreError) as error:
+            raise classify(error) from error
+        return (time.perf_counter() - started) * 1000
