@@ -9,8 +9,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# The SAM CLI lives in its own venv (its pins conflict with the project's); built on Python
+# 3.13 so `sam build` finds the python3.13 the Lambda runtime needs on PATH.
+SAM_PYTHON ?= python3.13
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed
+SAM := PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+FUNCTION ?= OrderFeaturesFunction
+EVENT ?= events/order-batch.json
 
-.PHONY: help install test lint fit bench clean
+.PHONY: help install test lint fit bench clean validate build events invoke deploy
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
@@ -41,4 +49,26 @@ bench: install ## run the benchmarks (each prints a ratio against a baseline mea
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean: ## remove the virtualenv, build output and local state
-	rm -rf $(VENV) .aws-sam .state .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .state .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+
+$(SAM_STAMP):
+	@test -x $(SAM_VENV)/bin/python || PYENV_VERSION=$${PYENV_VERSION:-3.13.0} $(SAM_PYTHON) -m venv $(SAM_VENV)
+	@$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv
+	$(SAM_VENV)/bin/uv pip install --quiet --python $(SAM_VENV)/bin/python 'aws-sam-cli>=1.140'
+	@touch $(SAM_STAMP)
+
+validate: install $(SAM_STAMP) ## check template.yaml: catalog in step, sam validate --lint
+	$(BIN)/featurestream template --check
+	$(SAM) validate --lint
+
+build: install $(SAM_STAMP) ## sam build (python3.13 runtime) into .aws-sam/
+	$(SAM) build
+
+events: install ## regenerate the sample Lambda events in events/ from raw/
+	$(BIN)/featurestream events
+
+invoke: install ## run a function in-process on a sample event (FUNCTION=..., EVENT=...), no Docker
+	$(BIN)/featurestream invoke $(FUNCTION) -e $(EVENT)
+
+deploy: build ## sam deploy with samconfig.toml (GUIDED=1 for the first deploy)
+	$(SAM) deploy $(if $(GUIDED),--guided,)
