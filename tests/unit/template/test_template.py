@@ -1,0 +1,209 @@
+"""template.yaml: feature groups equal the catalog, functions wired, IAM scoped, encrypted."""
+
+from pathlib import Path
+
+import pytest
+
+from devstack.template import NO_VALUE, Template, TemplateError, load_yaml, local_stack
+from featurestream.catalog import CUSTOMERS, ORDERS
+from featurestream_cli.commands.template import render
+
+ROOT = Path(__file__).resolve().parents[3]
+TEMPLATE = Template.load(ROOT / "template.yaml")
+FUNCTIONS = {
+    "CustomerFeaturesFunction": ("CustomersFeatureGroup", "CustomerEventsStream", CUSTOMERS),
+    "OrderFeaturesFunction": ("OrdersFeatureGroup", "OrderEventsStream", ORDERS),
+}
+
+
+def statements(role_id):
+    role = TEMPLATE.resource(role_id)["Properties"]
+    return [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize(
+    ("group_id", "spec"), [("CustomersFeatureGroup", CUSTOMERS), ("OrdersFeatureGroup", ORDERS)]
+)
+def test_feature_groups_equal_the_catalog(group_id, spec):
+    props = TEMPLATE.resource(group_id)["Properties"]
+    assert props["FeatureDefinitions"] == spec.feature_definitions()
+    assert props["RecordIdentifierFeatureName"] == spec.record_identifier
+    assert props["EventTimeFeatureName"] == spec.event_time_feature
+    assert props["Description"] == spec.description
+    assert props["OnlineStoreConfig"]["EnableOnlineStore"] is True
+    assert "S3StorageConfig" in props["OfflineStoreConfig"]
+    assert props["RoleArn"] == {"Fn::GetAtt": ["OfflineStoreRole", "Arn"]}
+
+
+def test_generated_blocks_are_up_to_date():
+    text = (ROOT / "template.yaml").read_text()
+    assert render(text) == text
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_functions_env_and_event_source_mapping(function_id):
+    group_id, stream_id, _spec = FUNCTIONS[function_id]
+    function = TEMPLATE.function(function_id)
+    assert function.runtime == "python3.13"
+    assert function.code_uri == "functions/"
+    stack = local_stack(TEMPLATE)
+    env = TEMPLATE.resolve(function.environment, stack)
+    group_name = TEMPLATE.resolve(
+        TEMPLATE.resource(group_id)["Properties"]["FeatureGroupName"], stack
+    )
+    assert env["FEATURE_GROUP_NAME"] == group_name
+    assert env["QUARANTINE_QUEUE_URL"].endswith("/featurestream-quarantine")
+    for name in (
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_LOG_LEVEL",
+        "PUT_CONCURRENCY",
+        "STORE_MAX_ATTEMPTS",
+    ):
+        assert name in env
+    module = function.handler.rsplit(".", 1)[0]
+    assert (ROOT / "functions" / (module.replace(".", "/") + ".py")).exists()
+    (event,) = function.events.values()
+    assert event["Type"] == "Kinesis"
+    props = event["Properties"]
+    assert props["Stream"] == {"Fn::GetAtt": [stream_id, "Arn"]}
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["BisectBatchOnFunctionError"] is True
+    for key in (
+        "BatchSize",
+        "MaximumBatchingWindowInSeconds",
+        "ParallelizationFactor",
+        "MaximumRetryAttempts",
+        "MaximumRecordAgeInSeconds",
+    ):
+        assert props[key] == {"Ref": key}
+    params = TEMPLATE.parameter_defaults()
+    assert 0 <= int(params["MaximumRetryAttempts"]) <= 100
+    assert 60 <= int(params["MaximumRecordAgeInSeconds"]) <= 604800
+    assert props["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["FailureQueue", "Arn"]},
+    }
+
+
+def test_streams_are_encrypted_parameterised_and_keep_key_order():
+    stack = local_stack(TEMPLATE)
+    names = set()
+    for stream_id in ("CustomerEventsStream", "OrderEventsStream"):
+        props = TEMPLATE.resource(stream_id)["Properties"]
+        assert props["StreamEncryption"]["EncryptionType"] == "KMS"
+        assert props["RetentionPeriodHours"] == {"Ref": "StreamRetentionHours"}
+        assert "RecordDistributionStrategy" not in str(props)
+        resolved = TEMPLATE.resolve(props, stack)
+        assert resolved["StreamModeDetails"] == {"StreamMode": "ON_DEMAND"}
+        assert "ShardCount" not in resolved
+        names.add(resolved["Name"])
+        provisioned = TEMPLATE.resolve(
+            props, TEMPLATE.stack(parameters={"StreamMode": "PROVISIONED", "ShardCount": 4})
+        )
+        assert provisioned["ShardCount"] == 4
+    assert names == {"featurestream-customer-events", "featurestream-order-events"}
+
+
+def test_queues_and_bucket_are_encrypted_and_private():
+    for queue_id in TEMPLATE.resources_of_type("AWS::SQS::Queue"):
+        assert TEMPLATE.resource(queue_id)["Properties"]["SqsManagedSseEnabled"] is True
+    bucket = TEMPLATE.resource("OfflineStoreBucket")["Properties"]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    (policy,) = TEMPLATE.resources_of_type("AWS::S3::BucketPolicy").values()
+    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+@pytest.mark.parametrize(
+    "role_id", ["CustomerFeaturesRole", "OrderFeaturesRole", "OfflineStoreRole"]
+)
+def test_iam_is_scoped_to_resources(role_id):
+    for statement in statements(role_id):
+        actions = as_list(statement["Action"])
+        if any(a.split(":")[0] in ("sagemaker", "sqs", "kinesis", "s3", "logs") for a in actions):
+            assert "*" not in as_list(statement["Resource"]), statement
+
+
+def test_each_function_puts_only_to_its_own_group():
+    stack = local_stack(TEMPLATE)
+    for function_id, (group_id, _, _) in FUNCTIONS.items():
+        role_id = TEMPLATE.function(function_id).properties["Role"]["Fn::GetAtt"][0]
+        puts = [s for s in statements(role_id) if "sagemaker:PutRecord" in as_list(s["Action"])]
+        (put,) = puts
+        group_name = TEMPLATE.resolve(
+            TEMPLATE.resource(group_id)["Properties"]["FeatureGroupName"], stack
+        )
+        assert TEMPLATE.resolve(put["Resource"], stack).endswith(f":feature-group/{group_name}")
+        sqs = [s for s in statements(role_id) if "sqs:SendMessage" in as_list(s["Action"])]
+        assert {r["Fn::GetAtt"][0] for s in sqs for r in as_list(s["Resource"])} == {
+            "QuarantineQueue",
+            "FailureQueue",
+        }
+
+
+def test_alarms_cover_iterator_age_errors_and_both_queues():
+    alarms = TEMPLATE.resources_of_type("AWS::CloudWatch::Alarm").values()
+    seen = {
+        (a["Properties"]["MetricName"], str(a["Properties"]["Dimensions"][0]["Value"]))
+        for a in alarms
+    }
+    for function_id in FUNCTIONS:
+        assert ("IteratorAge", str({"Ref": function_id})) in seen
+        assert ("Errors", str({"Ref": function_id})) in seen
+    for queue_id in ("FailureQueue", "QuarantineQueue"):
+        assert (
+            "ApproximateNumberOfMessagesVisible",
+            str({"Fn::GetAtt": [queue_id, "QueueName"]}),
+        ) in seen
+    assert TEMPLATE.resource("AlarmTopic")["Condition"] == "HasAlarmEmail"
+
+
+def test_outputs_name_everything_a_user_needs():
+    outputs = set(TEMPLATE.outputs)
+    for prefix in (
+        "CustomerEventsStream",
+        "OrderEventsStream",
+        "CustomersFeatureGroup",
+        "OrdersFeatureGroup",
+        "CustomerFeaturesFunction",
+        "OrderFeaturesFunction",
+    ):
+        assert {f"{prefix}Name", f"{prefix}Arn"} <= outputs
+    assert {
+        "QuarantineQueueUrl",
+        "QuarantineQueueArn",
+        "FailureQueueUrl",
+        "FailureQueueArn",
+        "OfflineStoreBucketName",
+    } <= outputs
+
+
+def test_reader_parses_short_tags_and_resolves_intrinsics():
+    document = load_yaml(
+        "A: !Ref P\nB: !Sub '${AWS::StackName}-${P}-${R.Arn}'\nC: !GetAtt R.Arn\n"
+        "D: !If [IsQ, x, !Ref AWS::NoValue]\nE: [!Ref AWS::NoValue, 1]\n"
+        "F: !Sub ['${x}!', {x: !Ref P}]\nG: !Join ['-', [a, !Ref P]]\n"
+    )
+    template = Template(
+        {
+            "Parameters": {"P": {"Default": "p"}},
+            "Conditions": {"IsQ": {"Fn::Equals": [{"Ref": "P"}, "q"]}},
+        }
+    )
+    stack = template.stack(name="s")
+    stack.attributes[("R", "Arn")] = "arn:r"
+    resolved = template.resolve(document, stack)
+    assert resolved == {"A": "p", "B": "s-p-arn:r", "C": "arn:r", "E": [1], "F": "p!", "G": "a-p"}
+    assert template.resolve({"Fn::If": ["IsQ", 1, 2]}, template.stack(parameters={"P": "q"})) == 1
+    assert template.resolve({"Ref": "AWS::NoValue"}, stack) is NO_VALUE
+    with pytest.raises(TemplateError):
+        template.resolve({"Ref": "Unknown"}, stack)
+    with pytest.raises(TemplateError):
+        template.stack(parameters={"Nope": 1})
