@@ -1,0 +1,57 @@
+"""``featurestream endpoint``: the local model endpoint (InvokeEndpoint) in the background."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from devstack.process import BackgroundService
+
+
+def _service(model_dir: Path = Path("model"), name: str = "", port: int = 0) -> BackgroundService:
+    from devstack.model_endpoint.service import DEFAULT_ENDPOINT_NAME, model_endpoint_spec
+    from devstack.process import BackgroundService
+
+    return BackgroundService(model_endpoint_spec(model_dir, name or DEFAULT_ENDPOINT_NAME, port))
+
+
+@click.group(name="endpoint")
+def command() -> None:
+    """Serve model/ behind a local SageMaker-runtime InvokeEndpoint on loopback."""
+
+
+@command.command()
+@click.option("--model-dir", type=click.Path(path_type=Path, file_okay=False), default="model")
+@click.option("--endpoint-name", default="", help="[default: featurestream-reorder]")
+@click.option("--port", type=int, default=0, help="Port (default: a free one).")
+def up(model_dir: Path, endpoint_name: str, port: int) -> None:
+    """Start the endpoint unless it is running; prints the variable to export."""
+    from devstack.process import ServiceError
+
+    service = _service(model_dir, endpoint_name, port)
+    try:
+        status = service.start()
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{status.name:<14} up   {status.url}  (pid {status.pid})")
+    click.echo(f"export AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME={status.url}")
+
+
+@command.command()
+def down() -> None:
+    """Stop the endpoint."""
+    service = _service()
+    click.echo(f"{service.spec.name:<14} {'stopped' if service.stop() else 'not running'}")
+
+
+@command.command()
+def status() -> None:
+    """Running or not, URL, pid, health and log file; exit 1 unless healthy."""
+    st = _service().status()
+    state = ("healthy" if st.healthy else "unhealthy") if st.running else "stopped"
+    click.echo(f"{st.name:<14} {state:<10} {st.url or ''}  log: {st.log_file}")
+    if not (st.running and st.healthy):
+        raise SystemExit(1)
