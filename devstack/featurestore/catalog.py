@@ -25,6 +25,11 @@ class Catalog:
             group = FeatureGroup(json.loads(doc), json.loads(metadata))
             self._groups[group.name] = group
 
+    def _commit(self) -> None:
+        """Control-plane changes are rare and precious: commit them at once (lock held)."""
+        if self.db.conn.in_transaction:
+            self.db.conn.execute("COMMIT")
+
     def get(self, name_or_arn: str) -> FeatureGroup | None:
         group = self._groups.get(fg_name_from(name_or_arn))
         if group is not None and name_or_arn.startswith("arn:") and group.arn != name_or_arn:
@@ -40,6 +45,7 @@ class Catalog:
                 "INSERT OR REPLACE INTO feature_groups VALUES (?, ?, ?)",
                 (group.name, json.dumps(group.doc), json.dumps(group.metadata)),
             )
+            self._commit()
             self._groups[group.name] = group
 
     def add(self, group: FeatureGroup) -> bool:
@@ -53,4 +59,5 @@ class Catalog:
     def remove(self, name: str) -> None:
         with self._lock, self.db.lock:
             self.db.conn.execute("DELETE FROM feature_groups WHERE name=?", (name,))
+            self._commit()
             self._groups.pop(name, None)

@@ -20,6 +20,7 @@ class FeatureGroup:
     position: dict[str, int] = field(init=False)
     types: dict[str, str] = field(init=False)
     collections: dict[str, str | None] = field(init=False)
+    plain_scalars: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.reindex()
@@ -29,6 +30,14 @@ class FeatureGroup:
         self.position = {d["FeatureName"]: i for i, d in enumerate(defs)}
         self.types = {d["FeatureName"]: d["FeatureType"] for d in defs}
         self.collections = {d["FeatureName"]: d.get("CollectionType") for d in defs}
+        # Scalar features whose value can be checked on PutRecord's fast path; the event
+        # time is left out (it is parsed separately) by mapping it to "String".
+        event_time = self.doc["EventTimeFeatureName"]
+        self.plain_scalars = {
+            name: ("String" if name == event_time else ftype)
+            for name, ftype in self.types.items()
+            if not self.collections[name]
+        }
 
     @property
     def name(self) -> str:

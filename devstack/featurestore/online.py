@@ -72,7 +72,7 @@ class OnlineStore:
             stored = self._watermark(fg, record_id, _now_ms())
             if stored is not None and not self._newer(event_ms, stored):
                 return False
-            self.db.conn.execute(
+            self.db.write(
                 "INSERT OR REPLACE INTO records VALUES (?, ?, ?, 0, ?, ?, ?)",
                 (fg, record_id, event_ms, expires_ms, expires_at, features_json),
             )
@@ -95,7 +95,7 @@ class OnlineStore:
             stored = self._watermark(fg, record_id, _now_ms())
             if stored is not None and event_ms <= stored:
                 return False
-            self.db.conn.execute(
+            self.db.write(
                 "INSERT OR REPLACE INTO records VALUES (?, ?, ?, 1, NULL, NULL, ?)",
                 (fg, record_id, event_ms, tombstone_json),
             )
@@ -111,11 +111,11 @@ class OnlineStore:
                     f"Invalid EventTime for HardDelete: the delete's EventTime must be later "
                     f"than the stored record's EventTime for record identifier {record_id}",
                 )
-            self.db.conn.execute("DELETE FROM records WHERE fg=? AND record_id=?", (fg, record_id))
+            self.db.write("DELETE FROM records WHERE fg=? AND record_id=?", (fg, record_id))
 
     def drop_group(self, fg: str) -> None:
         with self.db.lock:
-            self.db.conn.execute("DELETE FROM records WHERE fg=?", (fg,))
+            self.db.write("DELETE FROM records WHERE fg=?", (fg,))
 
     def size_bytes(self, fg: str) -> int:
         with self.db.lock:

@@ -89,7 +89,25 @@ def parse_record(group: FeatureGroup, record: Any) -> ParsedRecord:
     values: dict[str, Any] = {}
     size = 0
     types = group.types
+    plain = group.plain_scalars
     for fv in record:
+        # Fast path: a known scalar feature sent as {FeatureName, ValueAsString}.
+        if type(fv) is dict and len(fv) == 2:
+            fname = fv.get("FeatureName")
+            fvalue = fv.get("ValueAsString")
+            if (
+                type(fname) is str
+                and type(fvalue) is str
+                and fname not in values
+                and len(fvalue) <= MAX_VALUE_CHARS
+            ):
+                ftype = plain.get(fname)
+                if ftype is not None:
+                    if ftype != "String":
+                        check_scalar(fname, ftype, fvalue)
+                    values[fname] = fvalue
+                    size += len(fname) + len(fvalue)
+                    continue
         raw = fv.get("FeatureName") if isinstance(fv, dict) else None
         if not isinstance(raw, str) or raw not in types:
             raise _feature_error(group, raw)
@@ -147,16 +165,17 @@ class Runtime:
         self.offline = offline
 
     def _group_for_write(self, name: Any) -> FeatureGroup:
-        check_fg_name_or_arn("featureGroupName", name)
-        group = self.catalog.get(name)
+        # Known names are valid by construction; only unknown ones need the pattern check.
+        group = self.catalog.get(name) if isinstance(name, str) else None
         if group is None:
+            check_fg_name_or_arn("featureGroupName", name)
             raise validation(fg_not_found_message(name))
         return group
 
     def _group_for_read(self, name: Any) -> FeatureGroup:
-        check_fg_name_or_arn("featureGroupName", name)
-        group = self.catalog.get(name)
+        group = self.catalog.get(name) if isinstance(name, str) else None
         if group is None:
+            check_fg_name_or_arn("featureGroupName", name)
             raise not_found(fg_not_found_message(name))
         if not group.online_enabled:
             raise validation(f"Feature group {group.name} does not have an OnlineStore")

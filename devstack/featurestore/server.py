@@ -26,6 +26,18 @@ from devstack.featurestore.runtime import format_instant
 log = logging.getLogger("devstack.featurestore")
 
 
+def _warm_parquet_writer() -> None:
+    """Import pyarrow (which drags in pandas on first use) before serving.
+
+    Done lazily, that import holds the GIL for a second or more in the middle of traffic
+    on the first offline flush; at start-up it costs the same once and stalls nobody.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet
+
+    pa.array([0], type=pa.int64())
+
+
 class FeatureStoreEmulator:
     """SageMaker Feature Store (control plane + runtime) on one loopback port."""
 
@@ -63,6 +75,7 @@ class FeatureStoreEmulator:
     def start(self) -> FeatureStoreEmulator:
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        _warm_parquet_writer()
         self.db = Database(cfg.db_path)
         self.catalog = Catalog(self.db)
         self.online = OnlineStore(self.db, cfg.tie_policy)
