@@ -216,3 +216,54 @@ def test_fault_injection_latency_throttling_and_errors(tmp_path):
         sm.describe_feature_group(FeatureGroupName="faulty")  # control plane untouched by default
         emulator.faults = FaultConfig()
         put()
+
+
+def _offline_rows(server, group):
+    server.flush_offline()
+    return [
+        row
+        for path in _files(server.config.offline_dir, group)
+        for row in pq.read_table(path).to_pylist()
+    ]
+
+
+def test_delete_markers_follow_the_delete_rules(featurestore_server, rt, make_group):
+    group = make_group()
+    rt.put_record(
+        FeatureGroupName=group, Record=record(customer_id="c1", event_time="2024-05-02T00:00:00Z")
+    )
+    # A non-newer soft delete is ignored online but still leaves a marker offline ...
+    rt.delete_record(
+        FeatureGroupName=group, RecordIdentifierValueAsString="c1", EventTime="2024-05-01T00:00:00Z"
+    )
+    # ... a failed hard delete leaves none.
+    with pytest.raises(ClientError):
+        rt.delete_record(
+            FeatureGroupName=group,
+            RecordIdentifierValueAsString="c1",
+            EventTime="2024-05-01T00:00:00Z",
+            DeletionMode="HardDelete",
+        )
+    rows = _offline_rows(featurestore_server, group)
+    assert sorted((r["event_time"], r["is_deleted"]) for r in rows) == [
+        ("2024-05-01T00:00:00Z", True),
+        ("2024-05-02T00:00:00Z", False),
+    ]
+
+
+def test_ttl_expiry_adds_an_offline_delete_marker(featurestore_server, rt, make_group):
+    group = make_group()
+    rt.put_record(
+        FeatureGroupName=group,
+        Record=record(customer_id="c1", event_time="2024-05-01T00:00:00Z", age="1"),
+        TtlDuration={"Unit": "Seconds", "Value": 30},
+    )
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        rows = _offline_rows(featurestore_server, group)
+        if any(r["is_deleted"] for r in rows):
+            break
+        time.sleep(0.05)
+    marker = next(r for r in rows if r["is_deleted"])
+    assert marker["customer_id"] == "c1" and marker["age"] is None
+    assert marker["event_time"] == "2024-05-01T00:00:30.000Z"  # ExpiresAt = EventTime + TTL
