@@ -90,6 +90,7 @@ class ReplaySummary:
     stopped_at: RowError | None = None
     error: str | None = None
     interrupted: bool = False
+    output_closed: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -184,6 +185,9 @@ def run_replay(
     except _StopReplay as stop:
         summary.stopped_at = stop.row
         return summary
+    except KeyboardInterrupt:  # nothing was sent yet; the checkpoint is untouched
+        summary.interrupted = True
+        return summary
     summary.rows_read = timeline.rows_read
     summary.outside_window = timeline.outside_window
     events = timeline.events
@@ -230,9 +234,11 @@ def _write(
             summary.written += 1
             if reporter is not None and summary.written % 1000 == 0:
                 reporter.update(summary.written)
+        out.flush()
     except KeyboardInterrupt:
         summary.interrupted = True
-    out.flush()
+    except BrokenPipeError:  # e.g. `| head`: the reader has all it wanted
+        summary.output_closed = True
     if reporter is not None:
         reporter.update(summary.written)
 

@@ -1,5 +1,6 @@
 """``featurestream replay``: the historical CSV exports → the Kinesis streams, in event time."""
 
+import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -178,5 +179,7 @@ def command(
         raise BadInputFile(str(error)) from error
     except CheckpointError as error:
         raise click.ClickException(str(error)) from error
+    if summary.output_closed:  # stdout's reader left; keep Python's exit flush quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     echo_lines(summary.lines())
     ctx.exit(summary.exit_code)
