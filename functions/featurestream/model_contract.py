@@ -62,7 +62,7 @@ class ModelContract:
     def groups(self) -> tuple[str, ...]:
         return tuple(g for g in GROUPS if any(f.group == g for f in self.features))
 
-    def vector(self, values: Mapping[str, Mapping[str, float]]) -> list[float]:
+    def vector(self, values: Mapping[str, Mapping[str, Any]]) -> list[float]:
         """The model input from ``{group: {feature: value}}``, in contract order.
 
         Raises :class:`MissingFeatures` listing every absent value without a default.

@@ -1,0 +1,148 @@
+"""The inference Lambda's state and request flow: clients once per container, then route,
+validate, read, score and answer — every failure as a JSON error with its status code.
+
+The service is built on first use (not at import), so importing the handler needs no
+environment; settings, boto3 clients, the model contract and the fitted params are then
+reused by every invocation of the container. A contract trained with other params than the
+ones shipped is a deployment error, refused before anything is served (principle 4).
+"""
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.config import Config
+
+from featurestream.api_errors import ApiError
+from featurestream.config import ConfigError
+from featurestream.http_api import (
+    FeaturesRequest,
+    error_response,
+    parse_request,
+    request_id,
+    request_time,
+    response,
+)
+from featurestream.inference_config import InferenceSettings
+from featurestream.inference_service import InferenceService
+from featurestream.model_client import InvokeClient, ModelClient
+from featurestream.model_contract import ModelContract, load_contract
+from featurestream.observability import logger, metrics
+from featurestream.params import FittedParams, load_params
+from featurestream.serving import BatchGetClient, OnlineReader
+
+
+def _client(service: str, *, attempts: int, connect: float, read: float) -> Any:
+    config = Config(
+        retries=cast(Any, {"mode": "standard", "total_max_attempts": attempts}),
+        connect_timeout=connect,
+        read_timeout=read,
+        tcp_keepalive=True,
+    )
+    return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+
+
+def build_service(
+    settings: InferenceSettings,
+    *,
+    contract: ModelContract | None = None,
+    params: FittedParams | None = None,
+    store_client: BatchGetClient | None = None,
+    endpoint_client: InvokeClient | None = None,
+) -> InferenceService:
+    """Wire the service from settings; clients default to boto3's (standard endpoint vars)."""
+    contract = contract or load_contract()
+    params = params or load_params()
+    if contract.params_version != params.version:
+        raise ConfigError(
+            f"model {contract.model_version} was trained with params {contract.params_version}, "
+            f"but the Lambda ships params {params.version}: retrain or redeploy"
+        )
+    store = store_client or _client(
+        "sagemaker-featurestore-runtime",
+        attempts=settings.store_max_attempts,
+        connect=settings.store_connect_timeout,
+        read=settings.store_read_timeout,
+    )
+    endpoint = endpoint_client or _client(
+        "sagemaker-runtime",
+        attempts=settings.endpoint_max_attempts,
+        connect=settings.endpoint_connect_timeout,
+        read=settings.endpoint_read_timeout,
+    )
+    reader = OnlineReader(
+        store,
+        {g: settings.feature_groups[g] for g in ("customers", "orders")},
+        max_attempts=settings.unprocessed_max_attempts,
+    )
+    model = ModelClient(endpoint, settings.endpoint_name, contract.model_version)
+    return InferenceService(reader, model, contract, params, settings.max_feature_age_seconds)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class InferenceApp:
+    """Handler state: the service, built once per container (``reset()`` for tests)."""
+
+    def __init__(
+        self,
+        factory: Callable[[], InferenceService] | None = None,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self._factory = factory or (lambda: build_service(InferenceSettings.from_env()))
+        self._clock = clock
+        self._service: InferenceService | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def service(self) -> InferenceService:
+        if self._service is None:
+            with self._lock:
+                if self._service is None:
+                    self._service = self._factory()
+        return self._service
+
+    def reset(self) -> None:
+        with self._lock:
+            self._service = None
+
+    def __call__(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        rid = request_id(event, context)
+        try:
+            request = parse_request(event)
+            as_of = request_time(event) or self._clock()
+            service = self.service
+            if isinstance(request, FeaturesRequest):
+                body = service.features(request.customer_id, as_of)
+                route = "features"
+            else:
+                body = service.predict(request.customer_ids, as_of)
+                route = "predictions"
+                _count(body)
+            logger.info("answered", extra={"route": route, "status": 200})
+            return response(200, body, rid)
+        except ApiError as error:
+            metrics.add_metric(name=f"Http{error.status}", unit=MetricUnit.Count, value=1)
+            log = logger.warning if error.status >= 500 else logger.info
+            log("refused", extra={"status": error.status, "code": error.code})
+            return error_response(error, rid)
+        except ConfigError as error:
+            logger.error("configuration error", extra={"reason": str(error)})
+            return error_response(ApiError(500, "ConfigurationError", str(error)), rid)
+        except Exception:
+            logger.exception("unexpected error")
+            return error_response(ApiError(500, "InternalError", "unexpected error"), rid)
+
+
+def _count(body: dict[str, Any]) -> None:
+    predictions = body.get("predictions", [])
+    metrics.add_metric(name="Predictions", unit=MetricUnit.Count, value=len(predictions))
+    metrics.add_metric(name="MissingCustomers", unit=MetricUnit.Count, value=len(body["missing"]))
+    metrics.add_metric(name="StoreItemErrors", unit=MetricUnit.Count, value=len(body["errors"]))
+    stale = sum(1 for p in predictions if p["stale"])
+    metrics.add_metric(name="StalePredictions", unit=MetricUnit.Count, value=stale)

@@ -1,0 +1,102 @@
+"""Features as of the request: stored values typed, time-relative ones recomputed, ages.
+
+Tenure (``n_days_active``) and recency (``n_days_since_last_purchase``) are stale the day
+after they are written, so they are recomputed from the stored raw timestamps as of the
+request with the library's own :func:`tenure`/:func:`recency` and the fitted params — the
+same functions the training-set builder calls as of each label's time (principle 3).
+Each group's record age is the request time minus its event time; older than the max age
+is flagged stale (served, but flagged: the caller decides).
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from featurestream.catalog import CUSTOMERS, ORDERS, FeatureGroupSpec
+from featurestream.params import FittedParams
+from featurestream.timeutil import format_event_time, parse_timestamp
+from featurestream.transforms import FeatureValue, recency, tenure
+
+TimeFeature = Callable[[datetime, datetime, FittedParams], float]
+
+SPECS: Final = {"customers": CUSTOMERS, "orders": ORDERS}
+REQUEST_TIME_FEATURES: Final[dict[tuple[str, str], tuple[str, TimeFeature]]] = {
+    ("customers", "n_days_active"): ("active_since", tenure),
+    ("orders", "n_days_since_last_purchase"): ("purchased_on", recency),
+}
+"""(group, feature) → (stored raw timestamp it derives from, the library function)."""
+
+
+class CorruptRecord(ValueError):
+    """A stored value does not parse as its catalog type (a writer bug, not the caller's)."""
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """One group's record for one customer, as of the request."""
+
+    group: str
+    event_time: datetime
+    age_seconds: float
+    stale: bool
+    transform_version: str | None
+    values: dict[str, FeatureValue]
+    """Typed feature values, time-relative ones recomputed as of the request."""
+    as_written: dict[str, FeatureValue]
+    """The time-relative features as stored (as of write time), for comparison."""
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "event_time": format_event_time(self.event_time),
+            "age_seconds": round(self.age_seconds, 3),
+            "stale": self.stale,
+            "transform_version": self.transform_version,
+        }
+
+
+def _typed(spec: FeatureGroupSpec, name: str, text: str) -> FeatureValue:
+    try:
+        kind = spec.feature(name).type
+    except KeyError:
+        return text  # a feature the catalog does not know yet: pass it through as text
+    try:
+        if kind == "Integral":
+            return int(text)
+        if kind == "Fractional":
+            return float(text)
+    except ValueError:
+        raise CorruptRecord(f"{spec.name}.{name} is not {kind}") from None
+    return text
+
+
+def group_view(
+    group: str,
+    record: Mapping[str, str],
+    *,
+    as_of: datetime,
+    params: FittedParams,
+    max_age_seconds: float,
+) -> GroupView:
+    """Type a stored record, recompute its time-relative features as of ``as_of``, age it."""
+    spec = SPECS[group]
+    try:
+        event_time = parse_timestamp(record[spec.event_time_feature])
+    except (KeyError, ValueError):
+        raise CorruptRecord(f"{group} record has no readable {spec.event_time_feature}") from None
+    values = {name: _typed(spec, name, text) for name, text in record.items()}
+    as_written: dict[str, FeatureValue] = {}
+    for (owner, feature), (source, compute) in REQUEST_TIME_FEATURES.items():
+        if owner != group:
+            continue
+        if feature in values:
+            as_written[feature] = values.pop(feature)
+        if source in record:
+            try:
+                moment = parse_timestamp(record[source])
+            except ValueError:
+                raise CorruptRecord(f"{group}.{source} is not a timestamp") from None
+            values[feature] = compute(moment, as_of, params)
+    age = (as_of - event_time).total_seconds()
+    version = record.get("transform_version")
+    return GroupView(group, event_time, age, age > max_age_seconds, version, values, as_written)

@@ -1,0 +1,137 @@
+"""Reading both feature groups for many customers with ``BatchGetRecord``.
+
+One call covers both groups: each chunk of customers is one request with one identifier per
+group, sized so a call asks for at most 100 records (the service quota) and 100 ids per
+identifier (the API limit). ``UnprocessedIdentifiers`` are re-sent, with a short backoff,
+exactly as returned (boto3 does not retry them); what is still unprocessed after the last
+attempt is a 503. Per-item ``Errors`` are returned to the caller, never dropped. A missing
+record is simply absent (aws-semantics §1.8).
+"""
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol
+
+from featurestream.api_errors import ApiError, dependency_error
+
+MAX_RECORDS_PER_CALL: Final = 100
+MAX_IDS_PER_IDENTIFIER: Final = 100
+BACKOFF_SECONDS: Final = 0.02
+
+Record = dict[str, str]
+"""A record as ``{feature name: value as string}``."""
+
+
+class BatchGetClient(Protocol):
+    def batch_get_record(self, **kwargs: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class ItemError:
+    """A per-item failure reported in ``Errors``: which group, which customer, and why."""
+
+    group: str
+    customer_id: str
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "feature_group": self.group,
+            "customer_id": self.customer_id,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+@dataclass
+class OnlineRecords:
+    """What the store returned: ``records[group][customer_id]`` and the per-item errors."""
+
+    records: dict[str, dict[str, Record]]
+    errors: list[ItemError] = field(default_factory=list)
+    calls: int = 0
+
+    def get(self, group: str, customer_id: str) -> Record | None:
+        return self.records.get(group, {}).get(customer_id)
+
+    def errors_for(self, customer_id: str) -> list[ItemError]:
+        return [e for e in self.errors if e.customer_id == customer_id]
+
+
+def _group_key(name: str) -> str:
+    """A group's name whether the service echoes the name or an ARN."""
+    return name.rsplit("feature-group/", 1)[-1]
+
+
+class OnlineReader:
+    """Fetches both groups' records for a list of customers (``groups``: logical → deployed)."""
+
+    def __init__(
+        self,
+        client: BatchGetClient,
+        groups: Mapping[str, str],
+        *,
+        max_records_per_call: int = MAX_RECORDS_PER_CALL,
+        max_attempts: int = 4,
+        backoff_seconds: float = BACKOFF_SECONDS,
+        sleep: Any = time.sleep,
+    ) -> None:
+        self._client = client
+        self._groups = dict(groups)
+        self._logical = {_group_key(deployed): logical for logical, deployed in groups.items()}
+        per_group = max(1, max_records_per_call // max(1, len(groups)))
+        self._chunk = min(per_group, MAX_IDS_PER_IDENTIFIER)
+        self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+        self._sleep = sleep
+
+    def fetch(self, customer_ids: Sequence[str]) -> OnlineRecords:
+        result = OnlineRecords({logical: {} for logical in self._groups})
+        for start in range(0, len(customer_ids), self._chunk):
+            chunk = list(customer_ids[start : start + self._chunk])
+            identifiers = [
+                {"FeatureGroupName": deployed, "RecordIdentifiersValueAsString": chunk}
+                for deployed in self._groups.values()
+            ]
+            self._fetch_chunk(identifiers, result)
+        return result
+
+    def _fetch_chunk(self, identifiers: list[dict[str, Any]], result: OnlineRecords) -> None:
+        for attempt in range(self._max_attempts):
+            if attempt:
+                self._sleep(self._backoff * 2 ** (attempt - 1))
+            try:
+                response = self._client.batch_get_record(Identifiers=identifiers)
+            except Exception as error:
+                raise dependency_error("FeatureStore", error) from error
+            result.calls += 1
+            self._collect(response, result)
+            identifiers = list(response.get("UnprocessedIdentifiers") or [])
+            if not identifiers:
+                return
+        pending = sum(len(i.get("RecordIdentifiersValueAsString", [])) for i in identifiers)
+        raise ApiError(
+            503,
+            "FeatureStoreUnprocessed",
+            f"{pending} record(s) still unprocessed after {self._max_attempts} attempts",
+        )
+
+    def _collect(self, response: Mapping[str, Any], result: OnlineRecords) -> None:
+        for item in response.get("Records") or []:
+            group = self._logical.get(_group_key(item["FeatureGroupName"]))
+            if group is None:
+                continue  # not a group we asked for
+            values = {fv["FeatureName"]: fv.get("ValueAsString", "") for fv in item["Record"]}
+            result.records[group][item["RecordIdentifierValueAsString"]] = values
+        for item in response.get("Errors") or []:
+            name = str(item.get("FeatureGroupName", ""))
+            result.errors.append(
+                ItemError(
+                    self._logical.get(_group_key(name), name),
+                    str(item.get("RecordIdentifierValueAsString", "")),
+                    str(item.get("ErrorCode", "Unknown")),
+                    str(item.get("ErrorMessage", ""))[:500],
+                )
+            )
