@@ -91,6 +91,7 @@ class ReplaySummary:
     error: str | None = None
     interrupted: bool = False
     output_closed: bool = False
+    dry_run: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -115,7 +116,7 @@ class ReplaySummary:
             out.append(f"limited   {self.beyond_limit} beyond --limit")
         if self.resumed_from:
             out.append(f"resumed   after {self.resumed_from} events already sent (checkpoint)")
-        if self.written or not (self.sent or self.failed):
+        if self.dry_run:
             out.append(f"written   {self.written} events to stdout (dry run)")
         out.append(f"sent      {self.sent}")
         out.append(f"retried   {self.retried}")
@@ -157,7 +158,7 @@ def run_replay(
     :class:`~producers.checkpoint.CheckpointError`; everything else ends in the summary.
     ``progress`` is called with the number of events to send and returns a reporter.
     """
-    summary = ReplaySummary(failed_file=options.failed_file)
+    summary = ReplaySummary(failed_file=options.failed_file, dry_run=options.dry_run)
 
     def bad_row(row: RowError) -> None:
         summary.bad_rows += 1

@@ -1,0 +1,91 @@
+"""run_replay's pacing and chunking with a fake clock and client; progress output."""
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from producers.progress import PlainProgress, progress_for
+from producers.publisher import EventPublisher
+from producers.replay import ReplayOptions, run_replay
+from producers.streams import StreamNames
+from tests.unit.producers.support import RecordingClient, write_exports
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def replay(tmp_path: Path, client: RecordingClient, clock: Clock, **options) -> None:
+    customers, orders = write_exports(tmp_path, customers=3, orders_per_customer=2)
+    opts = ReplayOptions(
+        customers=customers,
+        orders=orders,
+        streams=StreamNames("c", "o"),
+        failed_file=tmp_path / "failed.jsonl",
+        **options,
+    )
+    publisher = EventPublisher(
+        opts.streams, client=client, flush_at_exit=False, buffer_records=10_000
+    )
+    summary = run_replay(opts, publisher=publisher, sleep=clock.sleep, clock=clock)
+    assert summary.exit_code == 0 and summary.sent == 9
+
+
+def test_speedup_waits_the_timeline_gaps_divided_by_n_and_sends_before_waiting(
+    tmp_path: Path,
+) -> None:
+    client, clock = RecordingClient(), Clock()
+    replay(tmp_path, client, clock, speedup=86_400)  # one day per second
+    # registrations on Jan 1, 2, 3 2020, then orders from Jan 1 2021: waits are day gaps
+    assert clock.sleeps[:2] == [1.0, 1.0]
+    # 2020-01-01 10:00 (first registration) .. 2021-02-03 12:00 (last order), one s per day
+    assert sum(clock.sleeps) == pytest.approx(366 + 31 + 2 + 2 / 24)
+    # every wait of >= 0.1 s is preceded by a flush, so no event sits in the buffer
+    assert len(client.calls) == 9
+
+
+def test_rate_caps_events_per_second(tmp_path: Path) -> None:
+    client, clock = RecordingClient(), Clock()
+    replay(tmp_path, client, clock, rate=2)
+    assert clock.now == 4.0  # 9 events at 2/s: the last one at t = 4 s
+
+
+def test_unpaced_replay_sends_in_chunks(tmp_path: Path) -> None:
+    client, clock = RecordingClient(), Clock()
+    replay(tmp_path, client, clock, chunk_records=4)
+    assert clock.sleeps == []
+    sent = [json.loads(data)["event_id"] for _, data in client.accepted]
+    assert sent[:3] == [
+        "customer.registered:C1",
+        "customer.registered:C2",
+        "customer.registered:C3",
+    ]
+
+
+def test_plain_progress_prints_rate_and_eta_periodically() -> None:
+    now = [0.0]
+    out = io.StringIO()
+    progress = PlainProgress("replay", 100, out, interval=5, clock=lambda: now[0])
+    now[0] = 2.0
+    progress.update(10)
+    assert out.getvalue() == ""
+    now[0] = 5.0
+    progress.update(50)
+    assert out.getvalue() == "replay: 50/100 events (50.0%), 10 events/s, ETA 5s\n"
+    progress.close()
+    assert out.getvalue().count("\n") == 2
+
+
+def test_progress_is_plain_when_not_a_terminal() -> None:
+    assert isinstance(progress_for("replay", 10, io.StringIO()), PlainProgress)
