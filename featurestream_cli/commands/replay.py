@@ -140,7 +140,7 @@ def command(
     from featurestream.sources import RowError, SourceFileError
     from producers.checkpoint import CheckpointError
     from producers.progress import progress_for
-    from producers.replay import ReplayOptions, run_replay
+    from producers.replay import EXIT_INTERRUPTED, ReplayOptions, run_replay
     from producers.streams import StreamNames
 
     options = ReplayOptions(
@@ -179,6 +179,9 @@ def command(
         raise BadInputFile(str(error)) from error
     except CheckpointError as error:
         raise click.ClickException(str(error)) from error
+    except KeyboardInterrupt:  # while hashing inputs for the checkpoint: nothing sent
+        click.echo("interrupted before anything was sent", err=True)
+        ctx.exit(EXIT_INTERRUPTED)
     if summary.output_closed:  # stdout's reader left; keep Python's exit flush quiet
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     echo_lines(summary.lines())
