@@ -92,7 +92,7 @@ def test_poison_pills_are_quarantined_and_the_rest_lands(ingest_stack):
 
 def test_throttling_is_retried_by_botocore(ingest_stack, featurestore_server):
     featurestore_server.faults = FaultConfig(
-        throttle_rate=0.4, operations=frozenset({"PutRecord"}), seed=7
+        throttle_rate=0.3, operations=frozenset({"PutRecord"}), seed=7
     )
     events = [order_event(i, f"C{i}", T1) for i in range(1, 11)]
     response = ingest_stack.invoke(order_features, batch(events), STORE_MAX_ATTEMPTS="8")
