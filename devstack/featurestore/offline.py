@@ -9,6 +9,7 @@ A row waits at most ``flush_interval`` seconds; ``close()`` flushes everything.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import string
@@ -44,9 +45,15 @@ def _instant(ms: int) -> datetime:
         return datetime(1, 1, 1, tzinfo=UTC)
 
 
-def partition_of(event_ms: int) -> str:
-    t = _instant(event_ms)
+@functools.lru_cache(maxsize=4096)
+def _partition_of_hour(hour: int) -> str:
+    t = _instant(hour * 3_600_000)
     return f"year={t.year:04d}/month={t.month:02d}/day={t.day:02d}/hour={t.hour:02d}"
+
+
+def partition_of(event_ms: int) -> str:
+    """The hourly Hive partition of an event time (UTC); memoized per hour."""
+    return _partition_of_hour(event_ms // 3_600_000)
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:

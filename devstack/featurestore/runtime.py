@@ -15,6 +15,8 @@ from devstack.featurestore.model import FeatureGroup
 from devstack.featurestore.offline import OfflineStore
 from devstack.featurestore.online import OnlineStore, encode_features
 from devstack.featurestore.validation import (
+    FRACTIONAL_RE,
+    INTEGRAL_RE,
     MAX_IDENTIFIER_BYTES,
     MAX_RECORD_BYTES,
     MAX_VALUE_CHARS,
@@ -56,6 +58,18 @@ def _feature_error(group: FeatureGroup, name: Any) -> ApiError:
     )
 
 
+def _obviously_valid(ftype: str, value: str) -> bool:
+    """Cheap accept for the common case; anything else gets the exact check."""
+    if ftype == "Integral":
+        return len(value) < 19 and INTEGRAL_RE.fullmatch(value) is not None
+    return (
+        len(value) < 300
+        and "e" not in value
+        and "E" not in value
+        and FRACTIONAL_RE.fullmatch(value) is not None
+    )
+
+
 def _parse_value(group: FeatureGroup, name: str, fv: dict[str, Any]) -> str | list[str]:
     """One FeatureValue: scalar via ValueAsString, collection via ValueAsStringList."""
     ftype = group.types[name]
@@ -82,6 +96,21 @@ def _parse_value(group: FeatureGroup, name: str, fv: dict[str, Any]) -> str | li
     return scalar
 
 
+def _check_required_and_size(
+    group: FeatureGroup, values: dict[str, Any], size: int, record: list[Any]
+) -> None:
+    for required in (group.record_id_name, group.event_time_name):
+        if required not in values:
+            raise validation(
+                f"The Record is missing the required feature {required} "
+                "(the record identifier and event time features must be present)"
+            )
+    if len(values[group.record_id_name].encode()) > MAX_IDENTIFIER_BYTES:
+        raise validation(f"Record identifier exceeds {MAX_IDENTIFIER_BYTES} bytes")
+    if size > MAX_RECORD_BYTES and len(json.dumps(record).encode()) > MAX_RECORD_BYTES:
+        raise validation(f"Record size exceeds the {MAX_RECORD_BYTES // 1024} KB limit")
+
+
 def parse_record(group: FeatureGroup, record: Any) -> ParsedRecord:
     """Validate a Record against the group: known features, typed values, id + event time."""
     if not isinstance(record, list) or not record:
@@ -90,6 +119,7 @@ def parse_record(group: FeatureGroup, record: Any) -> ParsedRecord:
     size = 0
     types = group.types
     plain = group.plain_scalars
+    all_fast = True
     for fv in record:
         # Fast path: a known scalar feature sent as {FeatureName, ValueAsString}.
         if type(fv) is dict and len(fv) == 2:
@@ -103,11 +133,12 @@ def parse_record(group: FeatureGroup, record: Any) -> ParsedRecord:
             ):
                 ftype = plain.get(fname)
                 if ftype is not None:
-                    if ftype != "String":
-                        check_scalar(fname, ftype, fvalue)
+                    if ftype != "String" and not _obviously_valid(ftype, fvalue):
+                        check_scalar(fname, ftype, fvalue)  # exact check and message
                     values[fname] = fvalue
                     size += len(fname) + len(fvalue)
                     continue
+        all_fast = False
         raw = fv.get("FeatureName") if isinstance(fv, dict) else None
         if not isinstance(raw, str) or raw not in types:
             raise _feature_error(group, raw)
@@ -117,22 +148,16 @@ def parse_record(group: FeatureGroup, record: Any) -> ParsedRecord:
         value = _parse_value(group, name, fv)
         values[name] = value
         size += len(name) + (len(value) if isinstance(value, str) else sum(map(len, value)))
-    rid_name, et_name = group.record_id_name, group.event_time_name
-    for required in (rid_name, et_name):
-        if required not in values:
-            raise validation(
-                f"The Record is missing the required feature {required} "
-                "(the record identifier and event time features must be present)"
-            )
-    record_id = values[rid_name]
-    if len(record_id.encode()) > MAX_IDENTIFIER_BYTES:
-        raise validation(f"Record identifier exceeds {MAX_IDENTIFIER_BYTES} bytes")
-    if size > MAX_RECORD_BYTES and len(json.dumps(record).encode()) > MAX_RECORD_BYTES:
-        raise validation(f"Record size exceeds the {MAX_RECORD_BYTES // 1024} KB limit")
+    _check_required_and_size(group, values, size, record)
+    record_id = values[group.record_id_name]
+    et_name = group.event_time_name
     event_time = values[et_name]
     event_ms = parse_event_time(event_time, group.event_time_type, et_name)
     position = group.position
     ordered = sorted(values, key=position.__getitem__)
+    if all_fast and ordered == list(values):
+        # Already plain FeatureValues in definition order: store them as sent.
+        return ParsedRecord(values, record_id, event_time, event_ms, encode_features(record))
     online = [
         {"FeatureName": n, "ValueAsStringList": values[n]}
         if isinstance(values[n], list)

@@ -57,6 +57,7 @@ def test_unknown_feature_is_a_validation_error(rt, make_group):
     [
         ({"Record": [{"FeatureName": "bad name!", "ValueAsString": "x"}]}, "regular expression"),
         ({"Record": record(customer_id="c1", event_time=T1, city="x" * 358_401)}, "limit"),
+        ({"Record": record(customer_id="c1", event_time=T1, city="x" * 358_400)}, "Record size"),
         ({"TargetStores": ["Elsewhere"]}, "enum value set"),
         ({"TargetStores": ["OnlineStore", "OfflineStore", "OnlineStore"]}, "length between"),
         ({"TtlDuration": {"Unit": "Fortnights", "Value": 1}}, "enum value set"),
@@ -133,6 +134,8 @@ def test_fractional_event_time_is_epoch_seconds(rt, make_group):
         ("score", "1e3", True),
         ("score", "abc", False),
         ("score", "inf", False),
+        ("score", "1e999", False),
+        ("age", "00000000000000000000042", True),
         ("city", "", True),
     ],
 )
