@@ -185,6 +185,55 @@ def _pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(p * len(values)))] * 1000
 
 
+def _measure(seconds: float) -> tuple[dict, dict]:
+    """Both servers run side by side; every configuration is measured baseline, emulator,
+    emulator, baseline (half the time each), so drifting machine load cancels out."""
+    results: dict[tuple[str, str, int], tuple[float, float, float]] = {}
+    cpu: dict[str, tuple[float, float]] = {}
+    kinds = ("baseline", "emulator")
+    with tempfile.TemporaryDirectory() as tmp:
+        servers = {kind: _start(kind, os.path.join(tmp, kind)) for kind in kinds}
+        try:
+            clients = {kind: _clients(url)[1] for kind, (_, url) in servers.items()}
+            _create_group(_clients(servers["emulator"][1])[0])
+            for kind, (_, url) in servers.items():
+                _run(clients[kind], "PutRecord", 1, 0.3)  # warm up connections and caches
+                flush = urllib.request.Request(url + "/_emulator/flush", method="POST")
+                urllib.request.urlopen(flush).close()  # pyarrow warm, buffers empty
+            for operation in ("PutRecord", "GetRecord"):
+                before = {kind: _server_stats(url) for kind, (_, url) in servers.items()}
+                for threads in (1, 8):
+                    calls: dict[str, list[float]] = {kind: [] for kind in kinds}
+                    elapsed = dict.fromkeys(kinds, 0.0)
+                    for kind in (*kinds, *reversed(kinds)):
+                        rate, lat = _run(clients[kind], operation, threads, seconds / 2)
+                        calls[kind].extend(lat)
+                        elapsed[kind] += len(lat) / rate
+                    for kind in kinds:
+                        lat = sorted(calls[kind])
+                        rate = len(lat) / elapsed[kind]
+                        results[(kind, operation, threads)] = (
+                            rate,
+                            _pct(lat, 0.5),
+                            _pct(lat, 0.99),
+                        )
+                for kind, (_, url) in servers.items():
+                    after = _server_stats(url)
+                    op_key = operation if kind == "emulator" else "Empty"
+                    now = after["operations"][op_key]
+                    then = before[kind]["operations"].get(op_key, {})
+                    n = now["calls"] - then.get("calls", 0)
+                    handler = now["cpu_seconds"] - then.get("cpu_seconds", 0.0)
+                    process = after["process_cpu_seconds"] - before[kind]["process_cpu_seconds"]
+                    cpu[f"{kind}:{operation}"] = (handler / n * 1000, process / n * 1000)
+        finally:
+            for proc, _ in servers.values():
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=30)
+
+    return results, cpu
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--serve", choices=["baseline", "emulator"])
@@ -196,47 +245,18 @@ def main() -> int:
         serve(args.serve, args.state_dir)
         return 0
 
-    results: dict[tuple[str, str, int], tuple[float, float, float]] = {}
-    cpu: dict[str, tuple[float, float]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for kind in ("baseline", "emulator"):
-            proc, url = _start(kind, os.path.join(tmp, kind))
-            try:
-                sm, rt = _clients(url)
-                if kind == "emulator":
-                    _create_group(sm)
-                _run(rt, "PutRecord", 1, 0.3)  # warm up connections and caches
-                urllib.request.urlopen(
-                    urllib.request.Request(url + "/_emulator/flush", method="POST")
-                ).close()
-                for operation in ("PutRecord", "GetRecord"):
-                    before = _server_stats(url)
-                    for threads in (1, 8):
-                        rate, lat = _run(rt, operation, threads, args.seconds)
-                        results[(kind, operation, threads)] = (
-                            rate,
-                            _pct(lat, 0.5),
-                            _pct(lat, 0.99),
-                        )
-                    after = _server_stats(url)
-                    op_key = operation if kind == "emulator" else "Empty"
-                    calls = after["operations"][op_key]["calls"] - before["operations"].get(
-                        op_key, {}
-                    ).get("calls", 0)
-                    handler = after["operations"][op_key]["cpu_seconds"] - before["operations"].get(
-                        op_key, {}
-                    ).get("cpu_seconds", 0.0)
-                    process = after["process_cpu_seconds"] - before["process_cpu_seconds"]
-                    cpu[f"{kind}:{operation}"] = (handler / calls * 1000, process / calls * 1000)
-            finally:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=30)
-
+    results, cpu = _measure(args.seconds)
     print(
         f"{'server':<10} {'operation':<10} {'threads':>7} {'calls/s':>9} {'p50 ms':>8} "
         f"{'p99 ms':>8} {'handler CPU ms/call':>20} {'server CPU ms/call':>19}"
     )
-    for (kind, operation, threads), (rate, p50, p99) in results.items():
+    for kind, operation, threads in (
+        (k, o, t)
+        for k in ("baseline", "emulator")
+        for o in ("PutRecord", "GetRecord")
+        for t in (1, 8)
+    ):
+        rate, p50, p99 = results[(kind, operation, threads)]
         handler_ms, process_ms = cpu[f"{kind}:{operation}"]
         print(
             f"{kind:<10} {operation:<10} {threads:>7} {rate:>9.0f} {p50:>8.2f} {p99:>8.2f} "
