@@ -168,6 +168,7 @@ def command(
         elif shown == MAX_BAD_ROWS_SHOWN + 1:
             click.echo("bad row: ... (further bad rows are only counted)", err=True)
 
+    click.echo(f"reading {', '.join(str(path) for _, path in options.sources())} ...", err=True)
     try:
         summary = run_replay(
             options,
