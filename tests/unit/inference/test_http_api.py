@@ -1,0 +1,87 @@
+"""Bad input is a 400 with a message, decided before any dependency is touched."""
+
+import base64
+import json
+
+import pytest
+
+from featurestream.http_api import FeaturesRequest, PredictionsRequest, parse_request
+from featurestream.inference_app import InferenceApp
+from tests.fixtures.inference import api_event
+
+
+def _unreachable():
+    raise AssertionError("a bad request must not build clients or call dependencies")
+
+
+@pytest.fixture
+def app():
+    return InferenceApp(factory=_unreachable)
+
+
+@pytest.mark.parametrize(
+    ("event", "fragment"),
+    [
+        (api_event("GET", "/nowhere"), "unknown route GET /nowhere"),
+        (api_event("DELETE", "/predictions"), "unknown route DELETE /predictions"),
+        (api_event("POST", "/customers/C1/features"), "unknown route"),
+        (api_event("POST", "/predictions", body="{not json"), "not valid JSON"),
+        (api_event("POST", "/predictions"), "request body is required"),
+        (api_event("POST", "/predictions", body={"ids": ["C1"]}), "customer_ids must be"),
+        (api_event("POST", "/predictions", body={"customer_ids": []}), "customer_ids must be"),
+        (api_event("POST", "/predictions", body=["C1"]), "customer_ids must be"),
+        (
+            api_event(
+                "POST", "/predictions", body={"customer_ids": [f"C{n}" for n in range(1, 102)]}
+            ),
+            "at most 100 customer_ids per request, got 101",
+        ),
+        (
+            api_event("POST", "/predictions", body={"customer_ids": ["C1", "x1"]}),
+            "not a customer id: 'x1'",
+        ),
+        (api_event("POST", "/predictions", body={"customer_ids": [7]}), "not a customer id: 'int'"),
+        (api_event("GET", "/customers/C0/features"), "not a customer id: 'C0'"),
+        (api_event("GET", "/customers/robert'); DROP/features"), "not a customer id"),
+    ],
+)
+def test_bad_input_is_a_400_with_a_message(app, event, fragment):
+    answer = app(event)
+    body = json.loads(answer["body"])
+    assert answer["statusCode"] == 400
+    assert body["code"] == "BadRequest"
+    assert fragment in body["message"]
+    assert body["request_id"] == "test-request-id"
+    assert answer["headers"]["Content-Type"] == "application/json"
+
+
+def test_routes_parse_to_their_requests():
+    assert parse_request(api_event("GET", "/customers/C42/features")) == FeaturesRequest("C42")
+    ids = {"customer_ids": ["C2", "C1", "C2"]}
+    assert parse_request(api_event("POST", "/predictions", body=ids)) == PredictionsRequest(
+        ("C2", "C1")
+    )
+
+
+def test_a_base64_body_is_decoded():
+    event = api_event("POST", "/predictions")
+    event["body"] = base64.b64encode(json.dumps({"customer_ids": ["C5"]}).encode()).decode()
+    event["isBase64Encoded"] = True
+    assert parse_request(event) == PredictionsRequest(("C5",))
+
+
+def test_without_api_gateway_the_lambda_request_id_is_used(app):
+    class Context:
+        aws_request_id = "lambda-id"
+
+    event = api_event("GET", "/nowhere")
+    del event["requestContext"]["requestId"]
+    assert json.loads(app(event, Context())["body"])["request_id"] == "lambda-id"
+
+
+def test_a_configuration_error_is_a_500_that_says_so(monkeypatch):
+    monkeypatch.delenv("MODEL_ENDPOINT_NAME", raising=False)
+    answer = InferenceApp()(api_event("GET", "/customers/C1/features"))
+    body = json.loads(answer["body"])
+    assert (answer["statusCode"], body["code"]) == (500, "ConfigurationError")
+    assert "MODEL_ENDPOINT_NAME" in body["message"]
