@@ -6,5 +6,6 @@ Behaviour follows ``reference/aws-semantics.md`` sections 1-3 and 9 (see docs/em
 """
 
 from devstack.featurestore.config import EmulatorConfig, FaultConfig, TiePolicy
+from devstack.featurestore.server import FeatureStoreEmulator
 
-__all__ = ["EmulatorConfig", "FaultConfig", "TiePolicy"]
+__all__ = ["EmulatorConfig", "FaultConfig", "FeatureStoreEmulator", "TiePolicy"]
