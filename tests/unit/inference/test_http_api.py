@@ -85,3 +85,18 @@ def test_a_configuration_error_is_a_500_that_says_so(monkeypatch):
     body = json.loads(answer["body"])
     assert (answer["statusCode"], body["code"]) == (500, "ConfigurationError")
     assert "MODEL_ENDPOINT_NAME" in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("api-get-features.json", FeaturesRequest("C3")),
+        ("api-post-predictions.json", PredictionsRequest(("C3", "C4", "C1"))),
+    ],
+)
+def test_the_sample_events_are_valid_requests(name, expected):
+    from pathlib import Path
+
+    event = json.loads((Path(__file__).resolve().parents[3] / "events" / name).read_text())
+    assert event["version"] == "2.0"
+    assert parse_request(event) == expected

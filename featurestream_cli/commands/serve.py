@@ -1,0 +1,94 @@
+"""``featurestream serve``: the inference HTTP API on loopback, wrapping the real handler
+the way API Gateway does (payload format 2.0), with a bearer token standing in for IAM."""
+
+import os
+
+import click
+
+DEFAULT_PORT = 3000
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="interface to bind")
+@click.option("--port", type=int, default=DEFAULT_PORT, show_default=True)
+@click.option(
+    "--token",
+    envvar="FEATURESTREAM_API_TOKEN",
+    default=None,
+    help="bearer token every call must send [env: FEATURESTREAM_API_TOKEN] (required)",
+)
+@click.option(
+    "--customers-group",
+    envvar="CUSTOMERS_FEATURE_GROUP_NAME",
+    default=None,
+    help="deployed customers feature group [env: CUSTOMERS_FEATURE_GROUP_NAME]",
+)
+@click.option(
+    "--orders-group",
+    envvar="ORDERS_FEATURE_GROUP_NAME",
+    default=None,
+    help="deployed orders feature group [env: ORDERS_FEATURE_GROUP_NAME]",
+)
+@click.option(
+    "--endpoint-name",
+    envvar="MODEL_ENDPOINT_NAME",
+    default="featurestream-reorder",
+    show_default=True,
+    help="model endpoint [env: MODEL_ENDPOINT_NAME]",
+)
+@click.option(
+    "--max-feature-age",
+    envvar="MAX_FEATURE_AGE_SECONDS",
+    type=float,
+    default=None,
+    help="seconds before a record is flagged stale [env: MAX_FEATURE_AGE_SECONDS]",
+)
+def command(
+    *,
+    host: str,
+    port: int,
+    token: str | None,
+    customers_group: str | None,
+    orders_group: str | None,
+    endpoint_name: str,
+    max_feature_age: float | None,
+) -> None:
+    """Serve GET /customers/{customer_id}/features and POST /predictions on loopback.
+
+    Calls without `Authorization: Bearer <token>` get 401. The handler reaches the store and
+    the model through AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME and
+    AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME (see `featurestream local env`, `featurestream endpoint up`).
+    """
+    if not token:
+        raise click.UsageError("a token is required: set FEATURESTREAM_API_TOKEN or pass --token")
+    settings = {
+        "CUSTOMERS_FEATURE_GROUP_NAME": customers_group,
+        "ORDERS_FEATURE_GROUP_NAME": orders_group,
+        "MODEL_ENDPOINT_NAME": endpoint_name,
+        "MAX_FEATURE_AGE_SECONDS": None if max_feature_age is None else str(max_feature_age),
+    }
+    os.environ.update({name: value for name, value in settings.items() if value})
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+    from devstack.api_gateway import LocalHttpApi
+    from featurestream.config import ConfigError
+    from featurestream.inference_config import InferenceSettings
+
+    try:
+        InferenceSettings.from_env()
+    except ConfigError as error:
+        raise click.UsageError(f"{error} (or the matching --option)") from None
+    from handlers.inference import lambda_handler
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: binding {host}, reachable beyond this machine", err=True)
+    try:
+        api = LocalHttpApi(lambda_handler, token, host, port)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from None
+    click.echo(f"serving the inference API at {api.url} (Ctrl-C to stop)")
+    click.echo(f"  curl -H 'Authorization: Bearer …' {api.url}/customers/C1/features")
+    try:
+        api.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")

@@ -1,0 +1,84 @@
+"""``featurestream serve``'s gateway: the real handler behind a local HTTP API, payload 2.0,
+refusing calls without the bearer token."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from devstack.api_gateway import LocalHttpApi, Route, build_event
+from tests.fixtures.inference import customer_event, order_event
+
+TOKEN = "s3cret-test-token"
+
+
+@pytest.fixture
+def api(inference_env):
+    import handlers.inference
+
+    handlers.inference.app.reset()  # a fresh "container" for this test's environment
+    inference_env.put(customer_event("C31"))
+    inference_env.put(order_event("C31", "O31", "2021-12-01T00:00:00.000Z"))
+    with LocalHttpApi(handlers.inference.lambda_handler, TOKEN) as gateway:
+        yield gateway
+    handlers.inference.app.reset()
+
+
+def http(api, method, path, *, body=None, token=TOKEN):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(api.url + path, data=data, method=method)
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read())
+
+
+@pytest.mark.parametrize("token", [None, "wrong", ""])
+def test_calls_without_the_token_are_refused(api, token):
+    status, headers, body = http(api, "GET", "/customers/C31/features", token=token)
+    assert (status, body) == (401, {"message": "Unauthorized"})
+    assert headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_prediction_over_http(api):
+    status, headers, body = http(api, "POST", "/predictions", body={"customer_ids": ["C31"]})
+    assert status == 200, body
+    assert body["predictions"][0]["customer_id"] == "C31"
+    assert body["request_id"] == headers["apigw-requestid"]
+
+
+def test_features_and_errors_over_http(api):
+    assert http(api, "GET", "/customers/C31/features")[0] == 200
+    assert http(api, "GET", "/customers/C32/features")[0] == 404
+    status, _, body = http(api, "GET", "/nowhere")
+    assert status == 400 and "unknown route" in body["message"]
+    status, _, body = http(api, "POST", "/predictions", body={"customer_ids": ["bob"]})
+    assert status == 400 and "not a customer id" in body["message"]
+
+
+def test_the_event_is_payload_format_2_0_without_the_token():
+    routes = [Route.parse("GET /customers/{customer_id}/features")]
+    event = build_event(
+        "GET", "/customers/C9/features?x=1", {"Authorization": "Bearer t", "Host": "h"}, b"", routes
+    )
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "GET /customers/{customer_id}/features"
+    assert event["pathParameters"] == {"customer_id": "C9"}
+    assert event["queryStringParameters"] == {"x": "1"}
+    assert "authorization" not in event["headers"]
+    assert build_event("GET", "/other", {}, b"", routes)["routeKey"] == "$default"
+
+
+def test_serve_requires_a_token(monkeypatch):
+    from click.testing import CliRunner
+
+    from featurestream_cli.main import cli
+
+    monkeypatch.delenv("FEATURESTREAM_API_TOKEN", raising=False)
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 2 and "token is required" in result.output
