@@ -48,6 +48,8 @@ class LanedBatchProcessor(BatchProcessor):
         for future in futures:
             for index, result in future.result():
                 results[index] = result
+        # lanes finish in any order; report failures in the batch's (sequence) order
+        self.fail_messages.sort(key=_sequence_number)
         return results
 
     def _run_lane(self, indexes: list[int]) -> list[tuple[int, tuple[Any, ...]]]:
@@ -68,3 +70,8 @@ class LanedBatchProcessor(BatchProcessor):
             raise Deferred("an earlier record of this key failed; deferred to redelivery")
         except Deferred:
             return self.failure_handler(KinesisStreamRecord(raw), sys.exc_info())
+
+
+def _sequence_number(record: Any) -> int:
+    """Sort key of a failed record (always a ``KinesisStreamRecord`` here)."""
+    return int(record.kinesis.sequence_number)
