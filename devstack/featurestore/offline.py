@@ -100,6 +100,10 @@ class OfflineStore:
             buf = self._buffers.get(key)
             if buf is None:
                 buf = self._buffers[key] = _Buffer(group, partition)
+            elif buf.group is not group:
+                # UpdateFeatureGroup only adds features, so the newest definition is a
+                # superset: older rows simply get nulls in the added columns.
+                buf.group = group
             buf.rows.append((values, event_ms, api_invocation_ms, is_deleted))
             buf.max_event_ms = max(buf.max_event_ms, event_ms)
             self._pending += 1

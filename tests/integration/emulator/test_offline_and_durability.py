@@ -267,3 +267,19 @@ def test_ttl_expiry_adds_an_offline_delete_marker(featurestore_server, rt, make_
     marker = next(r for r in rows if r["is_deleted"])
     assert marker["customer_id"] == "c1" and marker["age"] is None
     assert marker["event_time"] == "2024-05-01T00:00:30.000Z"  # ExpiresAt = EventTime + TTL
+
+
+def test_features_added_while_rows_are_buffered_reach_the_parquet_file(
+    featurestore_server, sm, rt, make_group
+):
+    group = make_group()
+    rt.put_record(
+        FeatureGroupName=group, Record=record(customer_id="c1", event_time="2024-05-01T12:00:00Z")
+    )
+    sm.update_feature_group(FeatureGroupName=group, FeatureAdditions=definitions(tier="String"))
+    rt.put_record(
+        FeatureGroupName=group,
+        Record=record(customer_id="c2", event_time="2024-05-01T12:00:01Z", tier="gold"),
+    )
+    rows = {r["customer_id"]: r for r in _offline_rows(featurestore_server, group)}
+    assert rows["c1"]["tier"] is None and rows["c2"]["tier"] == "gold"
