@@ -123,10 +123,7 @@ class Router:
                     "UnknownOperationException",
                     f"Operation {target} is not supported by the local Feature Store emulator",
                 )
-            try:
-                body = json.loads(request.body or b"{}")
-            except ValueError:
-                raise ApiError("SerializationException", "Request body is not valid JSON") from None
+            body = self._body(request)
             self._inject_faults(operation, control_plane=True)
             ctx = RequestContext(self._region(request.headers), self.config.account_id)
             return _json(200, handler(body, ctx), _JSON11, operation)
@@ -134,6 +131,10 @@ class Router:
             code = "ValidationException" if exc.code == "ValidationError" else exc.code
             payload = {"__type": code, "message": exc.message}
             return _json(exc.status, payload, _JSON11, operation)
+        except _SHAPE_ERRORS as exc:
+            log.debug("malformed %s request", operation, exc_info=True)
+            payload = {"__type": "ValidationException", "message": _shape_message(exc)}
+            return _json(400, payload, _JSON11, operation)
         except Exception:
             log.exception("internal error in %s", operation)
             payload = {"__type": "InternalFailure", "message": "An internal error occurred"}
@@ -162,6 +163,14 @@ class Router:
                 exc.status,
                 json.dumps({"message": exc.message}).encode(),
                 {"Content-Type": _JSON, "x-amzn-ErrorType": exc.code},
+                operation,
+            )
+        except _SHAPE_ERRORS as exc:
+            log.debug("malformed %s request", operation, exc_info=True)
+            return Response(
+                400,
+                json.dumps({"message": _shape_message(exc)}).encode(),
+                {"Content-Type": _JSON, "x-amzn-ErrorType": "ValidationError"},
                 operation,
             )
         except Exception:
@@ -234,6 +243,15 @@ def _runtime_operation(method: str, path: str) -> str:
 
 def _group_name(path: str) -> str:
     return unquote(path[len("/FeatureGroup/") :])
+
+
+# botocore always sends well-shaped input; these come from hand-made requests whose
+# members have the wrong JSON types, which the service answers with a validation error.
+_SHAPE_ERRORS = (AttributeError, TypeError, KeyError)
+
+
+def _shape_message(exc: Exception) -> str:
+    return f"The request does not match the operation's input shape ({type(exc).__name__})"
 
 
 def _one(query: dict[str, list[str]], key: str) -> str | None:

@@ -37,6 +37,7 @@ def test_runtime_errors_use_x_amzn_error_type(featurestore_emulator):
             b'{"Identifiers": [{"FeatureGroupName": 5}]}',
             "ValidationError",
         ),
+        ("/BatchGetRecord", "POST", b'{"Identifiers": [7]}', "ValidationError"),
         ("/Nowhere", "GET", None, "UnknownOperationException"),
     ],
 )
@@ -65,6 +66,12 @@ def test_control_plane_errors_use_json_type(featurestore_emulator):
         featurestore_emulator, "/", "POST", b'{"FeatureDefinitions": 3}', headers
     )
     assert status == 400 and json.loads(body)["__type"] == "ValidationException"
+    for payload, code in (
+        (b'{"FeatureDefinitions": [3]}', "ValidationException"),
+        (b"[]", "SerializationException"),
+    ):
+        status, _, body = _call(featurestore_emulator, "/", "POST", payload, headers)
+        assert status == 400 and json.loads(body)["__type"] == code
 
 
 def test_health_endpoint(featurestore_emulator):
