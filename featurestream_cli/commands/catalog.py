@@ -481,16 +481,17 @@ def template_definitions(
 def governance_problems(
     template: Path | None = DEFAULT_TEMPLATE,
     released: Path | None = None,
+    groups: Sequence[FeatureGroupSpec] = FEATURE_GROUPS,
 ) -> list[Problem]:
     """Everything ``catalog check`` (and ``make test``) reports, offline."""
     from featurestream.catalog_checks import check_catalog, check_definitions
     from featurestream.metadata import catalog_hash
 
-    problems = check_catalog()
+    problems = check_catalog(groups)
     if template is not None:
-        problems += check_definitions(template_definitions(template), "template")
+        problems += check_definitions(template_definitions(template), "template", groups)
         hash_match = re.search(r'CatalogHash:\s*"?([0-9a-f]+)"?', template.read_text())
-        if not hash_match or hash_match.group(1) != catalog_hash():
+        if not hash_match or hash_match.group(1) != catalog_hash(groups):
             problems.append(
                 Problem(
                     str(template),
@@ -499,7 +500,7 @@ def governance_problems(
                 )
             )
     if released is not None:
-        problems += check_definitions(json.loads(released.read_text()), "released")
+        problems += check_definitions(json.loads(released.read_text()), "released", groups)
     return problems
 
 
