@@ -5,7 +5,6 @@ import json
 import urllib.request
 
 from devstack.trigger import TriggerRunner
-from tests.fixtures.trigger import wait_for
 
 
 def test_event_is_exactly_what_lambda_delivers(trigger_env, moto_server):
@@ -61,9 +60,7 @@ def test_event_is_exactly_what_lambda_delivers(trigger_env, moto_server):
 def test_status_endpoint_and_handler_log(trigger_env):
     trigger_env.put(*({"n": i} for i in range(5)))
     runner = trigger_env.start(
-        TriggerRunner(
-            trigger_env.template(BatchSize=2), status_port=0, **trigger_env.options
-        )
+        TriggerRunner(trigger_env.template(BatchSize=2), status_port=0, **trigger_env.options)
     )
     assert runner.wait_until_caught_up(15)
     with urllib.request.urlopen(runner.status_url + "/health") as response:
