@@ -240,13 +240,12 @@ def search_expression(
 
 
 def run_search(client: Any, expression: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """All FeatureMetadata hits, following NextToken."""
-    kwargs: dict[str, Any] = {
-        "Resource": "FeatureMetadata",
-        "MaxResults": 100,
-        "SortBy": "Name",
-        "SortOrder": "Ascending",
-    }
+    """All FeatureMetadata hits, following NextToken, sorted by group and feature name.
+
+    Sorted here rather than with SortBy: the service's sortable FeatureMetadata properties are
+    not documented beyond the default (LastModifiedTime).
+    """
+    kwargs: dict[str, Any] = {"Resource": "FeatureMetadata", "MaxResults": 100}
     if expression:
         kwargs["SearchExpression"] = expression
     hits: list[dict[str, Any]] = []
@@ -255,7 +254,7 @@ def run_search(client: Any, expression: dict[str, Any] | None) -> list[dict[str,
         hits.extend(r["FeatureMetadata"] for r in response.get("Results", []))
         token = response.get("NextToken")
         if not token:
-            return hits
+            return sorted(hits, key=lambda h: (h["FeatureGroupName"], h["FeatureName"]))
         kwargs["NextToken"] = token
 
 
