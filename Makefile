@@ -18,7 +18,7 @@ SAM := PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/b
 FUNCTION ?= OrderFeaturesFunction
 EVENT ?= events/order-batch.json
 
-.PHONY: help install test lint fit bench clean validate build events invoke deploy
+.PHONY: help install test lint fit bench clean validate build events invoke deploy docs
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
@@ -72,3 +72,7 @@ invoke: install ## run a function in-process on a sample event (FUNCTION=..., EV
 
 deploy: build ## sam deploy with samconfig.toml (GUIDED=1 for the first deploy)
 	$(SAM) deploy $(if $(GUIDED),--guided,)
+
+docs: install ## regenerate what derives from the feature catalog: docs/features.md, template CatalogHash
+	$(BIN)/featurestream catalog docs
+	$(BIN)/featurestream catalog hash --write

@@ -341,7 +341,7 @@ def apply_command(groups: tuple[str, ...], prefix: str, dry_run: bool) -> None:
 
 
 def _markdown_cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def render_docs(groups: Sequence[FeatureGroupSpec] = FEATURE_GROUPS) -> str:
@@ -363,6 +363,21 @@ def render_docs(groups: Sequence[FeatureGroupSpec] = FEATURE_GROUPS) -> str:
         "```",
         "",
         "Deployed group names are `<stack name>-<group>` (e.g. `featurestream-customers`).",
+        "",
+        "How the catalog stays the one source:",
+        "",
+        "- `template.yaml`'s FeatureDefinitions are generated from it"
+        " (`featurestream template --write`).",
+        "- The `FeatureMetadata` custom resource applies descriptions and parameters after both"
+        " groups exist; its `CatalogHash` property (`featurestream catalog hash --write`)"
+        " changes with the catalog, so every deploy of a changed catalog re-applies it, adding"
+        " and removing parameters until the deployed metadata equals the catalog.",
+        "- `make test` fails on a feature in the catalog but not in the template (or the"
+        " reverse), a type change, a reserved or invalid name, a missing description or owner,"
+        " a stale hash or a stale copy of this page (`featurestream catalog check`). Feature"
+        " Store can neither remove a feature nor change its type: add a feature with a new"
+        " name, or a new feature group. `tests/unit/governance/released_features.json` lists"
+        " the released definitions no change may break.",
     ]
     for spec in groups:
         lines += [
