@@ -162,6 +162,26 @@ class WorkerPool:
                     worker.kill()
             self._cond.notify()
 
+    def prewarm(self) -> None:
+        """Start one worker now (in the background), so the first batch is not a cold start."""
+
+        def warm() -> None:
+            existing = self._acquire()
+            if existing is not None:  # already warm
+                self._release(existing)
+                return
+            worker: Worker | None = None
+            try:
+                worker = Worker(self.spec)
+                if worker.wait_ready(INIT_TIMEOUT) is not None:
+                    worker = None
+            finally:
+                self._release(worker)
+
+        threading.Thread(
+            target=warm, name=f"prewarm {self.spec.function_name}", daemon=True
+        ).start()
+
     def invoke(self, event: dict[str, Any]) -> InvokeResult:
         """Invoke on a warm worker (or a new one); errors of any kind come back as results."""
         request_id = str(uuid.uuid4())

@@ -73,6 +73,7 @@ class TriggerRunner:
         max_workers_per_function: int = 4,
         max_pending_per_shard: int = 10_000,
         retry_backoff: float = 0.05,
+        prewarm: bool = True,
     ) -> None:
         if mappings is None:
             mappings = load_mappings(
@@ -88,6 +89,7 @@ class TriggerRunner:
         self.max_workers_per_function = max_workers_per_function
         self.max_pending_per_shard = max_pending_per_shard
         self.retry_backoff = retry_backoff
+        self.prewarm = prewarm
         self.started_at: float | None = None
         self._runs: list[_MappingRun] = []
         self._lock = threading.Lock()
@@ -106,7 +108,10 @@ class TriggerRunner:
         sqs = boto3.client("sqs", region_name=region, config=CLIENT_CONFIG)
         self._log = JsonLog(self.log_file)
         for mapping in self.mappings:
-            self._runs.append(_MappingRun(mapping, self._pool(mapping), self._dest(mapping, sqs)))
+            run = _MappingRun(mapping, self._pool(mapping), self._dest(mapping, sqs))
+            if self.prewarm:
+                run.pool.prewarm()
+            self._runs.append(run)
         self.started_at = time.time()
         self._discover()
         self._discovery = threading.Thread(target=self._rediscover, name="discovery", daemon=True)
