@@ -140,3 +140,12 @@ def test_custom_resource_function_and_least_privilege_role():
         actions = other["Action"] if isinstance(other["Action"], list) else [other["Action"]]
         if any(a.split(":")[0] in ("sagemaker", "logs") for a in actions):
             assert "*" not in str(other["Resource"]).replace(":*", "")
+
+
+def test_provisioning_can_read_the_group_names_from_the_custom_resource():
+    """What local provisioning passes to apply_catalog_metadata, resolved like the stack."""
+    stack = local_stack(TEMPLATE, name="featurestream")
+    groups = TEMPLATE.resolve(TEMPLATE.resource("FeatureMetadata")["Properties"], stack)[
+        "FeatureGroups"
+    ]
+    assert groups == {"customers": "featurestream-customers", "orders": "featurestream-orders"}
