@@ -16,7 +16,7 @@ from featurestream.api_errors import ApiError, not_found
 from featurestream.model_client import ModelClient
 from featurestream.model_contract import MissingFeatures, ModelContract
 from featurestream.params import FittedParams
-from featurestream.request_features import CorruptRecord, GroupView, group_view
+from featurestream.request_features import CorruptRecord, GroupView, group_view, needed_features
 from featurestream.serving import ItemError, OnlineReader, OnlineRecords
 from featurestream.timeutil import format_event_time
 
@@ -35,6 +35,10 @@ class InferenceService:
         self.contract = contract
         self.params = params
         self.max_age_seconds = max_age_seconds
+        self._model_reads = {
+            group: needed_features(group, [f.name for f in contract.features if f.group == group])
+            for group in contract.groups()
+        }
 
     def _views(
         self, fetched: OnlineRecords, customer_id: str, as_of: datetime, groups: Sequence[str]
@@ -96,7 +100,7 @@ class InferenceService:
     def predict(self, customer_ids: Sequence[str], as_of: datetime) -> dict[str, Any]:
         """Score every customer whose features are complete; report the others."""
         groups = self.contract.groups()
-        fetched = self.reader.fetch(customer_ids)
+        fetched = self.reader.fetch(customer_ids, self._model_reads)
         scored: list[tuple[str, list[float], dict[str, GroupView]]] = []
         missing: list[dict[str, Any]] = []
         errors: list[ItemError] = []

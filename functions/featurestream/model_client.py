@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from featurestream.api_errors import ApiError, dependency_error
-from featurestream.transforms import value_as_string
 
 
 class InvokeClient(Protocol):
@@ -19,8 +18,8 @@ class InvokeClient(Protocol):
 
 
 def to_csv(rows: Sequence[Sequence[float]]) -> str:
-    """One line per row; floats written as the store writes them (no exponent)."""
-    return "".join(",".join(value_as_string(float(v)) for v in row) + "\n" for row in rows)
+    """One line per row; ``repr`` is the shortest text that reads back as the same float."""
+    return "".join(",".join(map(repr, map(float, row))) + "\n" for row in rows)
 
 
 class ModelClient:

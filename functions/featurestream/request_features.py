@@ -8,24 +8,36 @@ Each group's record age is the request time minus its event time; older than the
 is flagged stale (served, but flagged: the caller decides).
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from featurestream.catalog import CUSTOMERS, ORDERS, FeatureGroupSpec
+from featurestream.catalog import CUSTOMERS, ORDERS
 from featurestream.params import FittedParams
-from featurestream.timeutil import format_event_time, parse_timestamp
+from featurestream.timeutil import parse_timestamp
 from featurestream.transforms import FeatureValue, recency, tenure
 
 TimeFeature = Callable[[datetime, datetime, FittedParams], float]
 
 SPECS: Final = {"customers": CUSTOMERS, "orders": ORDERS}
+_TYPES: Final = {group: {f.name: f.type for f in spec.features} for group, spec in SPECS.items()}
 REQUEST_TIME_FEATURES: Final[dict[tuple[str, str], tuple[str, TimeFeature]]] = {
     ("customers", "n_days_active"): ("active_since", tenure),
     ("orders", "n_days_since_last_purchase"): ("purchased_on", recency),
 }
 """(group, feature) → (stored raw timestamp it derives from, the library function)."""
+
+
+def needed_features(group: str, features: Iterable[str]) -> list[str]:
+    """What to read from ``group`` to produce ``features`` as of the request: the stored ones,
+    the raw timestamps the time-relative ones derive from, the event time and the version."""
+    spec = SPECS[group]
+    wanted = dict.fromkeys([spec.event_time_feature, "transform_version"])
+    for name in features:
+        source = REQUEST_TIME_FEATURES.get((group, name))
+        wanted[source[0] if source else name] = None
+    return list(wanted)
 
 
 class CorruptRecord(ValueError):
@@ -38,6 +50,7 @@ class GroupView:
 
     group: str
     event_time: datetime
+    event_time_text: str
     age_seconds: float
     stale: bool
     transform_version: str | None
@@ -48,25 +61,22 @@ class GroupView:
 
     def metadata(self) -> dict[str, Any]:
         return {
-            "event_time": format_event_time(self.event_time),
-            "age_seconds": round(self.age_seconds, 3),
+            "event_time": self.event_time_text,
+            "age_seconds": self.age_seconds,
             "stale": self.stale,
             "transform_version": self.transform_version,
         }
 
 
-def _typed(spec: FeatureGroupSpec, name: str, text: str) -> FeatureValue:
-    try:
-        kind = spec.feature(name).type
-    except KeyError:
-        return text  # a feature the catalog does not know yet: pass it through as text
+def _typed(group: str, name: str, text: str) -> FeatureValue:
+    kind = _TYPES[group].get(name)  # a feature the catalog does not know: kept as text
     try:
         if kind == "Integral":
             return int(text)
         if kind == "Fractional":
             return float(text)
     except ValueError:
-        raise CorruptRecord(f"{spec.name}.{name} is not {kind}") from None
+        raise CorruptRecord(f"{group}.{name} is not {kind}") from None
     return text
 
 
@@ -81,10 +91,11 @@ def group_view(
     """Type a stored record, recompute its time-relative features as of ``as_of``, age it."""
     spec = SPECS[group]
     try:
-        event_time = parse_timestamp(record[spec.event_time_feature])
+        event_time_text = record[spec.event_time_feature]
+        event_time = parse_timestamp(event_time_text)
     except (KeyError, ValueError):
         raise CorruptRecord(f"{group} record has no readable {spec.event_time_feature}") from None
-    values = {name: _typed(spec, name, text) for name, text in record.items()}
+    values = {name: _typed(group, name, text) for name, text in record.items()}
     as_written: dict[str, FeatureValue] = {}
     for (owner, feature), (source, compute) in REQUEST_TIME_FEATURES.items():
         if owner != group:
@@ -99,4 +110,6 @@ def group_view(
             values[feature] = compute(moment, as_of, params)
     age = (as_of - event_time).total_seconds()
     version = record.get("transform_version")
-    return GroupView(group, event_time, age, age > max_age_seconds, version, values, as_written)
+    return GroupView(
+        group, event_time, event_time_text, age, age > max_age_seconds, version, values, as_written
+    )

@@ -87,14 +87,25 @@ class OnlineReader:
         self._backoff = backoff_seconds
         self._sleep = sleep
 
-    def fetch(self, customer_ids: Sequence[str]) -> OnlineRecords:
+    def fetch(
+        self,
+        customer_ids: Sequence[str],
+        feature_names: Mapping[str, Sequence[str]] | None = None,
+    ) -> OnlineRecords:
+        """Records of ``customer_ids`` in every group; ``feature_names`` (per logical group)
+        limits what is read to what the caller needs."""
         result = OnlineRecords({logical: {} for logical in self._groups})
         for start in range(0, len(customer_ids), self._chunk):
             chunk = list(customer_ids[start : start + self._chunk])
-            identifiers = [
-                {"FeatureGroupName": deployed, "RecordIdentifiersValueAsString": chunk}
-                for deployed in self._groups.values()
-            ]
+            identifiers = []
+            for logical, deployed in self._groups.items():
+                identifier: dict[str, Any] = {
+                    "FeatureGroupName": deployed,
+                    "RecordIdentifiersValueAsString": chunk,
+                }
+                if feature_names and feature_names.get(logical):
+                    identifier["FeatureNames"] = list(feature_names[logical])
+                identifiers.append(identifier)
             self._fetch_chunk(identifiers, result)
         return result
 

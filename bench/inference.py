@@ -1,0 +1,241 @@
+"""Inference handler latency: one BatchGetRecord for both groups vs. two GetRecords per customer.
+
+The Feature Store emulator and the model endpoint run as separate processes (no shared GIL)
+and answer after fixed delays (``--store-ms``, ``--model-ms``). The same handler
+(``InferenceApp``: routing, request-time features, vector, InvokeEndpoint, response) runs
+with its real ``OnlineReader`` and, as the baseline in the same run, with a reader making
+two sequential ``GetRecord`` calls per customer. For 1 and 50 customers it prints p50/p99 of
+the whole call, and the handler's own overhead: per call, the time outside the boto3 client
+methods (store and endpoint calls are timed by wrapping the clients), as wall time and as
+the handler thread's CPU time. Target: overhead p99 under 2 ms. Then the cold-start import
+time of ``handlers.inference``.
+
+    python bench/inference.py [--store-ms 5] [--model-ms 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _importtime import measure_import  # bench/ is the script's folder, so on sys.path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))  # event builders shared with the tests
+OVERHEAD_TARGET_MS = 2.0
+REQUEST_AT = "2022-01-10T12:00:00.000Z"
+
+
+class Timed:
+    """A boto3 client whose method calls add their wall time to ``spent``."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.spent = 0.0
+        self.cpu = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def timed(**kwargs: Any) -> Any:
+            start, cpu = time.perf_counter(), time.thread_time()
+            try:
+                result = method(**kwargs)
+                if hasattr(result.get("Body"), "read"):  # the response body is the call's too
+                    result["Body"] = io.BytesIO(result["Body"].read())
+                return result
+            finally:
+                self.spent += time.perf_counter() - start
+                self.cpu += time.thread_time() - cpu
+
+        return timed
+
+
+class SequentialGetRecordReader:
+    """Baseline reader: ``GetRecord`` on customers, then on orders, customer by customer."""
+
+    def __init__(self, client: Any, groups: dict[str, str]) -> None:
+        self._client = client
+        self._groups = groups
+
+    def fetch(self, customer_ids: Any, feature_names: Any = None) -> Any:
+        from featurestream.serving import OnlineRecords
+
+        result = OnlineRecords({group: {} for group in self._groups})
+        for customer_id in customer_ids:
+            for group, name in self._groups.items():
+                answer = self._client.get_record(
+                    FeatureGroupName=name,
+                    RecordIdentifierValueAsString=customer_id,
+                    **({"FeatureNames": feature_names[group]} if feature_names else {}),
+                )
+                result.calls += 1
+                if "Record" in answer:
+                    result.records[group][customer_id] = {
+                        fv["FeatureName"]: fv["ValueAsString"] for fv in answer["Record"]
+                    }
+        return result
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def start_services(state: Path, store_ms: float, model_ms: float) -> list[Any]:
+    from devstack.featurestore.service import featurestore_spec
+    from devstack.model_endpoint.service import model_endpoint_spec
+    from devstack.process import BackgroundService
+
+    services = [
+        BackgroundService(featurestore_spec(latency_ms=store_ms, log_level="WARNING"), state),
+        BackgroundService(model_endpoint_spec(ROOT / "model", "bench", latency_ms=model_ms), state),
+    ]
+    for service in services:
+        service.start(timeout=60)
+    os.environ["AWS_ENDPOINT_URL_SAGEMAKER"] = services[0].url() or ""
+    os.environ["AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME"] = services[0].url() or ""
+    os.environ["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = services[1].url() or ""
+    return services
+
+
+def load_records(ids: list[str]) -> dict[str, str]:
+    from inference import InferenceStore, customer_event, order_event  # tests/fixtures
+
+    store = InferenceStore("bench")
+    for n, customer_id in enumerate(ids):
+        store.put(customer_event(customer_id, age=20 + n % 60, sex="FM"[n % 2]))
+        store.put(order_event(customer_id, f"O{n + 1}", "2021-12-01T00:00:00.000Z"))
+    return store.names
+
+
+def handler_for(service: Any) -> Any:
+    """The real Lambda entry point (Powertools decorators included) over ``service``."""
+    import handlers.inference
+    from devstack.api_gateway import LambdaContext
+    from featurestream.inference_app import InferenceApp
+
+    app = InferenceApp(lambda: service)
+
+    def call(event: dict[str, Any]) -> Any:
+        handlers.inference.app = app
+        return handlers.inference.lambda_handler(event, LambdaContext("InferenceFunction"))
+
+    return call
+
+
+def measure(
+    app: Any, event: dict[str, Any], clients: list[Timed], runs: int
+) -> dict[str, list[float]]:
+    """Per call: wall time, wall time outside the clients, and handler-thread CPU outside
+    them (CPU is immune to other processes on a busy machine; wall time is not)."""
+    samples: dict[str, list[float]] = {"total": [], "overhead": [], "cpu": []}
+    sink = io.StringIO()  # EMF metrics are still serialised each call, as in Lambda
+    for _ in range(runs):
+        sink.seek(0)
+        sink.truncate()
+        for client in clients:
+            client.spent = client.cpu = 0.0
+        start, cpu = time.perf_counter(), time.thread_time()
+        with contextlib.redirect_stdout(sink):
+            answer = app(event)
+        total, cpu = time.perf_counter() - start, time.thread_time() - cpu
+        assert answer["statusCode"] == 200, answer["body"]
+        samples["total"].append(total * 1000)
+        samples["overhead"].append((total - sum(c.spent for c in clients)) * 1000)
+        samples["cpu"].append((cpu - sum(c.cpu for c in clients)) * 1000)
+    return samples
+
+
+def report(count: int, name: str, samples: dict[str, list[float]]) -> None:
+    def p(kind: str, q: float) -> float:
+        return percentile(samples[kind], q)
+
+    print(
+        f"inference  {count:>2} customer(s) {name:<22}"
+        f" p50 {p('total', 0.5):7.2f} ms  p99 {p('total', 0.99):7.2f} ms"
+        f" | overhead wall p50 {p('overhead', 0.5):5.2f} p99 {p('overhead', 0.99):5.2f} ms"
+        f" | overhead CPU p50 {p('cpu', 0.5):5.2f} p99 {p('cpu', 0.99):5.2f} ms"
+        f"  ({len(samples['total'])} calls)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--store-ms", type=float, default=5.0)
+    parser.add_argument("--model-ms", type=float, default=5.0)
+    parser.add_argument("--runs", type=int, default=150)
+    parser.add_argument("--baseline-runs-50", type=int, default=12)
+    args = parser.parse_args()
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+    )
+
+    import boto3
+    from inference import api_event  # tests/fixtures
+
+    from featurestream.inference_app import build_service
+    from featurestream.inference_config import InferenceSettings
+
+    ids = [f"C{n}" for n in range(1, 51)]
+    with tempfile.TemporaryDirectory() as state:
+        services = start_services(Path(state), args.store_ms, args.model_ms)
+        try:
+            groups = load_records(ids)
+            settings = InferenceSettings(groups["customers"], groups["orders"], "bench")
+            store = Timed(boto3.client("sagemaker-featurestore-runtime"))
+            endpoint = Timed(boto3.client("sagemaker-runtime"))
+            batch = build_service(settings, store_client=store, endpoint_client=endpoint)
+            sequential = build_service(settings, store_client=store, endpoint_client=endpoint)
+            sequential.reader = SequentialGetRecordReader(store, groups)  # type: ignore[assignment]
+            handlers = {
+                "BatchGetRecord": handler_for(batch),
+                "2x GetRecord/customer": handler_for(sequential),
+            }
+            print(
+                f"inference  store answers after {args.store_ms:g} ms, model after "
+                f"{args.model_ms:g} ms (separate processes); overhead = time outside boto3 calls"
+            )
+            medians = {}
+            for count in (1, 50):
+                body = {"customer_ids": ids[:count]}
+                event = api_event("POST", "/predictions", body=body, at=REQUEST_AT)
+                for name, handler in handlers.items():
+                    baseline = name != "BatchGetRecord"
+                    runs = args.baseline_runs_50 if count == 50 and baseline else args.runs
+                    measure(handler, event, [store, endpoint], 5)  # warm connections
+                    samples = measure(handler, event, [store, endpoint], runs)
+                    medians[name] = statistics.median(samples["total"])
+                    report(count, name, samples)
+                ratio = medians["2x GetRecord/customer"] / medians["BatchGetRecord"]
+                print(
+                    f"inference  {count:>2} customer(s) BatchGetRecord speed-up (p50): {ratio:.1f}x"
+                )
+        finally:
+            for service in services:
+                service.stop()
+    cost = measure_import("handlers.inference")
+    heavy = ", ".join(cost.heavy_loaded) or "none"
+    print(
+        f"importtime handlers.inference: {cost.median_ms:.0f} ms "
+        f"({cost.modules_loaded} modules; heavy packages: {heavy})"
+    )
+    print(f"inference  target: handler overhead p99 < {OVERHEAD_TARGET_MS:g} ms")
+
+
+if __name__ == "__main__":
+    main()
