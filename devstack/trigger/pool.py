@@ -25,7 +25,13 @@ from devstack.trigger.worker import WorkerSpec, serve
 INIT_TIMEOUT: Final = 30.0
 """Seconds a cold start may take (imports, clients); Lambda allows 10 s, imports here are slower."""
 
-_SPAWN = multiprocessing.get_context("spawn")  # never fork a threaded runner
+# Never fork the threaded runner itself: workers fork from a single-threaded fork server
+# that has the worker module and boto3 imported already, so a cold start costs the
+# handler's own imports only (a spawn would re-import everything each time).
+_SPAWN = multiprocessing.get_context("forkserver")
+_SPAWN.set_forkserver_preload(
+    ["devstack.trigger.worker", "featurestream_cli.commands.invoke", "boto3"]
+)
 
 
 @dataclass(frozen=True)
