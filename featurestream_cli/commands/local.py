@@ -1,77 +1,125 @@
-"""``featurestream local``: run the local stand-ins for AWS in the background.
+"""``featurestream local``: the whole local stack (moto, Feature Store emulator, model
+endpoint, trigger runner, inference API) in the background, provisioned from template.yaml.
 
-Today the stack is the Feature Store emulator; further services (moto, the trigger
-runner) join by adding a ``ServiceSpec`` to ``_stack``. State lives in ``.state/``.
+State (pids, URLs, logs, data) lives in ``.state/`` (FEATURESTREAM_STATE_DIR overrides it).
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
+import json
 import shlex
 import shutil
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 if TYPE_CHECKING:
-    from devstack.process import BackgroundService
+    from devstack.stack import LocalStack
 
-REGION = "us-east-1"
+FC = TypeVar("FC", bound=Callable[..., object])
 
 
-def _stack(
-    featurestore_port: int = 0, offline_s3_endpoint: str | None = None
-) -> list[BackgroundService]:
-    from devstack.featurestore.service import featurestore_spec
-    from devstack.process import BackgroundService
+def _stack(**ports: int) -> LocalStack:
+    from devstack.stack import LocalStack, StackConfig
 
-    port = featurestore_port or int(os.environ.get("FEATURESTREAM_FEATURESTORE_PORT", "0"))
-    return [BackgroundService(featurestore_spec(port, offline_s3_endpoint))]
+    return LocalStack(StackConfig.from_env(**ports))
+
+
+def _port_option(name: str, service: str) -> Callable[[FC], FC]:
+    return click.option(
+        f"--{name}-port",
+        type=int,
+        default=0,
+        help=f"Port of {service} (default: FEATURESTREAM_{name.upper().replace('-', '_')}_PORT "
+        "or a free one).",
+    )
 
 
 @click.group(name="local")
 def command() -> None:
-    """Run the local stack (Feature Store emulator) in the background."""
+    """Run the whole pipeline's AWS stand-ins on loopback (no AWS account)."""
 
 
 @command.command()
-@click.option("--featurestore-port", type=int, default=0, help="Port (default: a free one).")
-@click.option(
-    "--offline-s3-endpoint",
-    default=None,
-    help="Write offline-store Parquet to this S3 endpoint (e.g. moto) instead of .state/.",
-)
-def up(featurestore_port: int, offline_s3_endpoint: str | None) -> None:
-    """Start every service that is not already running."""
+@_port_option("moto", "moto (Kinesis, SQS, S3, DynamoDB, CloudWatch)")
+@_port_option("featurestore", "the Feature Store emulator")
+@_port_option("model-endpoint", "the model endpoint")
+@_port_option("trigger", "the trigger runner's status endpoint")
+@_port_option("api", "the inference API")
+@click.option("--no-provision", is_flag=True, help="Start the services only.")
+def up(  # noqa: PLR0917 - one option per port
+    moto_port: int,
+    featurestore_port: int,
+    model_endpoint_port: int,
+    trigger_port: int,
+    api_port: int,
+    no_provision: bool,
+) -> None:
+    """Start every service that is not running, then create the template's resources.
+
+    Safe to run again on a running stack: nothing is restarted or created twice.
+    """
     from devstack.process import ServiceError
 
-    for service in _stack(featurestore_port, offline_s3_endpoint):
-        try:
-            status = service.start()
-        except ServiceError as exc:
-            raise click.ClickException(str(exc)) from None
-        click.echo(f"{status.name:<14} up   {status.url}  (pid {status.pid})")
-    click.echo('Point boto3 and the AWS CLI at it with:  eval "$(featurestream local env)"')
+    stack = _stack(
+        moto_port=moto_port,
+        featurestore_port=featurestore_port,
+        model_endpoint_port=model_endpoint_port,
+        trigger_port=trigger_port,
+        api_port=api_port,
+    )
+    try:
+        lines = stack.up(
+            provision=not no_provision, on_step=lambda line: click.echo(f"up       {line}")
+        )
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in lines:
+        click.echo(line)
+    click.echo('\nPoint boto3 and the AWS CLI at it:  eval "$(featurestream local env)"')
+    click.echo(
+        "Then: featurestream replay | featurestream local status | featurestream local logs -f"
+    )
 
 
 @command.command()
 def down() -> None:
-    """Stop the stack cleanly (buffered offline rows are flushed first)."""
-    for service in reversed(_stack()):
-        stopped = service.stop()
-        click.echo(f"{service.spec.name:<14} {'stopped' if stopped else 'not running'}")
+    """Stop the stack cleanly (consumers first; buffered offline rows are flushed)."""
+    for name, stopped in _stack().down():
+        click.echo(f"{name:<14} {'stopped' if stopped else 'not running'}")
 
 
 @command.command()
-def status() -> None:
-    """Show each service: running or not, URL, pid, health, log file."""
+@click.option("--json", "as_json", is_flag=True, help="Also print the trigger runner's status.")
+def status(as_json: bool) -> None:
+    """Each service: running or not, URL, pid, health, log file; exit 1 unless all healthy."""
+    stack = _stack()
     all_up = True
-    for service in _stack():
+    trigger_url = None
+    for service in stack.services():
         st = service.status()
         all_up &= st.running and st.healthy
         state = ("healthy" if st.healthy else "unhealthy") if st.running else "stopped"
         detail = f"{st.url}  (pid {st.pid})" if st.running else ""
         click.echo(f"{st.name:<14} {state:<10} {detail}  log: {st.log_file}")
+        if st.name == "trigger" and st.healthy:
+            trigger_url = st.url
+    if trigger_url:
+        from devstack.stack import fetch_status
+
+        doc = fetch_status(trigger_url)
+        for name, function in doc.get("functions", {}).items():
+            t = function["totals"]
+            click.echo(
+                f"  {name:<26} read {t['records_read']:>7}  processed {t['records_processed']:>7}"
+                f"  behind {t['behind']:>6}  to on-failure {t['records_to_on_failure']}"
+            )
+        if as_json:
+            click.echo(json.dumps(doc, indent=1))
     if not all_up:
         raise SystemExit(1)
 
@@ -79,34 +127,72 @@ def status() -> None:
 @command.command()
 def env() -> None:
     """Print ``export`` lines for the running stack: eval "$(featurestream local env)"."""
-    lines = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-    }
-    for service in _stack():
-        st = service.status()
-        if not st.running or st.url is None:
-            raise click.ClickException(
-                f"{service.spec.name} is not running; start it with `featurestream local up`"
-            )
-        lines.update(dict.fromkeys(service.spec.endpoint_env, st.url))
-    for key, value in lines.items():
+    from devstack.process import ServiceError
+
+    try:
+        values = _stack().environment()
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from None
+    for key, value in values.items():
         click.echo(f"export {key}={shlex.quote(value)}")
+
+
+@command.command()
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines (Ctrl-C stops).")
+@click.option("-n", "--lines", "count", type=int, default=40, show_default=True)
+@click.option("--raw", is_flag=True, help="Print the JSON lines as they are.")
+def logs(follow: bool, count: int, raw: bool) -> None:
+    """The handlers' structured logs (written by the trigger runner to .state/logs/)."""
+    path = _stack().handler_log
+    if not path.exists():
+        raise click.ClickException(f"no handler log yet at {path}; is the stack up?")
+    for line in path.read_text(errors="replace").splitlines()[-count:]:
+        click.echo(line if raw else _format(line))
+    if follow:
+        with contextlib.suppress(KeyboardInterrupt):
+            _follow(path, raw)
+
+
+def _follow(path: Path, raw: bool) -> None:
+    with path.open(errors="replace") as handle:
+        handle.seek(0, 2)
+        while True:
+            line = handle.readline()
+            if not line:
+                time.sleep(0.2)
+                continue
+            click.echo(line.rstrip("\n") if raw else _format(line))
+
+
+def _format(line: str) -> str:
+    """``time level function message key=value`` from one JSON log line (counts, not data)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line.rstrip("\n")
+    if not isinstance(record, dict):
+        return line.rstrip("\n")
+    if "_aws" in record:  # an EMF metrics blob: name the counts only
+        counts = {k: v for k, v in record.items() if k.startswith("Records") and v}
+        text = " ".join(f"{k}={v}" for k, v in counts.items())
+        return f"{record.get('service', '')} metrics {text}"
+    when = str(record.get("time") or record.get("timestamp") or "")
+    level = str(record.get("level") or record.get("type") or "")
+    who = str(record.get("function") or record.get("service") or "")
+    message = str(record.get("message") or "")
+    skip = {"time", "timestamp", "level", "type", "function", "service", "message", "xray_trace_id"}
+    extra = " ".join(f"{k}={v}" for k, v in record.items() if k not in skip and v is not None)
+    return f"{when} {level:<8} {who} {message} {extra}".rstrip()
 
 
 @command.command()
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def reset(yes: bool) -> None:
-    """Stop the stack and wipe the state folder (online store, offline files, logs)."""
-    from devstack.process import state_root
-
-    root = state_root()
+    """Stop the stack and wipe the state folder (streams, store, offline files, logs)."""
+    stack = _stack()
+    root = stack.state_dir
     if not yes:
         click.confirm(f"Stop the local stack and delete {root}?", abort=True)
-    for service in reversed(_stack()):
-        service.stop()
+    stack.down()
     shutil.rmtree(root, ignore_errors=True)
     click.echo(f"wiped {root}")

@@ -1,0 +1,329 @@
+"""The whole local stack: moto, the Feature Store emulator, the model endpoint, the trigger
+runner and the inference API, as background services on loopback, started in dependency
+order and provisioned from ``template.yaml``.
+
+Ports come from :class:`StackConfig` (0 = a free one). A port already taken is refused up
+front with a message naming the service and the option to change, instead of a service dying
+mid-start. Each service's URL is recorded under ``.state/run/`` by
+:class:`devstack.process.BackgroundService`, so ``featurestream local env/status/down`` work
+from any later shell. Endpoints reach the handlers only through ``AWS_ENDPOINT_URL_*``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import sys
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Final
+
+from devstack.process import (
+    BackgroundService,
+    ServiceError,
+    ServiceSpec,
+    ServiceStatus,
+    state_root,
+)
+
+REGION: Final = "us-east-1"
+STACK_NAME: Final = "featurestream"
+CREDENTIALS: Final = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+TOKEN_FILE: Final = "api-token"  # noqa: S105 - a file name, not a secret
+API_ENDPOINT_ENV: Final = "FEATURESTREAM_API_URL"
+SERVICE_ORDER: Final = ("moto", "featurestore", "model-endpoint", "trigger", "api")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Ports (0 = pick a free one), template, stack name and state folder."""
+
+    moto_port: int = 0
+    featurestore_port: int = 0
+    model_endpoint_port: int = 0
+    trigger_port: int = 0
+    api_port: int = 0
+    template: Path = Path("template.yaml")
+    stack_name: str = STACK_NAME
+    model_dir: Path = Path("model")
+    state_dir: Path | None = None
+    offline_to_s3: bool = True
+    trigger_poll_interval: float = 0.2
+    trigger_max_workers: int = 2
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> StackConfig:
+        """Ports from ``FEATURESTREAM_<SERVICE>_PORT`` unless given explicitly."""
+        ports = {
+            "moto_port": "FEATURESTREAM_MOTO_PORT",
+            "featurestore_port": "FEATURESTREAM_FEATURESTORE_PORT",
+            "model_endpoint_port": "FEATURESTREAM_MODEL_ENDPOINT_PORT",
+            "trigger_port": "FEATURESTREAM_TRIGGER_PORT",
+            "api_port": "FEATURESTREAM_API_PORT",
+        }
+        values: dict[str, object] = {k: int(os.environ.get(v, "0") or 0) for k, v in ports.items()}
+        values.update({k: v for k, v in overrides.items() if v not in (None, 0)})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def root(self) -> Path:
+        return (self.state_dir or state_root()).resolve()
+
+
+class PortInUseError(ServiceError):
+    """A configured port is taken by another program."""
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+class LocalStack:
+    """The services of the local stack and their order; no provisioning (see ``up``)."""
+
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config or StackConfig.from_env()
+        self.state_dir = self.config.root
+
+    # -- services ----------------------------------------------------------------------------
+
+    def _service(self, spec: ServiceSpec) -> BackgroundService:
+        return BackgroundService(spec, self.state_dir)
+
+    def moto(self) -> BackgroundService:
+        from devstack.moto_service import moto_spec
+
+        return self._service(moto_spec(self.config.moto_port))
+
+    def featurestore(self, s3_endpoint: str | None = None) -> BackgroundService:
+        from devstack.featurestore.service import featurestore_spec
+
+        return self._service(featurestore_spec(self.config.featurestore_port, s3_endpoint))
+
+    def model_endpoint(self) -> BackgroundService:
+        from devstack.model_endpoint.service import model_endpoint_spec
+
+        spec = model_endpoint_spec(self.config.model_dir, port=self.config.model_endpoint_port)
+        return self._service(spec)
+
+    def trigger(self, env: dict[str, str] | None = None) -> BackgroundService:
+        cfg = self.config
+        argv = (
+            sys.executable,
+            "-m",
+            "devstack.trigger",
+            "--template",
+            str(cfg.template.resolve()),
+            "--stack-name",
+            cfg.stack_name,
+            "--status-host",
+            "{host}",
+            "--status-port",
+            "{port}",
+            "--poll-interval",
+            str(cfg.trigger_poll_interval),
+            "--max-workers",
+            str(cfg.trigger_max_workers),
+            "--log-file",
+            str(self.handler_log),
+            *(
+                ["--parameter-overrides", *(f"{k}={v}" for k, v in cfg.parameters.items())]
+                if cfg.parameters
+                else []
+            ),
+        )
+        spec = ServiceSpec("trigger", argv, cfg.trigger_port, health_path="/health", env=env or {})
+        return self._service(spec)
+
+    def api(self, env: dict[str, str] | None = None) -> BackgroundService:
+        argv = (
+            sys.executable,
+            "-m",
+            "featurestream_cli",
+            "serve",
+            "--host",
+            "{host}",
+            "--port",
+            "{port}",
+            "--customers-group",
+            f"{self.config.stack_name}-customers",
+            "--orders-group",
+            f"{self.config.stack_name}-orders",
+        )
+        env = {**(env or {}), "FEATURESTREAM_API_TOKEN": self.api_token()}
+        spec = ServiceSpec("api", argv, self.config.api_port, env=env)
+        return self._service(spec)
+
+    def services(self) -> list[BackgroundService]:
+        """Every service in start order (specs only: enough for status, env and stop)."""
+        return [self.moto(), self.featurestore(), self.model_endpoint(), self.trigger(), self.api()]
+
+    @property
+    def handler_log(self) -> Path:
+        return self.state_dir / "logs" / "handlers.log"
+
+    def api_token(self) -> str:
+        """The local API's bearer token: random per state folder, kept in ``.state/run/``."""
+        path = self.state_dir / "run" / TOKEN_FILE
+        if path.is_file():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_urlsafe(18)
+        path.write_text(token)
+        path.chmod(0o600)
+        return token
+
+    # -- environment -------------------------------------------------------------------------
+
+    def environment(self) -> dict[str, str]:
+        """Credentials and ``AWS_ENDPOINT_URL_*`` of the running services (raises if down)."""
+        env = dict(CREDENTIALS)
+        for service in self.services():
+            status = service.status()
+            if not status.running or status.url is None:
+                raise ServiceError(
+                    f"{service.spec.name} is not running; start the stack with "
+                    "`featurestream local up`"
+                )
+            env.update(dict.fromkeys(service.spec.endpoint_env, status.url))
+            if service.spec.name == "api":
+                env[API_ENDPOINT_ENV] = status.url
+                env["FEATURESTREAM_API_TOKEN"] = self.api_token()
+            if service.spec.name == "trigger":
+                env["FEATURESTREAM_TRIGGER_URL"] = status.url
+        return env
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def check_ports(self) -> None:
+        """Refuse a fixed port another program holds (our own running service is fine)."""
+        cfg = self.config
+        wanted = {
+            "moto": (cfg.moto_port, "--moto-port / FEATURESTREAM_MOTO_PORT"),
+            "featurestore": (cfg.featurestore_port, "--featurestore-port"),
+            "model-endpoint": (cfg.model_endpoint_port, "--model-endpoint-port"),
+            "trigger": (cfg.trigger_port, "--trigger-port"),
+            "api": (cfg.api_port, "--api-port"),
+        }
+        for service in self.services():
+            port, option = wanted[service.spec.name]
+            if not port or service.status().running:
+                continue
+            if port_in_use(port):
+                raise PortInUseError(
+                    f"port {port} for {service.spec.name} is already in use by another "
+                    f"program; choose another with {option} (0 = any free port)"
+                )
+
+    def up(
+        self,
+        provision: bool = True,
+        on_step: Callable[[str], None] | None = None,
+    ) -> list[str]:
+        """Start whatever is not running, in order, then provision; returns report lines.
+
+        Services that depend on endpoints get them in their environment, exactly as
+        ``featurestream local env`` prints them.
+        """
+        say = on_step or (lambda _msg: None)
+        self.check_ports()
+        env = dict(CREDENTIALS)
+        moto = self.moto().start()
+        assert moto.url is not None
+        env.update(dict.fromkeys(self.moto().spec.endpoint_env, moto.url))
+        say(f"moto           {moto.url}")
+        store = replace_env(self.featurestore(moto.url if self.config.offline_to_s3 else None), env)
+        for status in _start_together([store, self.model_endpoint()]):
+            env.update(dict.fromkeys(_endpoint_env(status.name), status.url or ""))
+            say(f"{status.name:<14} {status.url}")
+        lines = self.provision(env) if provision else []
+        for status in _start_together([self.trigger(env), self.api(env)]):
+            say(f"{status.name:<14} {status.url}")
+        return lines
+
+    def provision(self, env: dict[str, str]) -> list[str]:
+        """Create the template's resources on the running services (idempotent)."""
+        from devstack.provision import provision as run
+        from devstack.template import Template
+
+        with _environ(env):
+            report = run(
+                Template.load(self.config.template),
+                stack_name=self.config.stack_name,
+                parameters=self.config.parameters,
+                region=REGION,
+            )
+        if not report.ok:
+            failed = "; ".join(f"{r.logical_id}: {r.detail}" for r in report.by_outcome("failed"))
+            raise ServiceError(f"provisioning failed: {failed}")
+        return report.lines()
+
+    def down(self) -> list[tuple[str, bool]]:
+        """Stop in reverse order (consumers before the stores they write to)."""
+        return [(s.spec.name, s.stop()) for s in reversed(self.services())]
+
+
+def fetch_status(trigger_url: str, timeout: float = 5.0) -> dict[str, Any]:
+    """The trigger runner's ``GET /status`` document (counts and lag per function/shard)."""
+    with urllib.request.urlopen(f"{trigger_url}/status", timeout=timeout) as response:  # noqa: S310
+        doc: dict[str, Any] = json.loads(response.read())
+    return doc
+
+
+def _endpoint_env(name: str) -> tuple[str, ...]:
+    from devstack.featurestore.service import ENDPOINT_ENV as STORE
+    from devstack.model_endpoint.service import ENDPOINT_ENV as MODEL
+
+    return {"featurestore": STORE, "model-endpoint": MODEL}.get(name, ())
+
+
+def _start_together(
+    services: list[BackgroundService], timeout: float = 90.0
+) -> list[ServiceStatus]:
+    """Start services in parallel (their start-up is mostly imports) and wait for all."""
+    with ThreadPoolExecutor(len(services)) as pool:
+        futures = [pool.submit(service.start, timeout) for service in services]
+        return [future.result() for future in futures]
+
+
+def replace_env(service: BackgroundService, env: dict[str, str]) -> BackgroundService:
+    """The same service with ``env`` added to its process environment."""
+    spec = replace(service.spec, env={**service.spec.env, **env})
+    return BackgroundService(spec, service.state_dir)
+
+
+class _environ:
+    """Set environment variables for a block (provisioning runs in this process)."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.saved: dict[str, str | None] = {}
+
+    def __enter__(self) -> None:
+        for key, value in self.values.items():
+            self.saved[key] = os.environ.get(key)
+            os.environ[key] = value
+
+    def __exit__(self, *exc: object) -> None:
+        for key, value in self.saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
