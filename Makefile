@@ -18,7 +18,7 @@ SAM := PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/b
 FUNCTION ?= OrderFeaturesFunction
 EVENT ?= events/order-batch.json
 
-.PHONY: help install test lint fit bench clean validate build events invoke deploy docs
+.PHONY: help install test lint fit bench clean validate build events invoke deploy demo up down docs
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
@@ -75,4 +75,13 @@ deploy: build ## sam deploy with samconfig.toml (GUIDED=1 for the first deploy)
 
 docs: install ## regenerate what derives from the feature catalog: docs/features.md, template CatalogHash
 	$(BIN)/featurestream catalog docs
-	$(BIN)/featurestream catalog hash --write
+	$(BIN)/featurestream template --write
+
+demo: install ## the whole pipeline locally: stack up, replay both CSVs, features, predictions, stack down
+	$(BIN)/featurestream demo
+
+up: install ## start the local stack (provisioned from template.yaml) and leave it running
+	$(BIN)/featurestream local up
+
+down: ## stop the local stack
+	@test -x $(BIN)/featurestream && $(BIN)/featurestream local down || echo "nothing to stop (no .venv)"

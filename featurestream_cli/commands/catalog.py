@@ -4,8 +4,9 @@
 on AWS or the local stack; ``search`` runs the Search API on FeatureMetadata; ``apply``
 converges deployed metadata to the catalog. The same boto3 calls serve AWS and the local
 stack: endpoints come from boto3's standard variables (``AWS_ENDPOINT_URL_SAGEMAKER``).
-``docs`` writes ``docs/features.md``, ``hash`` keeps the template's ``CatalogHash`` in step
-(so a deploy re-applies a changed catalog) and ``check`` runs the governance checks.
+``docs`` writes ``docs/features.md`` and ``check`` runs the governance checks. The template's
+``CatalogHash`` (so a deploy re-applies a changed catalog) is kept in step by
+``featurestream template --write`` with the other catalog-derived template blocks.
 """
 
 import json
@@ -23,12 +24,6 @@ DEFAULT_PREFIX: Final = "featurestream-"
 DEFAULT_DOCS: Final = Path("docs/features.md")
 DEFAULT_TEMPLATE: Final = Path("template.yaml")
 GROUPS: Final = {spec.name: spec for spec in FEATURE_GROUPS}
-_HASH_BLOCK: Final = re.compile(
-    r"^(?P<indent>[ ]*)# BEGIN generated: catalog hash.*?\n.*?"
-    r"^[ ]*# END generated: catalog hash[^\n]*$",
-    re.MULTILINE | re.DOTALL,
-)
-
 prefix_option = click.option(
     "--group-name-prefix",
     "prefix",
@@ -369,7 +364,7 @@ def render_docs(groups: Sequence[FeatureGroupSpec] = FEATURE_GROUPS) -> str:
         "- `template.yaml`'s FeatureDefinitions are generated from it"
         " (`featurestream template --write`).",
         "- The `FeatureMetadata` custom resource applies descriptions and parameters after both"
-        " groups exist; its `CatalogHash` property (`featurestream catalog hash --write`)"
+        " groups exist; its `CatalogHash` property (`featurestream template --write`)"
         " changes with the catalog, so every deploy of a changed catalog re-applies it, adding"
         " and removing parameters until the deployed metadata equals the catalog.",
         "- `make test` fails on a feature in the catalog but not in the template (or the"
@@ -421,55 +416,6 @@ def docs_command(output: Path, check: bool) -> None:
     click.echo(f"wrote {output}")
 
 
-# ---------------------------------------------------------------- template hash
-
-
-def render_hash(text: str, digest: str) -> str:
-    """``text`` (template.yaml) with its generated CatalogHash block set to ``digest``."""
-    blocks = list(_HASH_BLOCK.finditer(text))
-    if len(blocks) != 1:
-        raise click.ClickException("template needs exactly one `# BEGIN generated: catalog hash`")
-    indent = blocks[0].group("indent")
-    block = (
-        f"{indent}# BEGIN generated: catalog hash (featurestream catalog hash --write)\n"
-        f'{indent}CatalogHash: "{digest}"\n'
-        f"{indent}# END generated: catalog hash"
-    )
-    return text[: blocks[0].start()] + block + text[blocks[0].end() :]
-
-
-@command.command("hash")
-@click.option(
-    "--template",
-    "path",
-    type=click.Path(path_type=Path, exists=True, dir_okay=False),
-    default=DEFAULT_TEMPLATE,
-    show_default=True,
-)
-@click.option("--write", is_flag=True, help="set the template's CatalogHash")
-@click.option("--check", is_flag=True, help="fail if the template's CatalogHash is stale")
-def hash_command(path: Path, write: bool, check: bool) -> None:
-    """The catalog's hash; the template's FeatureMetadata resource re-runs when it changes."""
-    from featurestream.metadata import catalog_hash
-
-    digest = catalog_hash()
-    if not (write or check):
-        click.echo(digest)
-        return
-    text = path.read_text()
-    rendered = render_hash(text, digest)
-    if rendered == text:
-        click.echo(f"{path}: CatalogHash {digest} is up to date")
-    elif write:
-        path.write_text(rendered)
-        click.echo(f"{path}: CatalogHash set to {digest}")
-    else:
-        raise click.ClickException(
-            f"{path}: CatalogHash is stale (catalog {digest}); run `featurestream catalog hash "
-            "--write` so the next deploy applies the changed metadata"
-        )
-
-
 # ---------------------------------------------------------------- governance checks
 
 
@@ -509,7 +455,7 @@ def governance_problems(
             problems.append(
                 Problem(
                     str(template),
-                    "CatalogHash is stale; run `featurestream catalog hash --write` so the "
+                    "CatalogHash is stale; run `featurestream template --write` so the "
                     "next deploy re-applies the metadata",
                 )
             )

@@ -1,9 +1,13 @@
-"""``featurestream template``: keep template.yaml's feature groups in step with the catalog.
+"""``featurestream template``: keep template.yaml's catalog-derived parts in step.
 
-The Description and FeatureDefinitions of each ``AWS::SageMaker::FeatureGroup`` sit between
-``# BEGIN generated: <group> ...`` and ``# END generated: <group> ...`` comments and are
-written from :mod:`featurestream.catalog`; nobody edits them by hand. ``--check`` (used by a
-test) fails when they differ.
+Two kinds of block sit between ``# BEGIN generated: …`` and ``# END generated: …`` comments
+and are written from :mod:`featurestream.catalog`; nobody edits them by hand:
+
+- each ``AWS::SageMaker::FeatureGroup``'s Description and FeatureDefinitions;
+- the ``FeatureMetadata`` custom resource's ``CatalogHash``, which changes with the catalog
+  so that a deploy of a changed catalog re-applies the feature metadata.
+
+``--check`` (used by ``make validate`` and a test) fails when any of them differ.
 """
 
 import json
@@ -15,6 +19,11 @@ import click
 from featurestream.catalog import FEATURE_GROUPS, FeatureGroupSpec
 
 DEFAULT_TEMPLATE = Path("template.yaml")
+_HASH_BLOCK = re.compile(
+    r"^(?P<indent>[ ]*)# BEGIN generated: catalog hash.*?\n.*?"
+    r"^[ ]*# END generated: catalog hash[^\n]*$",
+    re.MULTILINE | re.DOTALL,
+)
 _BLOCK = re.compile(
     r"^(?P<indent>[ ]*)# BEGIN generated: (?P<group>\w+) feature definitions.*?\n"
     r".*?"
@@ -40,8 +49,24 @@ def render_block(spec: FeatureGroupSpec, indent: str) -> str:
     return "\n".join(lines)
 
 
+def render_hash(text: str, digest: str) -> str:
+    """``text`` with its generated CatalogHash block set to ``digest``."""
+    blocks = list(_HASH_BLOCK.finditer(text))
+    if len(blocks) != 1:
+        raise click.ClickException("template needs exactly one `# BEGIN generated: catalog hash`")
+    indent = blocks[0].group("indent")
+    block = (
+        f"{indent}# BEGIN generated: catalog hash (featurestream template --write)\n"
+        f'{indent}CatalogHash: "{digest}"\n'
+        f"{indent}# END generated: catalog hash"
+    )
+    return text[: blocks[0].start()] + block + text[blocks[0].end() :]
+
+
 def render(text: str) -> str:
     """``text`` with every generated block rewritten from the catalog."""
+    from featurestream.metadata import catalog_hash
+
     specs = {spec.name: spec for spec in FEATURE_GROUPS}
     seen: set[str] = set()
 
@@ -56,7 +81,7 @@ def render(text: str) -> str:
     missing = set(specs) - seen
     if missing:
         raise click.ClickException(f"no generated block for: {', '.join(sorted(missing))}")
-    return result
+    return render_hash(result, catalog_hash())
 
 
 @click.command()
@@ -70,7 +95,7 @@ def render(text: str) -> str:
 @click.option("--write", is_flag=True, help="rewrite the generated blocks in place")
 @click.option("--check", is_flag=True, help="fail if the generated blocks are out of date")
 def command(path: Path, write: bool, check: bool) -> None:
-    """Generate (--write) or verify (--check) the feature groups' definitions in the template."""
+    """Generate (--write) or verify (--check) the template's catalog-derived blocks."""
     text = path.read_text()
     rendered = render(text)
     if write:
@@ -82,9 +107,9 @@ def command(path: Path, write: bool, check: bool) -> None:
         return
     if rendered != text:
         raise click.ClickException(
-            f"{path}: feature definitions differ from the catalog; "
+            f"{path}: generated blocks differ from the catalog; "
             "run `featurestream template --write`"
         )
-    click.echo(f"{path}: feature definitions match the catalog")
+    click.echo(f"{path}: feature definitions and catalog hash match the catalog")
     if not check:
         click.echo("(use --write to regenerate)")

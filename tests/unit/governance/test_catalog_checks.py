@@ -15,12 +15,13 @@ from click.testing import CliRunner
 from featurestream.catalog import CUSTOMERS, FEATURE_GROUPS, ORDERS, Feature
 from featurestream.catalog_checks import check_catalog, check_definitions, definitions_of
 from featurestream.metadata import catalog_hash
+from featurestream_cli.commands import template as template_command
 from featurestream_cli.commands.catalog import (
     command,
     governance_problems,
-    render_hash,
     template_definitions,
 )
+from featurestream_cli.commands.template import render_hash
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = ROOT / "template.yaml"
@@ -164,9 +165,9 @@ def test_stale_template_hash_is_reported_and_rewritten(tmp_path):
     problems = messages(governance_problems(stale))
     assert any("CatalogHash is stale" in p for p in problems)
     runner = CliRunner()
-    checked = runner.invoke(command, ["hash", "--template", str(stale), "--check"])
-    assert checked.exit_code == 1 and "catalog hash --write" in checked.output
-    written = runner.invoke(command, ["hash", "--template", str(stale), "--write"])
+    checked = runner.invoke(template_command.command, ["--template", str(stale), "--check"])
+    assert checked.exit_code == 1 and "featurestream template --write" in checked.output
+    written = runner.invoke(template_command.command, ["--template", str(stale), "--write"])
     assert written.exit_code == 0
     assert stale.read_text() == text
 

@@ -38,7 +38,7 @@ def test_docs_command_writes_and_checks(tmp_path):
 def test_catalog_is_a_cli_subcommand():
     result = CliRunner().invoke(cli, ["catalog", "--help"])
     assert result.exit_code == 0
-    for sub in ("list", "show", "search", "apply", "docs", "hash", "check"):
+    for sub in ("list", "show", "search", "apply", "docs", "check"):
         assert sub in result.output
 
 
