@@ -37,11 +37,22 @@ DEFAULT_PORT = 3000
     help="model endpoint [env: MODEL_ENDPOINT_NAME]",
 )
 @click.option(
-    "--max-feature-age",
-    envvar="MAX_FEATURE_AGE_SECONDS",
-    type=float,
+    "--max-customers-age",
+    envvar="MAX_CUSTOMERS_RECORD_AGE_SECONDS",
+    type=click.FloatRange(min=0),
     default=None,
-    help="seconds before a record is flagged stale [env: MAX_FEATURE_AGE_SECONDS]",
+    metavar="SECONDS",
+    help="seconds before a customer profile record is flagged stale; 0 = never "
+    "[default: never] [env: MAX_CUSTOMERS_RECORD_AGE_SECONDS]",
+)
+@click.option(
+    "--max-orders-age",
+    envvar="MAX_ORDERS_RECORD_AGE_SECONDS",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="seconds before a latest-order record is flagged stale; 0 = never "
+    "[default: 604800, 7 days] [env: MAX_ORDERS_RECORD_AGE_SECONDS]",
 )
 def command(
     *,
@@ -51,13 +62,15 @@ def command(
     customers_group: str | None,
     orders_group: str | None,
     endpoint_name: str,
-    max_feature_age: float | None,
+    max_customers_age: float | None,
+    max_orders_age: float | None,
 ) -> None:
     """Serve GET /customers/{customer_id}/features and POST /predictions on loopback.
 
     Calls without `Authorization: Bearer <token>` get 401. The handler reaches the store and
     the model through AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME and
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME (see `featurestream local env`, `featurestream endpoint up`).
+    Each group's record is flagged stale past its own max age, as in the deployed function.
     """
     if not token:
         raise click.UsageError("a token is required: set FEATURESTREAM_API_TOKEN or pass --token")
@@ -65,7 +78,8 @@ def command(
         "CUSTOMERS_FEATURE_GROUP_NAME": customers_group,
         "ORDERS_FEATURE_GROUP_NAME": orders_group,
         "MODEL_ENDPOINT_NAME": endpoint_name,
-        "MAX_FEATURE_AGE_SECONDS": None if max_feature_age is None else str(max_feature_age),
+        "MAX_CUSTOMERS_RECORD_AGE_SECONDS": _seconds(max_customers_age),
+        "MAX_ORDERS_RECORD_AGE_SECONDS": _seconds(max_orders_age),
     }
     os.environ.update({name: value for name, value in settings.items() if value})
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
@@ -92,3 +106,8 @@ def command(
         api.serve_forever()
     except KeyboardInterrupt:
         click.echo("stopped")
+
+
+def _seconds(value: float | None) -> str | None:
+    """The option as the handler's environment expects it (None: leave the variable alone)."""
+    return None if value is None else repr(value)

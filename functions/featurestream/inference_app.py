@@ -79,7 +79,7 @@ def build_service(
         max_attempts=settings.unprocessed_max_attempts,
     )
     model = ModelClient(endpoint, settings.endpoint_name, contract.model_version)
-    return InferenceService(reader, model, contract, params, settings.max_feature_age_seconds)
+    return InferenceService(reader, model, contract, params, settings.max_record_age_seconds)
 
 
 def _now() -> datetime:

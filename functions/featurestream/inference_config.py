@@ -5,14 +5,25 @@ set them the same way. Endpoints are not settings: boto3 reads ``AWS_ENDPOINT_UR
 itself (``..._SAGEMAKER_FEATURESTORE_RUNTIME``, ``..._SAGEMAKER_RUNTIME``).
 """
 
+import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from featurestream.config import ConfigError
 
-DEFAULT_MAX_FEATURE_AGE_SECONDS: Final = 7 * 24 * 3600
+MAX_RECORD_AGE_VARIABLES: Final = {
+    "customers": "MAX_CUSTOMERS_RECORD_AGE_SECONDS",
+    "orders": "MAX_ORDERS_RECORD_AGE_SECONDS",
+}
+"""Logical group → the variable holding its max record age (seconds; 0 = never stale)."""
+DEFAULT_MAX_RECORD_AGE_SECONDS: Final[Mapping[str, float | None]] = {
+    "customers": None,
+    "orders": 7 * 24 * 3600.0,
+}
+"""A profile's event time is its last profile event, legitimately years old, so it is never
+stale by default; the latest order should be at most a week old to be trusted."""
 REQUIRED: Final = (
     "CUSTOMERS_FEATURE_GROUP_NAME",
     "ORDERS_FEATURE_GROUP_NAME",
@@ -27,7 +38,10 @@ class InferenceSettings:
     customers_feature_group: str
     orders_feature_group: str
     endpoint_name: str
-    max_feature_age_seconds: float = DEFAULT_MAX_FEATURE_AGE_SECONDS
+    max_record_age_seconds: dict[str, float | None] = field(
+        default_factory=lambda: dict(DEFAULT_MAX_RECORD_AGE_SECONDS)
+    )
+    """Logical group → seconds before its record is flagged stale; None = never stale."""
     store_max_attempts: int = 3
     store_connect_timeout: float = 1.0
     store_read_timeout: float = 2.0
@@ -35,6 +49,19 @@ class InferenceSettings:
     endpoint_max_attempts: int = 2
     endpoint_connect_timeout: float = 1.0
     endpoint_read_timeout: float = 5.0
+
+    def __post_init__(self) -> None:
+        groups = set(self.max_record_age_seconds)
+        if groups != set(MAX_RECORD_AGE_VARIABLES):
+            raise ConfigError(
+                f"max_record_age_seconds must name exactly {sorted(MAX_RECORD_AGE_VARIABLES)}, "
+                f"not {sorted(groups)}"
+            )
+        for group, limit in self.max_record_age_seconds.items():
+            if limit is not None and not (math.isfinite(limit) and limit > 0):
+                raise ConfigError(
+                    f"max record age of {group} must be positive seconds or None: {limit!r}"
+                )
 
     @property
     def feature_groups(self) -> dict[str, str]:
@@ -51,9 +78,10 @@ class InferenceSettings:
             customers_feature_group=env["CUSTOMERS_FEATURE_GROUP_NAME"],
             orders_feature_group=env["ORDERS_FEATURE_GROUP_NAME"],
             endpoint_name=env["MODEL_ENDPOINT_NAME"],
-            max_feature_age_seconds=_number(
-                env, "MAX_FEATURE_AGE_SECONDS", DEFAULT_MAX_FEATURE_AGE_SECONDS
-            ),
+            max_record_age_seconds={
+                group: _max_age(env, name, DEFAULT_MAX_RECORD_AGE_SECONDS[group])
+                for group, name in MAX_RECORD_AGE_VARIABLES.items()
+            },
             store_max_attempts=int(_number(env, "STORE_MAX_ATTEMPTS", 3)),
             store_connect_timeout=_number(env, "STORE_CONNECT_TIMEOUT", 1.0),
             store_read_timeout=_number(env, "STORE_READ_TIMEOUT", 2.0),
@@ -75,3 +103,18 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise ConfigError(f"{name} must be a positive number: {text!r}")
     return value
+
+
+def _max_age(env: Mapping[str, str], name: str, default: float | None) -> float | None:
+    """Seconds, or None for "never stale": unset/empty → the default, 0 → None (as in the
+    template, whose parameters are numbers with MinValue 0)."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{name} must be a number of seconds >= 0 (0 = never stale): {text!r}")
+    return value or None

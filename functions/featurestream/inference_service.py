@@ -6,9 +6,11 @@ one ``InvokeEndpoint`` call. A customer missing a group the model needs is repor
 missing (never filled with invented values unless the contract declares a default); a
 per-item store error is reported with its code; only when nobody can be answered is the
 whole call an error (404 when the records do not exist, 502 when the store failed them).
+Each group's record is flagged stale against its own max age; a prediction is stale when
+any group it used is.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +18,13 @@ from featurestream.api_errors import ApiError, not_found
 from featurestream.model_client import ModelClient
 from featurestream.model_contract import MissingFeatures, ModelContract
 from featurestream.params import FittedParams
-from featurestream.request_features import CorruptRecord, GroupView, group_view, needed_features
+from featurestream.request_features import (
+    SPECS,
+    CorruptRecord,
+    GroupView,
+    group_view,
+    needed_features,
+)
 from featurestream.serving import ItemError, OnlineReader, OnlineRecords
 from featurestream.timeutil import format_event_time
 
@@ -28,13 +36,20 @@ class InferenceService:
         model: ModelClient,
         contract: ModelContract,
         params: FittedParams,
-        max_age_seconds: float,
+        max_record_age_seconds: Mapping[str, float | None],
     ) -> None:
+        """``max_record_age_seconds``: logical group → seconds before its record is flagged
+        stale, None = never; every group must be named, so no group is silently unchecked."""
+        if set(max_record_age_seconds) != set(SPECS):
+            raise ValueError(
+                f"max_record_age_seconds must name exactly {sorted(SPECS)}, "
+                f"not {sorted(max_record_age_seconds)}"
+            )
         self.reader = reader
         self.model = model
         self.contract = contract
         self.params = params
-        self.max_age_seconds = max_age_seconds
+        self.max_record_age_seconds = dict(max_record_age_seconds)
         self._model_reads = {
             group: needed_features(group, [f.name for f in contract.features if f.group == group])
             for group in contract.groups()
@@ -55,7 +70,7 @@ class InferenceService:
                     record,
                     as_of=as_of,
                     params=self.params,
-                    max_age_seconds=self.max_age_seconds,
+                    max_age_seconds=self.max_record_age_seconds[group],
                 )
             except CorruptRecord as error:
                 errors.append(ItemError(group, customer_id, "CorruptRecord", str(error)))
@@ -65,7 +80,7 @@ class InferenceService:
         return {
             "as_of": format_event_time(as_of),
             "params_version": self.params.version,
-            "max_feature_age_seconds": self.max_age_seconds,
+            "max_record_age_seconds": dict(self.max_record_age_seconds),
         }
 
     def features(self, customer_id: str, as_of: datetime) -> dict[str, Any]:

@@ -4,8 +4,10 @@ Tenure (``n_days_active``) and recency (``n_days_since_last_purchase``) are stal
 after they are written, so they are recomputed from the stored raw timestamps as of the
 request with the library's own :func:`tenure`/:func:`recency` and the fitted params — the
 same functions the training-set builder calls as of each label's time (principle 3).
-Each group's record age is the request time minus its event time; older than the max age
-is flagged stale (served, but flagged: the caller decides).
+Each group's record age is the request time minus its event time; older than that group's
+max age is flagged stale (served, but flagged: the caller decides). Groups have their own
+limits because their event times mean different things: a profile's is its last profile
+event, legitimately years old; the latest order's is how recent the customer's activity is.
 """
 
 from collections.abc import Callable, Iterable, Mapping
@@ -86,9 +88,10 @@ def group_view(
     *,
     as_of: datetime,
     params: FittedParams,
-    max_age_seconds: float,
+    max_age_seconds: float | None,
 ) -> GroupView:
-    """Type a stored record, recompute its time-relative features as of ``as_of``, age it."""
+    """Type a stored record, recompute its time-relative features as of ``as_of``, age it
+    (stale when older than ``max_age_seconds``; None = never stale)."""
     spec = SPECS[group]
     try:
         event_time_text = record[spec.event_time_feature]
@@ -109,7 +112,6 @@ def group_view(
                 raise CorruptRecord(f"{group}.{source} is not a timestamp") from None
             values[feature] = compute(moment, as_of, params)
     age = (as_of - event_time).total_seconds()
+    stale = max_age_seconds is not None and age > max_age_seconds
     version = record.get("transform_version")
-    return GroupView(
-        group, event_time, event_time_text, age, age > max_age_seconds, version, values, as_written
-    )
+    return GroupView(group, event_time, event_time_text, age, stale, version, values, as_written)

@@ -83,21 +83,72 @@ def test_request_time_recency_and_tenure_equal_the_batch_reference(app, inferenc
     assert body["missing_groups"] == []
 
 
-def test_a_record_older_than_the_max_age_is_flagged_stale(app, inference_env):
-    request_at = parse_timestamp(REQUEST_AT)
-    fresh = (request_at - timedelta(hours=2)).isoformat().replace("+00:00", "Z")
+def _before(delta: timedelta) -> str:
+    """REQUEST_AT minus ``delta``, as an event time."""
+    moment = parse_timestamp(REQUEST_AT) - delta
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def test_by_default_an_old_profile_is_not_stale_but_an_old_order_is(app, inference_env):
+    """The defaults: a profile registered years ago is normal, never stale; a latest order
+    more than 7 days old is stale, and so is every prediction that uses it."""
     inference_env.put(customer_event("C13", active_since="2017-01-01T00:00:00.000Z"))
-    inference_env.put(order_event("C13", "O13", fresh))
+    inference_env.put(order_event("C13", "O13", _before(timedelta(days=8))))
+    inference_env.put(customer_event("C16", active_since="2017-01-01T00:00:00.000Z"))
+    inference_env.put(order_event("C16", "O16", _before(timedelta(hours=2))))
 
     status, body = call(
-        app, api_event("POST", "/predictions", body={"customer_ids": ["C13"]}, at=REQUEST_AT)
+        app,
+        api_event("POST", "/predictions", body={"customer_ids": ["C13", "C16"]}, at=REQUEST_AT),
     )
 
     assert status == 200, body
+    assert body["max_record_age_seconds"] == {"customers": None, "orders": 604800}
+    old_order, fresh_order = body["predictions"]
+    assert old_order["feature_groups"]["customers"]["stale"] is False  # five years old
+    assert old_order["feature_groups"]["customers"]["age_seconds"] > 5 * 365 * 86400
+    assert old_order["feature_groups"]["orders"]["stale"] is True  # eight days old
+    assert old_order["feature_groups"]["orders"]["age_seconds"] == 8 * 86400
+    assert old_order["stale"] is True
+    assert fresh_order["feature_groups"]["customers"]["stale"] is False
+    assert fresh_order["feature_groups"]["orders"]["stale"] is False  # two hours old
+    assert fresh_order["feature_groups"]["orders"]["age_seconds"] == 7200
+    assert fresh_order["stale"] is False
+
+
+def test_each_group_is_aged_against_its_own_limit(app, inference_env, monkeypatch):
+    """Customers 10 days, orders 1 day: a 5-day-old profile is fresh (it would be stale under
+    the orders limit) and a 2-day-old order is stale (it would be fresh under the customers
+    limit), so swapping or sharing the limits fails this test."""
+    monkeypatch.setenv("MAX_CUSTOMERS_RECORD_AGE_SECONDS", str(10 * 86400))
+    monkeypatch.setenv("MAX_ORDERS_RECORD_AGE_SECONDS", "86400")
+    inference_env.put(customer_event("C17", event_time=_before(timedelta(days=5))))
+    inference_env.put(order_event("C17", "O17", _before(timedelta(days=2))))
+
+    status, body = call(app, api_event("GET", "/customers/C17/features", at=REQUEST_AT))
+
+    assert status == 200, body
+    assert body["max_record_age_seconds"] == {"customers": 864000, "orders": 86400}
+    groups = body["feature_groups"]
+    assert (groups["customers"]["age_seconds"], groups["customers"]["stale"]) == (432000, False)
+    assert (groups["orders"]["age_seconds"], groups["orders"]["stale"]) == (172800, True)
+
+
+def test_a_profile_past_its_limit_is_stale_and_zero_means_never(app, inference_env, monkeypatch):
+    monkeypatch.setenv("MAX_CUSTOMERS_RECORD_AGE_SECONDS", "3600")
+    monkeypatch.setenv("MAX_ORDERS_RECORD_AGE_SECONDS", "0")
+    inference_env.put(customer_event("C18", event_time=_before(timedelta(hours=2))))
+    inference_env.put(order_event("C18", "O18", "2015-01-01T00:00:00.000Z"))
+
+    status, body = call(
+        app, api_event("POST", "/predictions", body={"customer_ids": ["C18"]}, at=REQUEST_AT)
+    )
+
+    assert status == 200, body
+    assert body["max_record_age_seconds"] == {"customers": 3600, "orders": None}
     [prediction] = body["predictions"]
-    assert prediction["feature_groups"]["customers"]["stale"] is True  # five years old
-    assert prediction["feature_groups"]["orders"]["stale"] is False  # two hours old
-    assert prediction["feature_groups"]["orders"]["age_seconds"] == 7200
+    assert prediction["feature_groups"]["customers"]["stale"] is True  # two hours old
+    assert prediction["feature_groups"]["orders"]["stale"] is False  # seven years, never stale
     assert prediction["stale"] is True
 
 

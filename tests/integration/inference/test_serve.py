@@ -82,3 +82,42 @@ def test_serve_requires_a_token(monkeypatch):
     monkeypatch.delenv("FEATURESTREAM_API_TOKEN", raising=False)
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code == 2 and "token is required" in result.output
+
+
+def test_serve_documents_and_passes_on_the_per_group_max_ages(monkeypatch):
+    """--max-customers-age/--max-orders-age reach the handler's environment (0 = never)."""
+    from click.testing import CliRunner
+
+    import devstack.api_gateway
+    from featurestream.inference_config import InferenceSettings
+    from featurestream_cli.main import cli
+
+    seen: list[InferenceSettings] = []
+
+    class Gateway:
+        url = "http://127.0.0.1:0"
+
+        def __init__(self, *args):
+            seen.append(InferenceSettings.from_env())
+
+        def serve_forever(self):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(devstack.api_gateway, "LocalHttpApi", Gateway)
+    # serve writes into os.environ: set everything it writes here, so it is restored after
+    monkeypatch.setenv("CUSTOMERS_FEATURE_GROUP_NAME", "x")
+    monkeypatch.setenv("ORDERS_FEATURE_GROUP_NAME", "x")
+    monkeypatch.setenv("MODEL_ENDPOINT_NAME", "x")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("MAX_CUSTOMERS_RECORD_AGE_SECONDS", "5")  # the options override these
+    monkeypatch.setenv("MAX_ORDERS_RECORD_AGE_SECONDS", "5")
+    help_text = CliRunner().invoke(cli, ["serve", "--help"]).output
+    assert "--max-customers-age" in help_text and "--max-orders-age" in help_text
+    args = ["serve", "--token", "t", "--customers-group", "c", "--orders-group", "o"]
+
+    result = CliRunner().invoke(cli, [*args, "--max-customers-age", "0", "--max-orders-age", "60"])
+
+    assert result.exit_code == 0, result.output
+    assert seen[0].max_record_age_seconds == {"customers": None, "orders": 60.0}
+    result = CliRunner().invoke(cli, [*args, "--max-orders-age", "-1"])
+    assert result.exit_code == 2 and "--max-orders-age" in result.output

@@ -72,7 +72,8 @@ def _service(contract):
     endpoint = RecordingEndpoint(contract.model_version)
     reader = OnlineReader(store, {"customers": "cust", "orders": "ord"})
     model = ModelClient(endpoint, "ep", contract.model_version)
-    return InferenceService(reader, model, contract, params, 86400), endpoint
+    ages = {"customers": None, "orders": 86400.0}
+    return InferenceService(reader, model, contract, params, ages), endpoint
 
 
 def test_the_csv_row_follows_the_contract_order_not_the_store_order():
