@@ -1,13 +1,19 @@
-"""The Lambda import path stays lean: no pandas, scikit-learn, numpy, pyarrow or devstack.
+"""The Lambda import path stays lean: no pandas, scikit-learn, numpy, pyarrow, duckdb, moto,
+batch or devstack.
 
-Each module is imported in a fresh interpreter from ``functions/`` (the Lambda's CodeUri),
-so nothing imported by the test session can hide a heavy import.
+One fresh interpreter, run from ``functions/`` (the Lambda's CodeUri) so nothing imported by
+the test session can hide a heavy import, imports every module in turn and records which
+heavy packages appeared after each: the first module that pulls one in is named as the
+culprit. One interpreter instead of one per module keeps this a few seconds, not minutes.
+A heavy package pulled in by two modules is blamed on the first only; fix it and the next
+run names the other.
 """
 
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,26 +24,89 @@ LAMBDA_MODULES = sorted(
     + [f"handlers.{p.stem}" for p in (FUNCTIONS / "handlers").glob("[a-z]*.py")]
 )
 
+PROBE = """
+import importlib, json, os, sys, traceback
 
-def test_the_library_has_modules_to_check() -> None:
-    assert "featurestream.transforms" in LAMBDA_MODULES
+HEAVY = set(sys.argv[1].split(","))
+OWN = os.getcwd() + os.sep
 
 
-@pytest.mark.parametrize("module", LAMBDA_MODULES)
-def test_module_imports_nothing_heavy(module: str) -> None:
-    probe = f"import sys, json, {module}; print(json.dumps(sorted(sys.modules)))"
+class Witness:
+    \"\"\"Finds nothing; notes which lines of our own code first asked for a heavy package.\"\"\"
+
+    via = {}
+
+    def find_spec(self, name, path=None, target=None):
+        top = name.split(".")[0]
+        if top in HEAVY and top not in self.via:
+            self.via[top] = [
+                f"{frame.filename[len(OWN):]}:{frame.lineno}"
+                for frame in traceback.extract_stack()
+                if frame.filename.startswith(OWN)
+            ]
+        return None
+
+
+sys.meta_path.insert(0, Witness())
+
+
+def heavy():
+    return sorted({name.split(".")[0] for name in sys.modules} & HEAVY)
+
+
+report = {"startup": heavy(), "modules": {}}
+seen = set(report["startup"])
+for module in sys.argv[2:]:
+    error = None
+    try:
+        importlib.import_module(module)
+    except BaseException:
+        error = traceback.format_exc()
+    new = [name for name in heavy() if name not in seen]
+    seen.update(new)
+    report["modules"][module] = {
+        "heavy": {name: Witness.via.get(name, []) for name in new},
+        "error": error,
+    }
+print(json.dumps(report))
+"""
+
+
+@pytest.fixture(scope="module")
+def probe() -> dict[str, Any]:
+    """Import every Lambda module in one fresh interpreter; per module, what it added."""
     result = subprocess.run(
-        [sys.executable, "-c", probe],
+        [sys.executable, "-c", PROBE, ",".join(HEAVY), *LAMBDA_MODULES],
         cwd=FUNCTIONS,
+        check=False,  # the assertion shows stderr
         capture_output=True,
         text=True,
-        check=True,
         env={
             "PATH": "/usr/bin:/bin",
             "AWS_DEFAULT_REGION": "us-east-1",
             "PYTHONPATH": str(FUNCTIONS),
         },
+        timeout=300,
     )
-    loaded = json.loads(result.stdout)
-    heavy = [m for m in loaded if m.split(".")[0] in HEAVY]
-    assert heavy == [], f"{module} pulls in {sorted({m.split('.')[0] for m in heavy})}"
+    assert result.returncode == 0, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def test_the_library_has_modules_to_check() -> None:
+    assert "featurestream.transforms" in LAMBDA_MODULES
+    assert "handlers.inference" in LAMBDA_MODULES
+
+
+def test_the_interpreter_starts_without_heavy_packages(probe: dict[str, Any]) -> None:
+    """Otherwise a heavy import by a module would go unnoticed (it was there already)."""
+    assert probe["startup"] == []
+    assert list(probe["modules"]) == LAMBDA_MODULES
+
+
+@pytest.mark.parametrize("module", LAMBDA_MODULES)
+def test_module_imports_nothing_heavy(probe: dict[str, Any], module: str) -> None:
+    outcome = probe["modules"][module]
+    assert outcome["error"] is None, f"{module} does not import:\n{outcome['error']}"
+    chains = {name: " -> ".join(via) or "?" for name, via in outcome["heavy"].items()}
+    assert chains == {}, f"{module} pulls in {chains}"
