@@ -42,7 +42,7 @@ CREDENTIALS: Final = {
 }
 TOKEN_FILE: Final = "api-token"  # noqa: S105 - a file name, not a secret
 API_ENDPOINT_ENV: Final = "FEATURESTREAM_API_URL"
-SERVICE_ORDER: Final = ("moto", "featurestore", "model-endpoint", "trigger", "api")
+INFERENCE_FUNCTION: Final = "InferenceFunction"
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,9 @@ class LocalStack:
     def model_endpoint(self) -> BackgroundService:
         from devstack.model_endpoint.service import model_endpoint_spec
 
-        spec = model_endpoint_spec(self.config.model_dir, port=self.config.model_endpoint_port)
+        spec = model_endpoint_spec(
+            self.config.model_dir, self.model_endpoint_name(), self.config.model_endpoint_port
+        )
         return self._service(spec)
 
     def trigger(self, env: dict[str, str] | None = None) -> BackgroundService:
@@ -153,6 +155,8 @@ class LocalStack:
         return self._service(spec)
 
     def api(self, env: dict[str, str] | None = None) -> BackgroundService:
+        """``featurestream serve`` with the inference function's environment from the
+        template (group names, endpoint name, max record ages), as Lambda would get it."""
         argv = (
             sys.executable,
             "-m",
@@ -162,14 +166,38 @@ class LocalStack:
             "{host}",
             "--port",
             "{port}",
-            "--customers-group",
-            f"{self.config.stack_name}-customers",
-            "--orders-group",
-            f"{self.config.stack_name}-orders",
         )
-        env = {**(env or {}), "FEATURESTREAM_API_TOKEN": self.api_token()}
+        env = {
+            **self.inference_environment(),
+            **(env or {}),
+            "FEATURESTREAM_API_TOKEN": self.api_token(),
+        }
         spec = ServiceSpec("api", argv, self.config.api_port, env=env)
         return self._service(spec)
+
+    def inference_environment(self) -> dict[str, str]:
+        """The template's ``InferenceFunction`` environment, or the group names alone."""
+        from devstack.template import Template, TemplateError, local_stack
+
+        name = self.config.stack_name
+        fallback = {
+            "CUSTOMERS_FEATURE_GROUP_NAME": f"{name}-customers",
+            "ORDERS_FEATURE_GROUP_NAME": f"{name}-orders",
+        }
+        try:
+            template = Template.load(self.config.template)
+            spec = template.function(INFERENCE_FUNCTION)
+            stack = local_stack(template, name=name, parameters=dict(self.config.parameters))
+            resolved = template.resolve(spec.environment, stack)
+        except TemplateError:
+            return fallback
+        return {**fallback, **{k: str(v) for k, v in resolved.items()}}
+
+    def model_endpoint_name(self) -> str:
+        """The endpoint the inference function calls (the template's MODEL_ENDPOINT_NAME)."""
+        from devstack.model_endpoint.service import DEFAULT_ENDPOINT_NAME
+
+        return self.inference_environment().get("MODEL_ENDPOINT_NAME", DEFAULT_ENDPOINT_NAME)
 
     def services(self) -> list[BackgroundService]:
         """Every service in start order (specs only: enough for status, env and stop)."""
@@ -237,7 +265,8 @@ class LocalStack:
         provision: bool = True,
         on_step: Callable[[str], None] | None = None,
     ) -> list[str]:
-        """Start whatever is not running, in order, then provision; returns report lines.
+        """Start whatever is not running, in order, then provision; returns report lines
+        (also passed to ``on_step``, in order, with one line per started service).
 
         Services that depend on endpoints get them in their environment, exactly as
         ``featurestream local env`` prints them.
@@ -248,14 +277,16 @@ class LocalStack:
         moto = self.moto().start()
         assert moto.url is not None
         env.update(dict.fromkeys(self.moto().spec.endpoint_env, moto.url))
-        say(f"moto           {moto.url}")
+        say(f"{'up':<8} {'moto':<14} {moto.url}")
         store = replace_env(self.featurestore(moto.url if self.config.offline_to_s3 else None), env)
         for status in _start_together([store, self.model_endpoint()]):
             env.update(dict.fromkeys(_endpoint_env(status.name), status.url or ""))
-            say(f"{status.name:<14} {status.url}")
+            say(f"{'up':<8} {status.name:<14} {status.url}")
         lines = self.provision(env) if provision else []
+        for line in lines:
+            say(line)
         for status in _start_together([self.trigger(env), self.api(env)]):
-            say(f"{status.name:<14} {status.url}")
+            say(f"{'up':<8} {status.name:<14} {status.url}")
         return lines
 
     def provision(self, env: dict[str, str]) -> list[str]:

@@ -73,17 +73,14 @@ def up(  # noqa: PLR0917 - one option per port
         api_port=api_port,
     )
     try:
-        lines = stack.up(
-            provision=not no_provision, on_step=lambda line: click.echo(f"up       {line}")
-        )
+        stack.up(provision=not no_provision, on_step=click.echo)
     except ServiceError as exc:
         raise click.ClickException(str(exc)) from None
-    for line in lines:
-        click.echo(line)
-    click.echo('\nPoint boto3 and the AWS CLI at it:  eval "$(featurestream local env)"')
-    click.echo(
-        "Then: featurestream replay | featurestream local status | featurestream local logs -f"
-    )
+    from devstack.demo import next_steps
+
+    click.echo("\nThe stack is running. Try:")
+    for line in next_steps(stack.environment()):
+        click.echo(f"  {line}")
 
 
 @command.command()

@@ -1,0 +1,65 @@
+"""``featurestream demo``: the whole pipeline locally, CSV to prediction (``make demo``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option(
+    "--customers",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default="raw/customers.csv",
+    show_default=True,
+)
+@click.option(
+    "--orders",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default="raw/orders.csv",
+    show_default=True,
+)
+@click.option(
+    "--show",
+    "show",
+    multiple=True,
+    help="Customer id to show (repeat; default: the first three of the orders file).",
+)
+@click.option("--keep-running", is_flag=True, help="Leave the stack up afterwards to explore.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=900.0,
+    show_default=True,
+    help="Seconds to wait for the consumers.",
+)
+def command(
+    customers: Path, orders: Path, show: tuple[str, ...], keep_running: bool, timeout: float
+) -> None:
+    """Start the local stack, replay both CSVs, wait for the consumers, show features and
+    predictions, then stop the stack (unless --keep-running)."""
+    from devstack.demo import Demo, DemoError, DemoOptions, next_steps
+    from devstack.process import ServiceError
+    from featurestream.sources import SourceFileError
+
+    options = DemoOptions(
+        customers=customers,
+        orders=orders,
+        show=show,
+        keep_running=keep_running,
+        catch_up_timeout=timeout,
+    )
+    demo = Demo(options, say=click.echo, err=sys.stderr)
+    try:
+        demo.run()
+    except (DemoError, ServiceError, SourceFileError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        raise SystemExit(130) from None
+    if keep_running:
+        click.echo("\nThe stack is still running. Try:")
+        for line in next_steps(demo.env):
+            click.echo(f"  {line}")
