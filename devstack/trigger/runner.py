@@ -199,7 +199,6 @@ class TriggerRunner:
                 log.warning("%s: ListShards failed (%s)", run.mapping.stream_name, error)
                 continue
             first = not run.stream_found
-            run.stream_found = True
             for shard_id in shard_ids:
                 if shard_id in run.shards or self._stopping.is_set():
                     continue
@@ -222,6 +221,7 @@ class TriggerRunner:
                 with self._lock:
                     run.shards[shard_id] = consumer
                 consumer.start()
+            run.stream_found = bool(run.shards)
 
     def _shard_ids(self, stream_arn: str) -> list[str]:
         paginator = self._kinesis.get_paginator("list_shards")

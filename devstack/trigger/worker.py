@@ -53,11 +53,27 @@ def _redirect_output(spec: WorkerSpec) -> None:
     sys.stderr = LineWriter(log, spec.function_name, "stderr")
 
 
+class _InitError(Exception):
+    """The handler could not be loaded; ``error_type`` is Lambda's name for the cause."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
 def _load_handler(spec: WorkerSpec) -> Any:
     module_name, _, attribute = spec.handler.rpartition(".")
     if spec.code_dir not in sys.path:
         sys.path.insert(0, spec.code_dir)
-    return getattr(importlib.import_module(module_name), attribute)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        message = f"Unable to import module '{module_name}': {error}"
+        raise _InitError("Runtime.ImportModuleError", message) from error
+    if not callable(getattr(module, attribute, None)):
+        message = f"Handler '{attribute}' missing on module '{module_name}'"
+        raise _InitError("Runtime.HandlerNotFound", message)
+    return getattr(module, attribute)
 
 
 def serve(conn: Connection, spec: WorkerSpec) -> None:
@@ -68,10 +84,12 @@ def serve(conn: Connection, spec: WorkerSpec) -> None:
     _redirect_output(spec)
     try:
         handler = _load_handler(spec)
-    except Exception as error:  # reported like Runtime.ImportModuleError
-        print(json.dumps({"level": "ERROR", "message": "init failed", **_error(error)}))
+    except Exception as error:  # an init error is a function error, as in Lambda
+        details = _error(error)
+        details["errorType"] = getattr(error, "error_type", "Runtime.Unknown")
+        print(json.dumps({"level": "ERROR", "message": "init failed", **details}))
         sys.stdout.flush()
-        conn.send(("init_error", {"errorType": "Runtime.ImportModuleError", **_error(error)}))
+        conn.send(("init_error", details))
         return
     from featurestream_cli.commands.invoke import LocalContext
 

@@ -102,3 +102,17 @@ def test_starting_position_latest_skips_earlier_records(trigger_env):
     trigger_env.put({"n": 3}, {"n": 4})
     assert runner.wait_until_caught_up(15)
     assert [n for c in trigger_env.calls() for n in c["ns"]] == [3, 4]
+
+
+def test_a_stream_created_after_start_is_picked_up(trigger_env):
+    trigger_env.kinesis.delete_stream(StreamName=trigger_env.stream)
+    runner = trigger_env.run()
+    assert runner.status()["functions"]["TestFunction"]["stream_found"] is False
+    trigger_env.kinesis.create_stream(
+        StreamName=trigger_env.stream,
+        ShardCount=1,
+        StreamModeDetails={"StreamMode": "PROVISIONED"},
+    )
+    trigger_env.put({"n": 1})
+    assert runner.wait_until_caught_up(15)
+    assert [c["ns"] for c in trigger_env.calls()] == [[1]]

@@ -169,3 +169,20 @@ def test_a_crash_or_a_timeout_is_a_function_error_and_the_runner_survives(trigge
     ]
     errors = [r["errorType"] for r in reports if r["status"] == "error"]
     assert errors == ["Runtime.ExitError", "Sandbox.Timedout"]
+
+
+def test_a_handler_that_cannot_be_imported_is_a_function_error(trigger_env):
+    trigger_env.put({"n": 0})
+    runner = trigger_env.run(
+        handler="no_such_handler",
+        MaximumRetryAttempts=0,
+        DestinationConfig={
+            "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["Failures", "Arn"]}}
+        },
+    )
+    (message,) = trigger_env.failures(wait=15)
+    assert message["requestContext"]["approximateInvokeCount"] == 1
+    assert runner.status()["functions"]["TestFunction"]["totals"]["function_errors"] == 1
+    log = runner.log_file.read_text()
+    assert '"platform.initError"' in log
+    assert "Runtime.HandlerNotFound" in log
