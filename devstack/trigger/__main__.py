@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         runner.log_file,
     )
     done.wait()
-    runner.stop()
+    runner.stop(timeout=10)  # within BackgroundService's 15 s before SIGKILL
     return 0
 
 
