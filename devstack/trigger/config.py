@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
+from devstack.lambda_runtime import function_runtime
 from devstack.template import Template, TemplateError, local_stack
 
 DEFAULT_REGION: Final = "us-east-1"
@@ -97,11 +98,11 @@ def load_mappings(
 ) -> list[EventSourceMapping]:
     """Every Kinesis event of every function in the template, resolved for a local stack.
 
-    The handler environment is built by ``featurestream invoke``'s ``function_environment``
-    (template variables + Lambda's own), then the runner's endpoint/credential variables and
-    ``env_overrides[<FunctionLogicalId>]`` are laid over it.
+    The handler environment is built as ``featurestream invoke`` builds it
+    (:func:`devstack.lambda_runtime.function_runtime`: template variables + Lambda's own),
+    then the runner's endpoint/credential variables and ``env_overrides[<FunctionLogicalId>]``
+    are laid over it.
     """
-    from featurestream_cli.commands.invoke import function_environment
 
     template_path = Path(template_path)
     env = os.environ if environ is None else environ
@@ -114,17 +115,18 @@ def load_mappings(
         kinesis = {k: v for k, v in events.items() if v.get("Type") == "Kinesis"}
         if not kinesis:
             continue
-        _, function_env = function_environment(
+        runtime = function_runtime(
             template_path,
             function_id,
             stack_name=stack_name,
+            region=region,
             parameters=dict(parameters or {}),
             env_vars={},
         )
-        function_name = function_env.pop("_FUNCTION_NAME")
+        function_name = runtime.function_name
         function_env = {
             **endpoint_environment(env),
-            **function_env,
+            **runtime.environment,
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
             **{k: str(v) for k, v in (env_overrides or {}).get(function_id, {}).items()},

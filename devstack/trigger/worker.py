@@ -91,7 +91,7 @@ def serve(conn: Connection, spec: WorkerSpec) -> None:
         sys.stdout.flush()
         conn.send(("init_error", details))
         return
-    from featurestream_cli.commands.invoke import LocalContext
+    from devstack.lambda_runtime import LocalContext
 
     conn.send(("ready", None))
     while True:
