@@ -43,6 +43,8 @@ CREDENTIALS: Final = {
 TOKEN_FILE: Final = "api-token"  # noqa: S105 - a file name, not a secret
 API_ENDPOINT_ENV: Final = "FEATURESTREAM_API_URL"
 INFERENCE_FUNCTION: Final = "InferenceFunction"
+STOP_TIMEOUTS: Final = {"featurestore": 120.0}
+"""Seconds before SIGKILL follows SIGTERM (default 15)."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,10 @@ class StackConfig:
     stack_name: str = STACK_NAME
     model_dir: Path = Path("model")
     state_dir: Path | None = None
-    offline_to_s3: bool = True
+    offline_to_s3: bool = False
+    """Offline store Parquet to moto's S3 bucket instead of the emulator's local folder (same
+    key layout). Off by default: a replay writes about one file per event (one per event-time
+    hour partition), and through moto's S3 that doubles the emulator's cost."""
     trigger_poll_interval: float = 0.2
     trigger_max_workers: int = 2
     parameters: dict[str, str] = field(default_factory=dict)
@@ -307,8 +312,15 @@ class LocalStack:
         return report.lines()
 
     def down(self) -> list[tuple[str, bool]]:
-        """Stop in reverse order (consumers before the stores they write to)."""
-        return [(s.spec.name, s.stop()) for s in reversed(self.services())]
+        """Stop in reverse order (consumers before the stores they write to).
+
+        The emulator gets longer: on SIGTERM it writes every buffered offline row, which
+        after a full replay takes 10-20 s, and a SIGKILL then would lose those rows.
+        """
+        return [
+            (s.spec.name, s.stop(timeout=STOP_TIMEOUTS.get(s.spec.name, 15.0)))
+            for s in reversed(self.services())
+        ]
 
 
 def fetch_status(trigger_url: str, timeout: float = 5.0) -> dict[str, Any]:

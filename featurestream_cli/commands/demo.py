@@ -29,19 +29,28 @@ import click
 )
 @click.option("--keep-running", is_flag=True, help="Leave the stack up afterwards to explore.")
 @click.option(
+    "--offline-s3", is_flag=True, help="Offline store to the bucket in moto (slower; see docs)."
+)
+@click.option(
     "--timeout",
     type=float,
     default=900.0,
     show_default=True,
     help="Seconds to wait for the consumers.",
 )
-def command(
-    customers: Path, orders: Path, show: tuple[str, ...], keep_running: bool, timeout: float
+def command(  # noqa: PLR0917 - one parameter per option
+    customers: Path,
+    orders: Path,
+    show: tuple[str, ...],
+    keep_running: bool,
+    offline_s3: bool,
+    timeout: float,
 ) -> None:
     """Start the local stack, replay both CSVs, wait for the consumers, show features and
     predictions, then stop the stack (unless --keep-running)."""
     from devstack.demo import Demo, DemoError, DemoOptions, next_steps
     from devstack.process import ServiceError
+    from devstack.stack import StackConfig
     from featurestream.sources import SourceFileError
 
     options = DemoOptions(
@@ -50,6 +59,7 @@ def command(
         show=show,
         keep_running=keep_running,
         catch_up_timeout=timeout,
+        config=StackConfig.from_env(offline_to_s3=offline_s3),
     )
     demo = Demo(options, say=click.echo, err=sys.stderr)
     try:

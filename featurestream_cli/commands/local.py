@@ -23,10 +23,10 @@ if TYPE_CHECKING:
 FC = TypeVar("FC", bound=Callable[..., object])
 
 
-def _stack(**ports: int) -> LocalStack:
+def _stack(**settings: object) -> LocalStack:
     from devstack.stack import LocalStack, StackConfig
 
-    return LocalStack(StackConfig.from_env(**ports))
+    return LocalStack(StackConfig.from_env(**settings))
 
 
 def _port_option(name: str, service: str) -> Callable[[FC], FC]:
@@ -51,6 +51,11 @@ def command() -> None:
 @_port_option("trigger", "the trigger runner's status endpoint")
 @_port_option("api", "the inference API")
 @click.option("--no-provision", is_flag=True, help="Start the services only.")
+@click.option(
+    "--offline-s3",
+    is_flag=True,
+    help="Write the offline store to the template's bucket in moto (default: .state/ folder).",
+)
 def up(  # noqa: PLR0917 - one option per port
     moto_port: int,
     featurestore_port: int,
@@ -58,6 +63,7 @@ def up(  # noqa: PLR0917 - one option per port
     trigger_port: int,
     api_port: int,
     no_provision: bool,
+    offline_s3: bool,
 ) -> None:
     """Start every service that is not running, then create the template's resources.
 
@@ -71,6 +77,7 @@ def up(  # noqa: PLR0917 - one option per port
         model_endpoint_port=model_endpoint_port,
         trigger_port=trigger_port,
         api_port=api_port,
+        offline_to_s3=offline_s3,
     )
     try:
         stack.up(provision=not no_provision, on_step=click.echo)
