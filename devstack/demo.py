@@ -343,6 +343,11 @@ class Demo:
             self.say(
                 f"  {item['customer_id']:<7} reorder probability {item['prediction']:.3f}{stale}"
             )
+        if any(item.get("stale") for item in answer.get("predictions", [])):
+            self.say(
+                "  (stale: a record is older than the inference function's max record age; "
+                "the CSVs end in 2021)"
+            )
         for item in answer.get("missing", []):
             self.say(f"  {item.get('customer_id')}: missing {item.get('missing_groups')}")
 
