@@ -29,9 +29,7 @@ INIT_TIMEOUT: Final = 30.0
 # that has the worker module and boto3 imported already, so a cold start costs the
 # handler's own imports only (a spawn would re-import everything each time).
 _SPAWN = multiprocessing.get_context("forkserver")
-_SPAWN.set_forkserver_preload(
-    ["devstack.trigger.worker", "featurestream_cli.commands.invoke", "boto3"]
-)
+_SPAWN.set_forkserver_preload(["devstack.trigger.worker", "devstack.lambda_runtime", "boto3"])
 
 
 @dataclass(frozen=True)
