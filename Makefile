@@ -18,7 +18,7 @@ SAM := PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/b
 FUNCTION ?= OrderFeaturesFunction
 EVENT ?= events/order-batch.json
 
-.PHONY: help install test lint fit bench clean validate build events invoke deploy demo up down docs
+.PHONY: help install test lint fit train bench clean validate build events invoke deploy demo up down replay docs
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
@@ -44,6 +44,9 @@ lint: install ## ruff (lint + format check) and mypy on the library
 
 fit: install ## fit the MinMax scalers on raw/ and write the versioned params artifact
 	$(BIN)/featurestream fit
+
+train: install ## build the point-in-time training set from raw/ and train the reorder model into model/
+	$(BIN)/featurestream train
 
 bench: install ## run the benchmarks (each prints a ratio against a baseline measured in the same run)
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
@@ -85,3 +88,6 @@ up: install ## start the local stack (provisioned from template.yaml) and leave 
 
 down: ## stop the local stack
 	@test -x $(BIN)/featurestream && $(BIN)/featurestream local down || echo "nothing to stop (no .venv)"
+
+replay: install ## replay raw/ into the running local stack's streams (start it with make up)
+	eval "$$($(BIN)/featurestream local env)" && $(BIN)/featurestream replay
