@@ -334,7 +334,7 @@ class Demo:
                 "Content-Type": "application/json",
             },
         )
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # nosec B310  # URL is the local stack's http API
             answer = json.loads(response.read())
         self.say(f"\nPredictions (POST {url}/predictions, model {answer.get('model_version')}):")
         for item in answer.get("predictions", []):

@@ -14,7 +14,7 @@ import json
 import os
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404  # starts our own local services
 import time
 import urllib.error
 import urllib.request
@@ -122,7 +122,7 @@ class BackgroundService:
         if base is None:
             return False
         try:
-            with urllib.request.urlopen(base + self.spec.health_path, timeout=timeout) as resp:  # noqa: S310
+            with urllib.request.urlopen(base + self.spec.health_path, timeout=timeout) as resp:  # noqa: S310  # nosec B310  # local http URL we built
                 return bool(resp.status < 500)
         except urllib.error.HTTPError as exc:
             return exc.code < 500
@@ -152,7 +152,7 @@ class BackgroundService:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         url = f"http://{self.spec.host}:{port}"
         with self.log_file.open("ab") as log:
-            process = subprocess.Popen(  # noqa: S603 - argv comes from our own spec
+            process = subprocess.Popen(  # noqa: S603  # nosec B603  # argv is our own spec, no shell
                 argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -35,8 +35,8 @@ REGION: Final = "us-east-1"
 STACK_NAME: Final = "featurestream"
 CREDENTIALS: Final = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105  # moto dummy credentials
+    "AWS_SESSION_TOKEN": "testing",  # nosec B105  # moto dummy credentials
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
@@ -280,7 +280,7 @@ class LocalStack:
         self.check_ports()
         env = dict(CREDENTIALS)
         moto = self.moto().start()
-        assert moto.url is not None
+        assert moto.url is not None  # nosec B101  # type narrowing; start() sets url
         env.update(dict.fromkeys(self.moto().spec.endpoint_env, moto.url))
         say(f"{'up':<8} {'moto':<14} {moto.url}")
         store = replace_env(self.featurestore(moto.url if self.config.offline_to_s3 else None), env)
@@ -325,7 +325,7 @@ class LocalStack:
 
 def fetch_status(trigger_url: str, timeout: float = 5.0) -> dict[str, Any]:
     """The trigger runner's ``GET /status`` document (counts and lag per function/shard)."""
-    with urllib.request.urlopen(f"{trigger_url}/status", timeout=timeout) as response:  # noqa: S310
+    with urllib.request.urlopen(f"{trigger_url}/status", timeout=timeout) as response:  # noqa: S310  # nosec B310  # local trigger URL
         doc: dict[str, Any] = json.loads(response.read())
     return doc
 

@@ -57,7 +57,7 @@ _Loader.add_multi_constructor("!", _construct_tag)
 
 def load_yaml(text: str) -> dict[str, Any]:
     """Parse CloudFormation YAML (short-form tags become long-form dicts)."""
-    document = yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    document = yaml.load(text, Loader=_Loader)  # noqa: S506  # nosec B506  # _Loader is a SafeLoader subclass
     if not isinstance(document, dict):
         raise TemplateError("a template is a mapping")
     return document

@@ -187,7 +187,7 @@ class StreamPublisher:
         self._retry = retry or RetryPolicy()
         self._buffer_records = max(1, buffer_records)
         self._sleep = sleep
-        self._rng = rng or random.Random()  # noqa: S311 (jitter, not crypto)
+        self._rng = rng or random.Random()  # noqa: S311  # nosec B311  # retry jitter, not crypto
         self._lock = threading.Lock()  # buffer, counters, failures
         self._send_lock = threading.Lock()  # one delivery at a time keeps key order
         self._buffer: list[_Entry] = []

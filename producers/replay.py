@@ -272,7 +272,7 @@ def _publish(
 
         def commit() -> None:
             nonlocal committed, last_flush
-            assert publisher is not None
+            assert publisher is not None  # nosec B101  # type narrowing only
             failures = publisher.flush()
             append_failures(options.failed_file, failures)
             if checkpoint is not None:

@@ -174,7 +174,7 @@ class TriggerRunner:
             environment=mapping.environment,
             log_file=str(self.log_file),
         )
-        assert self._log is not None
+        assert self._log is not None  # nosec B101  # type narrowing only
         return WorkerPool(spec, self.max_workers_per_function, self._log)
 
     @staticmethod

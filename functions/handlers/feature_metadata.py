@@ -81,7 +81,7 @@ def _put(url: str, payload: bytes) -> None:
     )
     for attempt in range(1, PUT_ATTEMPTS + 1):
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  # nosec B310  # http(s) scheme checked above
                 response.read()
             return
         except OSError:
