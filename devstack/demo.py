@@ -148,6 +148,7 @@ class Demo:
 
     def run(self) -> DemoResult:
         timings = self.result.timings
+        already_up = any(service.status().running for service in self.stack.services())
         try:
             with timings.phase("stack up"):
                 self.say("Starting the local stack and provisioning template.yaml ...")
@@ -170,7 +171,9 @@ class Demo:
                 self._tutorial_reads()
                 self._predictions()
         finally:
-            if not self.options.keep_running:
+            if self.options.keep_running or already_up:
+                self.say(f"\nThe stack stays up. Timings: {timings.line()}")
+            else:
                 with timings.phase("stack down"):
                     self.stack.down()
                 self.say(f"\nStack stopped. Timings: {timings.line()}")

@@ -47,7 +47,9 @@ def command(  # noqa: PLR0917 - one parameter per option
     timeout: float,
 ) -> None:
     """Start the local stack, replay both CSVs, wait for the consumers, show features and
-    predictions, then stop the stack (unless --keep-running)."""
+    predictions, then stop the stack (unless --keep-running, or it was already up)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from devstack.demo import Demo, DemoError, DemoOptions, next_steps
     from devstack.process import ServiceError
     from devstack.stack import StackConfig
@@ -66,10 +68,14 @@ def command(  # noqa: PLR0917 - one parameter per option
         demo.run()
     except (DemoError, ServiceError, SourceFileError) as exc:
         raise click.ClickException(str(exc)) from None
+    except (BotoCoreError, ClientError, OSError) as exc:  # a local service went away
+        raise click.ClickException(
+            f"{exc}; see `featurestream local status` and the logs in .state/logs/"
+        ) from None
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         raise SystemExit(130) from None
-    if keep_running:
+    if keep_running or demo.stack.services()[0].status().running:
         click.echo("\nThe stack is still running. Try:")
         for line in next_steps(demo.env):
             click.echo(f"  {line}")

@@ -69,6 +69,8 @@ def up(  # noqa: PLR0917 - one option per port
 
     Safe to run again on a running stack: nothing is restarted or created twice.
     """
+    from botocore.exceptions import BotoCoreError
+
     from devstack.process import ServiceError
 
     stack = _stack(
@@ -83,6 +85,8 @@ def up(  # noqa: PLR0917 - one option per port
         stack.up(provision=not no_provision, on_step=click.echo)
     except ServiceError as exc:
         raise click.ClickException(str(exc)) from None
+    except BotoCoreError as exc:  # e.g. a service died between its health check and now
+        raise click.ClickException(f"provisioning failed: {exc}") from None
     from devstack.demo import next_steps
 
     click.echo("\nThe stack is running. Try:")

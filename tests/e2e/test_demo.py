@@ -1,0 +1,53 @@
+"""``featurestream demo`` on a subset of the data against the session's stack: it reuses the
+running stack (and leaves it up), prints the summary, the customers' features with their
+event times, the tutorial reads and predictions, and never a customer's name."""
+
+import csv
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from devstack.stack import LocalStack
+from featurestream_cli.main import cli
+from tests.e2e.test_pipeline import _subset
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(120)
+def test_demo_on_a_subset_shows_features_and_predictions(
+    local_stack: LocalStack,
+    local_stack_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    customers_csv, orders_csv, _ = _subset(tmp_path)
+    cfg = local_stack.config
+    for name, port in {
+        "MOTO": cfg.moto_port,
+        "FEATURESTORE": cfg.featurestore_port,
+        "MODEL_ENDPOINT": cfg.model_endpoint_port,
+        "TRIGGER": cfg.trigger_port,
+        "API": cfg.api_port,
+    }.items():
+        monkeypatch.setenv(f"FEATURESTREAM_{name}_PORT", str(port))
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(
+        cli, ["demo", "--customers", str(customers_csv), "--orders", str(orders_csv)]
+    )
+    assert result.exit_code == 0, result.output
+    out = result.output
+    with customers_csv.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    sent = len(rows) + sum(1 for _ in orders_csv.open()) - 1
+    assert f"events sent          {sent:>8}" in out
+    assert f"processed            {sent:>8}" in out
+    assert "quarantined                 0" in out
+    assert "in on-failure queue         0" in out
+    assert "featurestream-orders     event_time=" in out
+    assert "-> 6 records, 0 errors, 0 unprocessed" in out
+    assert out.count("reorder probability") == 3
+    assert "The stack stays up" in out
+    assert all(service.status().running for service in local_stack.services())
+    assert not any(row["name"] in out for row in rows)  # no PII
