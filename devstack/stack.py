@@ -33,10 +33,10 @@ from devstack.process import (
 
 REGION: Final = "us-east-1"
 STACK_NAME: Final = "featurestream"
-CREDENTIALS: Final = {
+CREDENTIALS: Final = {  # nosec B105  # moto's dummy credentials, local stack only
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105  # moto dummy credentials
-    "AWS_SESSION_TOKEN": "testing",  # nosec B105  # moto dummy credentials
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
