@@ -15,10 +15,17 @@ SAM_PYTHON ?= python3.13
 SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed
 SAM := PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+# cfn-lint, checkov and bandit live in their own venv too (checkov's pins conflict with the
+# project's), at exact versions so a new release's checks cannot fail CI unannounced.
+SEC_VENV := .venv-security
+SEC_STAMP := $(SEC_VENV)/.installed
+SEC_BIN := $(SEC_VENV)/bin
+SEC_TOOLS := 'cfn-lint==1.58.0' 'checkov==3.3.30' 'bandit==1.9.4'
+BANDIT_PATHS := functions producers devstack batch featurestream_cli
 FUNCTION ?= OrderFeaturesFunction
 EVENT ?= events/order-batch.json
 
-.PHONY: help install test lint fit train bench clean validate build events invoke deploy demo up down replay docs
+.PHONY: help install test lint fit train bench clean validate build events invoke deploy demo up down replay docs security
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
@@ -63,6 +70,17 @@ $(SAM_STAMP):
 validate: install $(SAM_STAMP) ## check template.yaml: catalog in step, sam validate --lint
 	$(BIN)/featurestream template --check
 	$(SAM) validate --lint
+
+$(SEC_STAMP): Makefile
+	@test -x $(SEC_BIN)/python || $(PYTHON) -m venv $(SEC_VENV)
+	@$(SEC_BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(SEC_BIN)/uv pip install --quiet --python $(SEC_BIN)/python $(SEC_TOOLS)
+	@touch $(SEC_STAMP)
+
+security: $(SEC_STAMP) ## cfn-lint + checkov on template.yaml, bandit on the code (docs/security.md)
+	$(SEC_BIN)/cfn-lint template.yaml
+	$(SEC_BIN)/checkov --file template.yaml --framework cloudformation --quiet --compact --skip-download
+	$(SEC_BIN)/bandit --quiet --recursive $(BANDIT_PATHS)
 
 build: install $(SAM_STAMP) ## sam build (python3.13 runtime) into .aws-sam/
 	$(SAM) build
