@@ -166,7 +166,11 @@ def describe_validation_error(error: ValidationError) -> str:
         if loc and loc[0] in _ALL_EVENT_TYPES:  # the union's tag, not a field
             loc = loc[1:]
         location = ".".join(str(part) for part in loc) or "event"
-        problems.append(f"{location}: {item['msg']}")
+        message = item["msg"]
+        if item["type"] == "union_tag_invalid":  # pydantic's message quotes the input tag
+            expected = item.get("ctx", {}).get("expected_tags")
+            message = f"tag does not match any of the expected tags: {expected}"
+        problems.append(f"{location}: {message}")
     return "; ".join(problems)
 
 
@@ -178,7 +182,10 @@ def parse_event(payload: bytes | str) -> CustomerEvent | OrderEvent:
     try:
         return _EVENT_ADAPTER.validate_json(payload)
     except ValidationError as error:
-        if any(item["type"].startswith("json_") for item in error.errors()):
+        json_errors = [item for item in error.errors() if item["type"].startswith("json_")]
+        if any("recursion limit" in item["msg"] for item in json_errors):
+            raise InvalidEvent("payload is nested too deeply") from error
+        if json_errors:
             raise InvalidEvent("payload is not valid JSON") from error
         raise InvalidEvent(describe_validation_error(error)) from error
 
