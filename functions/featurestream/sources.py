@@ -83,6 +83,16 @@ def parse_bool(text: str) -> bool:
     raise ValueError(f"not a boolean: {text!r} (expected True/False, true/false or 1/0)")
 
 
+# What each converter expects. A row error names this, never the value: a shifted column can
+# put a customer's name into any field, and row errors are printed.
+_EXPECTED: Final[dict[Callable[[str], Any], str]] = {
+    int: "an integer",
+    float: "a number",
+    parse_bool: "a boolean (True/False, true/false or 1/0)",
+    parse_timestamp: "an ISO-8601 timestamp",
+}
+
+
 def _field(row: dict[str, str], name: str, convert: Callable[[str], Any]) -> Any:
     text = row.get(name)
     if text is None or text.strip() == "":
@@ -90,7 +100,7 @@ def _field(row: dict[str, str], name: str, convert: Callable[[str], Any]) -> Any
     try:
         return convert(text.strip())
     except ValueError as error:
-        raise _FieldError(name, str(error)) from error
+        raise _FieldError(name, f"not {_EXPECTED.get(convert, 'a valid value')}") from error
 
 
 def customer_event_from_row(row: dict[str, str]) -> CustomerEvent:
