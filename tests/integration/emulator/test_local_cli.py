@@ -51,12 +51,13 @@ def test_local_stack_lifecycle(tmp_path, monkeypatch):
             == exports["AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME"]
         )
         # The printed lines work for a separate shell, as `eval "$(featurestream local env)"` would.
-        script = f"{env_out}\n{sys.executable} -c \"import boto3; print(boto3.client('sagemaker').list_feature_groups()['FeatureGroupSummaries'])\""
+        # `local up` provisions the template's feature groups in the emulator.
+        script = f"{env_out}\n{sys.executable} -c \"import boto3; print(sorted(g['FeatureGroupName'] for g in boto3.client('sagemaker').list_feature_groups()['FeatureGroupSummaries']))\""
         assert (
             subprocess.run(
                 ["bash", "-c", script], capture_output=True, text=True, check=True
             ).stdout.strip()
-            == "[]"
+            == "['featurestream-customers', 'featurestream-orders']"
         )
         monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", exports["AWS_ENDPOINT_URL_SAGEMAKER"])
         boto3.client("sagemaker").create_feature_group(
