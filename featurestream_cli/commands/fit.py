@@ -10,7 +10,8 @@ from featurestream.params import DEFAULT_PARAMS_PATH
 from featurestream_cli.options import DEFAULT_CUSTOMERS, DEFAULT_ORDERS, timestamp_option
 
 
-def _describe(path: Path, rows: int) -> dict[str, object]:
+def describe_input(path: Path, rows: int) -> dict[str, object]:
+    """What the artifact records about an input file: name, row count, content hash."""
     return {
         "file": path.name,
         "rows": rows,
@@ -67,8 +68,8 @@ def command(customers: Path, orders: Path, as_of: datetime | None, output: Path)
         history,
         as_of=reference,
         fitted_on={
-            "customers": _describe(customers, len(history.customers)),
-            "orders": _describe(orders, len(history.orders)),
+            "customers": describe_input(customers, len(history.customers)),
+            "orders": describe_input(orders, len(history.orders)),
         },
     )
     output.write_text(params.to_json())

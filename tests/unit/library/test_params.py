@@ -1,13 +1,14 @@
 """The params artifact: loading, integrity checks, and that it matches raw/."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from batch.fit import fit_params
+from batch.history import History
 from featurestream.params import DEFAULT_PARAMS_PATH, SCALED_FEATURES, load_params, params_from_json
+from featurestream_cli.commands.fit import describe_input
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -35,13 +36,15 @@ def test_an_incomplete_artifact_is_refused() -> None:
 
 
 @pytest.mark.slow
-def test_fit_reproduces_the_shipped_artifact(tmp_path: Path) -> None:
-    """``make fit`` on the committed CSVs writes exactly the committed params.json."""
-    output = tmp_path / "params.json"
-    subprocess.run(
-        [sys.executable, "-m", "featurestream_cli", "fit", "-o", str(output)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
+def test_fit_reproduces_the_shipped_artifact(raw_history: History) -> None:
+    """``make fit`` on the committed CSVs makes exactly the committed params.json."""
+    raw = ROOT / "raw"
+    params = fit_params(
+        raw_history,
+        as_of=raw_history.end,
+        fitted_on={
+            "customers": describe_input(raw / "customers.csv", len(raw_history.customers)),
+            "orders": describe_input(raw / "orders.csv", len(raw_history.orders)),
+        },
     )
-    assert output.read_text() == DEFAULT_PARAMS_PATH.read_text()
+    assert params.to_json() == DEFAULT_PARAMS_PATH.read_text()

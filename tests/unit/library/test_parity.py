@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from batch.history import read_customers, read_orders
+from batch.history import History
 from featurestream.catalog import CUSTOMERS, ORDERS
 from featurestream.params import load_params
 from featurestream.transforms import customer_features, order_features
@@ -27,11 +27,11 @@ def _assert_rows_equal(expected: dict[str, object], actual: dict[str, object], k
 
 
 @pytest.mark.slow
-def test_customers_stream_equals_tutorial_batch() -> None:
+def test_customers_stream_equals_tutorial_batch(raw_history: History) -> None:
     params = load_params()
     as_of = params.fitted_as_of
     reference = tutorial.customers_features(RAW / "customers.csv", as_of)
-    events = read_customers(RAW / "customers.csv")
+    events = raw_history.customers
     assert len(events) == len(reference) == 10_000
     compared = [n for n in CUSTOMERS.feature_names if n not in ("customer_id", "transform_version")]
     expected_rows = reference[compared].to_dict("index")
@@ -42,11 +42,11 @@ def test_customers_stream_equals_tutorial_batch() -> None:
 
 
 @pytest.mark.slow
-def test_orders_stream_equals_tutorial_batch() -> None:
+def test_orders_stream_equals_tutorial_batch(raw_history: History) -> None:
     params = load_params()
     as_of = params.fitted_as_of
     reference = tutorial.orders_features(RAW / "orders.csv", as_of)
-    events = read_orders(RAW / "orders.csv")
+    events = raw_history.orders
     assert len(events) == len(reference) == 100_000
     compared = [n for n in ORDERS.feature_names if n not in ("order_id", "transform_version")]
     expected_rows = reference[compared].to_dict("index")
