@@ -58,8 +58,8 @@ train: install ## build the point-in-time training set from raw/ and train the r
 bench: install ## run the benchmarks (each prints a ratio against a baseline measured in the same run)
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-clean: ## remove the virtualenv, build output and local state
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .state .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+clean: ## remove the virtualenvs, build output and local state
+	rm -rf $(VENV) $(SAM_VENV) $(SEC_VENV) .aws-sam .state .pytest_cache .mypy_cache .ruff_cache build *.egg-info
 
 $(SAM_STAMP):
 	@test -x $(SAM_VENV)/bin/python || PYENV_VERSION=$${PYENV_VERSION:-3.13.0} $(SAM_PYTHON) -m venv $(SAM_VENV)
