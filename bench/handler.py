@@ -1,18 +1,22 @@
-"""Order handler throughput against a Feature Store that answers PutRecord after 10 ms.
+"""Order handler throughput against a Feature Store that answers each call after 10 ms.
 
 One ``lambda_handler`` invocation on 500 order events (the first 500 of raw/orders.csv),
-with the template's default ``PUT_CONCURRENCY``, against a sequential baseline measured in
-the same run: the same transform, one PutRecord at a time on one client. The emulator runs
-in its own process (``python -m devstack.featurestore``) with
-``FaultConfig(latency_ms=10, operations={"PutRecord"})``. Also prints each handler's
-cold-start import time (``python -X importtime``, fresh interpreters) and checks that no
-heavy package (pandas, scikit-learn, devstack …) is on the handler import path.
+with the template's defaults (``PUT_CONCURRENCY``, ``STORE_BATCH_SIZE``,
+``STORE_BATCH_LINGER_MS``), against a sequential baseline measured in the same run: the same
+transform, one PutRecord at a time on one client. The emulator runs in its own process
+(``python -m devstack.featurestore``) with
+``FaultConfig(latency_ms=10, operations={"PutRecord", "BatchWriteRecord"})``, so a
+25-entry call costs the same 10 ms as a single PutRecord. Prints the store calls the handler
+made (emulator stats), each handler's cold-start import time (``python -X importtime``, fresh
+interpreters) and checks that no heavy package (pandas, scikit-learn, devstack …) is on the
+handler import path.
 
     python bench/handler.py [--strict]   # --strict: exit 1 when a target is missed
 
-Measured limit on the 2-core dev machine: botocore spends ~1.8 ms of client CPU per
-PutRecord and the emulator ~0.6 ms, so one-PutRecord-per-record tops out near
-1 / 2.4 ms per core whatever the concurrency; see docs/operations.md.
+Why the handler coalesces: botocore spends ~1.8 ms of client CPU per call and the emulator
+~0.6 ms per request on the 2-core dev machine, so one PutRecord per record tops out near
+1 / 2.4 ms per core whatever the concurrency; BatchWriteRecord pays that once per 25
+records (see docs/operations.md).
 """
 
 import contextlib
@@ -60,11 +64,28 @@ def start_emulator(state_dir: str) -> tuple[subprocess.Popen, str]:
         proc.kill()
         raise SystemExit(f"emulator did not start: {line!r}")
     url = line.split()[-1]
-    faults = json.dumps({"latency_ms": LATENCY_MS, "operations": ["PutRecord"]}).encode()
-    request = urllib.request.Request(url + "/_emulator/faults", data=faults, method="POST")
-    with urllib.request.urlopen(request) as response:
-        response.read()
+    faults = {"latency_ms": LATENCY_MS, "operations": ["PutRecord", "BatchWriteRecord"]}
+    admin(url, "faults", faults)
     return proc, url
+
+
+def admin(url: str, action: str, body: object | None = None) -> dict:
+    """The emulator's local control API (faults, stats)."""
+    data = None if body is None else json.dumps(body).encode()
+    method = "GET" if body is None else "POST"
+    request = urllib.request.Request(f"{url}/_emulator/{action}", data=data, method=method)
+    with urllib.request.urlopen(request) as response:  # nosec B310 - the local emulator
+        return json.loads(response.read() or b"{}")
+
+
+def store_calls(url: str) -> dict[str, int]:
+    """Runtime write calls served since the last reset, by operation."""
+    operations = admin(url, "stats")["operations"]
+    return {
+        op: int(operations[op]["calls"])
+        for op in ("PutRecord", "BatchWriteRecord")
+        if op in operations
+    }
 
 
 def order_events(count: int, skip: int = 0):
@@ -139,10 +160,11 @@ def main() -> int:
             )
             from devstack.template import Template
 
-            concurrency = Template.load(ROOT / "template.yaml").parameter_defaults()[
-                "PutConcurrency"
-            ]
+            defaults = Template.load(ROOT / "template.yaml").parameter_defaults()
+            concurrency = defaults["PutConcurrency"]
             os.environ["PUT_CONCURRENCY"] = str(concurrency)
+            os.environ["STORE_BATCH_SIZE"] = str(defaults["StoreBatchSize"])
+            os.environ["STORE_BATCH_LINGER_MS"] = str(defaults["StoreBatchLingerMs"])
 
             from handlers import order_features
             from tests.fixtures.kinesis_events import lambda_context
@@ -152,20 +174,27 @@ def main() -> int:
             event = lambda_event(order_events(EVENTS), 100)
             with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # EMF, logs
                 order_features.lambda_handler(warmup, lambda_context())  # container init
+                admin(url, "stats/reset", {})
                 started = time.perf_counter()
                 response = order_features.lambda_handler(event, lambda_context())
                 elapsed = time.perf_counter() - started
+                calls = store_calls(url)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
     rate = EVENTS / elapsed
     ratio = rate / base_rate
-    print(f"store latency: {LATENCY_MS} ms per PutRecord (emulator, own process)")
+    print(f"store latency: {LATENCY_MS} ms per PutRecord/BatchWriteRecord (emulator, own process)")
     print(f"baseline  (sequential, 1 PutRecord at a time): {base_rate:8.1f} records/s")
     print(
         f"handler   ({EVENTS} order events, PUT_CONCURRENCY={concurrency}): "
         f"{rate:8.1f} records/s  ({elapsed * 1000:.0f} ms, failures: "
         f"{len(response['batchItemFailures'])})"
+    )
+    print(
+        f"store calls by the handler: {', '.join(f'{op} {n}' for op, n in calls.items()) or 'none'}"
+        f" (STORE_BATCH_SIZE={os.environ['STORE_BATCH_SIZE']}, "
+        f"STORE_BATCH_LINGER_MS={os.environ['STORE_BATCH_LINGER_MS']})"
     )
     print(f"ratio: {ratio:.1f}x (target >= {TARGET_RATIO:.0f}x and >= {TARGET_RATE:.0f} records/s)")
     heavy_found = False

@@ -10,7 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-DEFAULT_PUT_CONCURRENCY: Final = 32
+# Lanes are cheap threads that mostly wait for their entry's BatchWriteRecord; 100 of them
+# keep four 25-entry calls in flight.
+DEFAULT_PUT_CONCURRENCY: Final = 100
+DEFAULT_STORE_BATCH_SIZE: Final = 25  # entries per BatchWriteRecord call, 1-25
+DEFAULT_STORE_BATCH_LINGER_MS: Final = 2.0  # how long a call waits for more entries
 DEFAULT_STORE_MAX_ATTEMPTS: Final = 4
 DEFAULT_QUEUE_MAX_ATTEMPTS: Final = 4
 
@@ -31,6 +35,8 @@ class Settings:
     store_connect_timeout: float = 2.0
     store_read_timeout: float = 5.0
     queue_max_attempts: int = DEFAULT_QUEUE_MAX_ATTEMPTS
+    store_batch_size: int = DEFAULT_STORE_BATCH_SIZE
+    store_batch_linger_ms: float = DEFAULT_STORE_BATCH_LINGER_MS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -42,6 +48,9 @@ class Settings:
         retry_mode = env.get("STORE_RETRY_MODE", "standard")
         if retry_mode not in ("standard", "adaptive", "legacy"):
             raise ConfigError(f"STORE_RETRY_MODE must be standard/adaptive/legacy: {retry_mode}")
+        batch_size = _positive_int(env, "STORE_BATCH_SIZE", DEFAULT_STORE_BATCH_SIZE)
+        if batch_size > 25:
+            raise ConfigError(f"STORE_BATCH_SIZE must be 1-25: {batch_size}")
         return cls(
             feature_group_name=env["FEATURE_GROUP_NAME"],
             quarantine_queue_url=env["QUARANTINE_QUEUE_URL"],
@@ -51,6 +60,10 @@ class Settings:
             store_connect_timeout=_positive_float(env, "STORE_CONNECT_TIMEOUT", 2.0),
             store_read_timeout=_positive_float(env, "STORE_READ_TIMEOUT", 5.0),
             queue_max_attempts=_positive_int(env, "QUEUE_MAX_ATTEMPTS", DEFAULT_QUEUE_MAX_ATTEMPTS),
+            store_batch_size=batch_size,
+            store_batch_linger_ms=_non_negative_float(
+                env, "STORE_BATCH_LINGER_MS", DEFAULT_STORE_BATCH_LINGER_MS
+            ),
         )
 
 
@@ -77,4 +90,17 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a positive number: {text!r}") from None
     if value <= 0:
         raise ConfigError(f"{name} must be a positive number: {text!r}")
+    return value
+
+
+def _non_negative_float(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number >= 0: {text!r}") from None
+    if not value >= 0:  # also rejects nan
+        raise ConfigError(f"{name} must be a number >= 0: {text!r}")
     return value

@@ -1,8 +1,10 @@
-"""The shared stream-ingestion pipeline: decode → validate → transform → PutRecord.
+"""The shared stream-ingestion pipeline: decode → validate → transform → write.
 
+Each record is written with PutRecord's semantics, as one entry of a ``BatchWriteRecord``
+call that coalesces the concurrent lanes' writes (:mod:`featurestream.batch_writer`).
 Each Kinesis record ends in exactly one of three outcomes:
 
-* **written**: PutRecord succeeded (the Feature Store keeps the newest event time online, so a
+* **written**: its entry was accepted (the Feature Store keeps the newest event time online, so a
   late or duplicate event changes nothing online);
 * **quarantined**: the record can never be processed (not JSON, wrong schema, impossible
   values, wrong event type for this stream); sent to the quarantine queue with its payload and
@@ -34,6 +36,7 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from featurestream.batch_writer import BatchingWriter
 from featurestream.catalog import CUSTOMERS, ORDERS, FeatureGroupSpec
 from featurestream.config import Settings
 from featurestream.events import (
@@ -60,6 +63,8 @@ from featurestream.store import (
     make_runtime_client,
 )
 from featurestream.transforms import features_for, to_record
+
+RecordWriter = FeatureStoreWriter | BatchingWriter
 
 
 @dataclass(frozen=True)
@@ -126,7 +131,7 @@ class Ingestor:
         self,
         kind: StreamKind,
         *,
-        writer: FeatureStoreWriter,
+        writer: RecordWriter,
         quarantine: Quarantine,
         params: FittedParams,
         executor: ThreadPoolExecutor,
@@ -183,7 +188,7 @@ class Ingestor:
         except StoreError as error:
             log = logger.warning if error.transient else logger.error
             log(
-                "PutRecord failed; record reported for redelivery",
+                "store write failed; record reported for redelivery",
                 correlation_id=event.event_id,
                 event_type=event.event_type,
                 sequence_number=kinesis.sequence_number,
@@ -319,9 +324,16 @@ def build_ingestor(kind: StreamKind, settings: Settings) -> Ingestor:
         )
     )
     sqs_client = make_sqs_client(pool_size=pool, max_attempts=settings.queue_max_attempts)
+    writer = BatchingWriter(
+        store_client,
+        settings.feature_group_name,
+        record_identifier=kind.feature_group.record_identifier,
+        batch_size=settings.store_batch_size,
+        linger_ms=settings.store_batch_linger_ms,
+    )
     return Ingestor(
         kind,
-        writer=FeatureStoreWriter(store_client, settings.feature_group_name),
+        writer=writer,
         quarantine=Quarantine(sqs_client, settings.quarantine_queue_url),
         params=load_params(),
         executor=ThreadPoolExecutor(max_workers=pool, thread_name_prefix=f"{kind.name}-lane"),

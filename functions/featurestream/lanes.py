@@ -8,6 +8,11 @@ across customers", so only ``process()`` is replaced; record conversion, success
 bookkeeping, the ``batchItemFailures`` response and the whole-batch-failure rule stay
 Powertools'.
 
+A lane has at most one record being written at a time, so at most one per key: the
+coalescing writer (:mod:`featurestream.batch_writer`) relies on that (and asserts it) to keep
+one entry per record identifier in each BatchWriteRecord call and each customer's writes in
+order.
+
 Within a lane, the first failure defers the lane's later records (reported as failed too):
 Lambda redelivers everything from the lowest failed sequence number anyway, so writing them
 now would only make duplicates, and deferring keeps each customer's writes in order.

@@ -1,8 +1,10 @@
-"""The Feature Store writer: one shared, thread-safe client, retries and error outcomes.
+"""The Feature Store client, retries and error outcomes (the stream Lambdas write through
+:mod:`featurestream.batch_writer`; :class:`FeatureStoreWriter` is the one-PutRecord writer).
 
 botocore retries transient errors (throttling, 5xx, timeouts, connection errors) with the
 configured mode; what is still failing afterwards is classified here so the pipeline can
-decide what a record's outcome is. No PutRecord failure is ever the event's fault (the event
+decide what a record's outcome is. The same rules apply to each failed BatchWriteRecord
+entry (:func:`classify_code`). No PutRecord failure is ever the event's fault (the event
 was validated before), so none of them leads to quarantine:
 
 * ``TransientStoreError``: throttling, 5xx, timeouts, and the "Resource Not Found"
@@ -67,6 +69,10 @@ class _PutRecordClient(Protocol):
     def put_record(self, **kwargs: Any) -> Any: ...
 
 
+class _RuntimeClient(_PutRecordClient, Protocol):
+    def batch_write_record(self, **kwargs: Any) -> Any: ...
+
+
 def client_config(
     *,
     pool_size: int,
@@ -75,8 +81,14 @@ def client_config(
     connect_timeout: float = 2.0,
     read_timeout: float = 5.0,
 ) -> Config:
-    """botocore settings: the connection pool as large as the thread pool that shares it."""
+    """botocore settings: the connection pool as large as the thread pool that shares it.
+
+    Client-side parameter validation is off: it is about half of botocore's CPU per
+    BatchWriteRecord entry, only checks ``required``/``min`` (the service checks everything
+    anyway), and records are built from the catalog, so the check never fails here.
+    """
     return Config(
+        parameter_validation=False,
         max_pool_connections=pool_size,
         retries=cast(Any, {"mode": retry_mode, "total_max_attempts": max_attempts}),
         connect_timeout=connect_timeout,
@@ -85,10 +97,10 @@ def client_config(
     )
 
 
-def make_runtime_client(config: Config) -> _PutRecordClient:
+def make_runtime_client(config: Config) -> _RuntimeClient:
     """A ``sagemaker-featurestore-runtime`` client (endpoint from the standard env vars)."""
     session = boto3.session.Session()
-    return cast(_PutRecordClient, session.client("sagemaker-featurestore-runtime", config=config))
+    return cast(_RuntimeClient, session.client("sagemaker-featurestore-runtime", config=config))
 
 
 def classify(error: Exception) -> StoreError:
@@ -98,14 +110,20 @@ def classify(error: Exception) -> StoreError:
         code = str(details.get("Code", "Unknown"))
         message = str(details.get("Message", ""))
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        if code in _TRANSIENT_CODES or status >= 500 or status == 429:
-            return TransientStoreError(code, message)
-        if code in _VALIDATION_CODES and _RESOURCE_NOT_FOUND in message.lower():
-            return TransientStoreError(code, message)
-        return StoreRejected(code, message)
+        return classify_code(code, message, status)
     if isinstance(error, BotoCoreError):  # timeouts, connection errors
         return TransientStoreError(type(error).__name__, str(error))
     raise error
+
+
+def classify_code(code: str, message: str, status: int = 0) -> StoreError:
+    """The rule for one error code: also used for each entry in BatchWriteRecord's ``Errors``
+    (which carry no HTTP status)."""
+    if code in _TRANSIENT_CODES or status >= 500 or status == 429:
+        return TransientStoreError(code, message)
+    if code in _VALIDATION_CODES and _RESOURCE_NOT_FOUND in message.lower():
+        return TransientStoreError(code, message)
+    return StoreRejected(code, message)
 
 
 class FeatureStoreWriter:

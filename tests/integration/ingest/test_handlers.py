@@ -92,7 +92,7 @@ def test_poison_pills_are_quarantined_and_the_rest_lands(ingest_stack):
 
 def test_throttling_is_retried_by_botocore(ingest_stack, featurestore_server):
     featurestore_server.faults = FaultConfig(
-        throttle_rate=0.3, operations=frozenset({"PutRecord"}), seed=7
+        throttle_rate=0.3, operations=frozenset({"BatchWriteRecord"}), seed=7
     )
     events = [order_event(i, f"C{i}", T1) for i in range(1, 11)]
     response = ingest_stack.invoke(order_features, batch(events), STORE_MAX_ATTEMPTS="8")
@@ -103,7 +103,9 @@ def test_throttling_is_retried_by_botocore(ingest_stack, featurestore_server):
 def test_5xx_past_the_retry_budget_is_a_batch_item_failure_not_quarantine(
     ingest_stack, featurestore_server
 ):
-    featurestore_server.faults = FaultConfig(error_rate=1.0, operations=frozenset({"PutRecord"}))
+    featurestore_server.faults = FaultConfig(
+        error_rate=1.0, operations=frozenset({"BatchWriteRecord"})
+    )
     event = batch([order_event(1, "C1", T1), b"garbage", order_event(2, "C2", T1)])
     response = ingest_stack.invoke(order_features, event, STORE_MAX_ATTEMPTS="2")
     records = event["Records"]
@@ -118,7 +120,9 @@ def test_5xx_past_the_retry_budget_is_a_batch_item_failure_not_quarantine(
 
 
 def test_whole_batch_failing_is_a_function_error(ingest_stack, featurestore_server):
-    featurestore_server.faults = FaultConfig(throttle_rate=1.0, operations=frozenset({"PutRecord"}))
+    featurestore_server.faults = FaultConfig(
+        throttle_rate=1.0, operations=frozenset({"BatchWriteRecord"})
+    )
     with pytest.raises(BatchProcessingError):
         ingest_stack.invoke(
             order_features, batch([order_event(1, "C1", T1)]), STORE_MAX_ATTEMPTS="1"
@@ -147,7 +151,9 @@ def test_an_older_event_never_replaces_a_newer_one(ingest_stack):
 
 def test_failure_then_redelivery_ends_with_the_newest(ingest_stack, featurestore_server):
     first = batch([order_event(1, "C1", T1), order_event(2, "C1", T2), order_event(9, "C9", T1)])
-    featurestore_server.faults = FaultConfig(error_rate=1.0, operations=frozenset({"PutRecord"}))
+    featurestore_server.faults = FaultConfig(
+        error_rate=1.0, operations=frozenset({"BatchWriteRecord"})
+    )
     with pytest.raises(BatchProcessingError):  # every record failed: whole batch retried
         ingest_stack.invoke(order_features, first, STORE_MAX_ATTEMPTS="1")
     assert ingest_stack.online(ORDERS, "C1") is None
