@@ -135,8 +135,13 @@ def test_each_function_puts_only_to_its_own_group():
     stack = local_stack(TEMPLATE)
     for function_id, (group_id, _, _) in FUNCTIONS.items():
         role_id = TEMPLATE.function(function_id).properties["Role"]["Fn::GetAtt"][0]
-        puts = [s for s in statements(role_id) if "sagemaker:PutRecord" in as_list(s["Action"])]
-        (put,) = puts
+        writes = [
+            s
+            for s in statements(role_id)
+            if {"sagemaker:PutRecord", "sagemaker:BatchWriteRecord"} & set(as_list(s["Action"]))
+        ]
+        (put,) = writes
+        assert as_list(put["Action"]) == ["sagemaker:BatchWriteRecord"]
         group_name = TEMPLATE.resolve(
             TEMPLATE.resource(group_id)["Properties"]["FeatureGroupName"], stack
         )
