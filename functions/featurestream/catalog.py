@@ -83,6 +83,20 @@ def _age_bin(label: str, low: int, high: int | None) -> Feature:
     )
 
 
+_TRANSFORM_VERSION = Feature(
+    TRANSFORM_VERSION_FEATURE,
+    "String",
+    "Version of the fitted parameters that produced this record",
+    parameters=_VERSION,
+)
+
+
+def _event_time(kind: str) -> Feature:
+    return Feature(
+        "event_time", "String", f"Business time of the {kind} event", parameters=_EVENT_TIME
+    )
+
+
 _CUSTOMER_ID = Feature(
     "customer_id", "String", "Customer identifier (C<number>)", parameters=_PRIMARY_KEY
 )
@@ -130,18 +144,8 @@ CUSTOMERS: Final = FeatureGroupSpec(
             "When the customer registered (UTC, ISO-8601)",
             parameters=_params(**_CUSTOMER_SOURCE, semantics="raw timestamp"),
         ),
-        Feature(
-            "event_time",
-            "String",
-            "Business time of the customer event",
-            parameters=_EVENT_TIME,
-        ),
-        Feature(
-            TRANSFORM_VERSION_FEATURE,
-            "String",
-            "Version of the fitted parameters that produced this record",
-            parameters=_VERSION,
-        ),
+        _event_time("customer"),
+        _TRANSFORM_VERSION,
     ),
 )
 
@@ -189,18 +193,8 @@ ORDERS: Final = FeatureGroupSpec(
             "When the latest order was placed (UTC, ISO-8601)",
             parameters=_params(**_ORDER_SOURCE, semantics="raw timestamp"),
         ),
-        Feature(
-            "event_time",
-            "String",
-            "Business time of the order event",
-            parameters=_EVENT_TIME,
-        ),
-        Feature(
-            TRANSFORM_VERSION_FEATURE,
-            "String",
-            "Version of the fitted parameters that produced this record",
-            parameters=_VERSION,
-        ),
+        _event_time("order"),
+        _TRANSFORM_VERSION,
     ),
 )
 
