@@ -6,9 +6,11 @@ and tests can set them the same way. Endpoints are *not* settings: boto3 reads
 """
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
+
+N = TypeVar("N", int, float)
 
 # Lanes are cheap threads that mostly wait for their entry's BatchWriteRecord; 100 of them
 # keep four 25-entry calls in flight.
@@ -48,59 +50,60 @@ class Settings:
         retry_mode = env.get("STORE_RETRY_MODE", "standard")
         if retry_mode not in ("standard", "adaptive", "legacy"):
             raise ConfigError(f"STORE_RETRY_MODE must be standard/adaptive/legacy: {retry_mode}")
-        batch_size = _positive_int(env, "STORE_BATCH_SIZE", DEFAULT_STORE_BATCH_SIZE)
+        batch_size = positive_int(env, "STORE_BATCH_SIZE", DEFAULT_STORE_BATCH_SIZE)
         if batch_size > 25:
             raise ConfigError(f"STORE_BATCH_SIZE must be 1-25: {batch_size}")
         return cls(
             feature_group_name=env["FEATURE_GROUP_NAME"],
             quarantine_queue_url=env["QUARANTINE_QUEUE_URL"],
-            put_concurrency=_positive_int(env, "PUT_CONCURRENCY", DEFAULT_PUT_CONCURRENCY),
-            store_max_attempts=_positive_int(env, "STORE_MAX_ATTEMPTS", DEFAULT_STORE_MAX_ATTEMPTS),
+            put_concurrency=positive_int(env, "PUT_CONCURRENCY", DEFAULT_PUT_CONCURRENCY),
+            store_max_attempts=positive_int(env, "STORE_MAX_ATTEMPTS", DEFAULT_STORE_MAX_ATTEMPTS),
             store_retry_mode=retry_mode,
-            store_connect_timeout=_positive_float(env, "STORE_CONNECT_TIMEOUT", 2.0),
-            store_read_timeout=_positive_float(env, "STORE_READ_TIMEOUT", 5.0),
-            queue_max_attempts=_positive_int(env, "QUEUE_MAX_ATTEMPTS", DEFAULT_QUEUE_MAX_ATTEMPTS),
+            store_connect_timeout=positive_float(env, "STORE_CONNECT_TIMEOUT", 2.0),
+            store_read_timeout=positive_float(env, "STORE_READ_TIMEOUT", 5.0),
+            queue_max_attempts=positive_int(env, "QUEUE_MAX_ATTEMPTS", DEFAULT_QUEUE_MAX_ATTEMPTS),
             store_batch_size=batch_size,
-            store_batch_linger_ms=_non_negative_float(
+            store_batch_linger_ms=non_negative_float(
                 env, "STORE_BATCH_LINGER_MS", DEFAULT_STORE_BATCH_LINGER_MS
             ),
         )
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+def _setting(
+    env: Mapping[str, str],
+    name: str,
+    default: N,
+    *,
+    convert: Callable[[str], N],
+    accept: Callable[[N], bool],
+    expected: str,
+) -> N:
+    """One numeric setting: unset or empty → ``default``; anything else must parse and pass."""
     text = env.get(name)
     if not text:
         return default
     try:
-        value = int(text)
+        value = convert(text)
     except ValueError:
-        raise ConfigError(f"{name} must be a positive integer: {text!r}") from None
-    if value < 1:
-        raise ConfigError(f"{name} must be a positive integer: {text!r}")
+        raise ConfigError(f"{name} must be {expected}: {text!r}") from None
+    if not accept(value):  # comparisons with nan are false, so nan is refused too
+        raise ConfigError(f"{name} must be {expected}: {text!r}")
     return value
 
 
-def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
-    text = env.get(name)
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be a positive number: {text!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be a positive number: {text!r}")
-    return value
+def positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    return _setting(
+        env, name, default, convert=int, accept=lambda v: v >= 1, expected="a positive integer"
+    )
 
 
-def _non_negative_float(env: Mapping[str, str], name: str, default: float) -> float:
-    text = env.get(name)
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number >= 0: {text!r}") from None
-    if not value >= 0:  # also rejects nan
-        raise ConfigError(f"{name} must be a number >= 0: {text!r}")
-    return value
+def positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    return _setting(
+        env, name, default, convert=float, accept=lambda v: v > 0, expected="a positive number"
+    )
+
+
+def non_negative_float(env: Mapping[str, str], name: str, default: float) -> float:
+    return _setting(
+        env, name, default, convert=float, accept=lambda v: v >= 0, expected="a number >= 0"
+    )

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from featurestream.config import ConfigError
+from featurestream.config import ConfigError, positive_float, positive_int
 
 MAX_RECORD_AGE_VARIABLES: Final = {
     "customers": "MAX_CUSTOMERS_RECORD_AGE_SECONDS",
@@ -82,27 +82,14 @@ class InferenceSettings:
                 group: _max_age(env, name, DEFAULT_MAX_RECORD_AGE_SECONDS[group])
                 for group, name in MAX_RECORD_AGE_VARIABLES.items()
             },
-            store_max_attempts=int(_number(env, "STORE_MAX_ATTEMPTS", 3)),
-            store_connect_timeout=_number(env, "STORE_CONNECT_TIMEOUT", 1.0),
-            store_read_timeout=_number(env, "STORE_READ_TIMEOUT", 2.0),
-            unprocessed_max_attempts=int(_number(env, "UNPROCESSED_MAX_ATTEMPTS", 4)),
-            endpoint_max_attempts=int(_number(env, "ENDPOINT_MAX_ATTEMPTS", 2)),
-            endpoint_connect_timeout=_number(env, "ENDPOINT_CONNECT_TIMEOUT", 1.0),
-            endpoint_read_timeout=_number(env, "ENDPOINT_READ_TIMEOUT", 5.0),
+            store_max_attempts=positive_int(env, "STORE_MAX_ATTEMPTS", 3),
+            store_connect_timeout=positive_float(env, "STORE_CONNECT_TIMEOUT", 1.0),
+            store_read_timeout=positive_float(env, "STORE_READ_TIMEOUT", 2.0),
+            unprocessed_max_attempts=positive_int(env, "UNPROCESSED_MAX_ATTEMPTS", 4),
+            endpoint_max_attempts=positive_int(env, "ENDPOINT_MAX_ATTEMPTS", 2),
+            endpoint_connect_timeout=positive_float(env, "ENDPOINT_CONNECT_TIMEOUT", 1.0),
+            endpoint_read_timeout=positive_float(env, "ENDPOINT_READ_TIMEOUT", 5.0),
         )
-
-
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    text = env.get(name)
-    if not text:
-        return float(default)
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be a positive number: {text!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be a positive number: {text!r}")
-    return value
 
 
 def _max_age(env: Mapping[str, str], name: str, default: float | None) -> float | None:
