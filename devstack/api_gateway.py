@@ -27,9 +27,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from devstack.lifecycle import ServedOnThread
 
 log = logging.getLogger("devstack.api_gateway")
 
@@ -188,7 +189,7 @@ class _Server(ThreadingHTTPServer):
         self.api = api
 
 
-class LocalHttpApi:
+class LocalHttpApi(ServedOnThread):
     """An HTTP API on loopback calling ``handler`` (a Lambda handler function)."""
 
     def __init__(
@@ -209,7 +210,6 @@ class LocalHttpApi:
         self.routes = tuple(Route.parse(key) for key in routes)
         self._lock = threading.Lock()
         self._server = _Server((host, port), self)
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -232,27 +232,5 @@ class LocalHttpApi:
         headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
         return int(result["statusCode"]), headers, payload
 
-    def start(self) -> LocalHttpApi:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
     def serve_forever(self) -> None:
         self._server.serve_forever()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> LocalHttpApi:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -10,7 +10,6 @@ import logging
 import os
 import threading
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from devstack.featurestore.catalog import Catalog
@@ -22,6 +21,7 @@ from devstack.featurestore.offline import OfflineStore
 from devstack.featurestore.online import OnlineStore
 from devstack.featurestore.protocol import Request, Router
 from devstack.featurestore.runtime import format_instant
+from devstack.lifecycle import Startable
 
 log = logging.getLogger("devstack.featurestore")
 
@@ -38,7 +38,7 @@ def _warm_parquet_writer() -> None:
     pa.array([0], type=pa.int64())
 
 
-class FeatureStoreEmulator:
+class FeatureStoreEmulator(Startable):
     """SageMaker Feature Store (control plane + runtime) on one loopback port."""
 
     def __init__(
@@ -116,17 +116,6 @@ class FeatureStoreEmulator:
         self.offline.flush(fallback_local=True)
         self.db.close()
         log.info("Feature Store emulator stopped")
-
-    def __enter__(self) -> FeatureStoreEmulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- public helpers ----------------------------------------------------------------------
 

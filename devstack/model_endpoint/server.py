@@ -24,10 +24,10 @@ import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
+from devstack.lifecycle import ServedOnThread
 from devstack.model_endpoint.container import ModelContainer
 
 log = logging.getLogger("devstack.model_endpoint")
@@ -104,7 +104,9 @@ class _Server(ThreadingHTTPServer):
         self.endpoint = endpoint
 
 
-class ModelEndpoint:
+class ModelEndpoint(ServedOnThread):
+    thread_name = "model-endpoint"
+
     """One or more endpoint names serving one model container."""
 
     def __init__(
@@ -126,7 +128,6 @@ class ModelEndpoint:
         self.invocations = 0
         self._count_lock = threading.Lock()
         self._server = _Server((host, port), self)
-        self._thread: threading.Thread | None = None
 
     @property
     def model_version(self) -> str:
@@ -185,27 +186,3 @@ class ModelEndpoint:
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> ModelEndpoint:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="model-endpoint", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> ModelEndpoint:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -12,13 +12,13 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from devstack.lifecycle import Startable
 from devstack.trigger.config import EventSourceMapping, load_mappings
 from devstack.trigger.consumer import ShardConsumer
 from devstack.trigger.destination import SqsDestination
@@ -49,7 +49,7 @@ class _MappingRun:
         self.stream_found = False
 
 
-class TriggerRunner:
+class TriggerRunner(Startable):
     """Runs every Kinesis event source mapping of a template until :meth:`stop`.
 
     ``mappings`` (from :func:`load_mappings`) may be given instead of a template path, e.g.
@@ -142,17 +142,6 @@ class TriggerRunner:
         if self._log is not None:
             self._log.close()
             self._log = None
-
-    def __enter__(self) -> TriggerRunner:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def status_url(self) -> str | None:

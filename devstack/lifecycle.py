@@ -1,0 +1,55 @@
+"""The start/stop shape every in-process stand-in shares, written once.
+
+The Feature Store emulator, the model endpoint, the local HTTP API and the trigger runner
+each run in the test process as well as behind ``python -m``; all of them are used as
+``with Service(...) as service:`` and some serve a stdlib HTTP server on a thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from http.server import ThreadingHTTPServer
+from types import TracebackType
+from typing import Self
+
+
+class Startable:
+    """``with`` support for anything with ``start() -> self`` and ``stop()``."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class ServedOnThread(Startable):
+    """A ``ThreadingHTTPServer`` (``self._server``) served on a daemon thread."""
+
+    _server: ThreadingHTTPServer
+    _thread: threading.Thread | None = None
+    thread_name: str | None = None
+
+    def start(self) -> Self:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=self.thread_name, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
