@@ -21,25 +21,13 @@ from typing import BinaryIO, Final, Literal
 
 from featurestream.sources import RowError
 from producers.checkpoint import Checkpoint, fingerprint
+from producers.exit_codes import exit_code_for
 from producers.jsonlines import append_failures
 from producers.pacing import Pacer
 from producers.progress import Progress
 from producers.publisher import EventPublisher, PublishError, PublisherStats
 from producers.streams import StreamNames
 from producers.timeline import SourceKind, TimelineEvent, read_timeline
-
-EXIT_OK: Final = 0
-"""Every selected event was sent (or, with --dry-run, written); skipped bad rows are
-reported but do not change the code."""
-EXIT_FAILED: Final = 1
-"""Some events could not be sent (see the failed-events file), or a stream, endpoint,
-credentials or checkpoint problem stopped the run."""
-EXIT_USAGE: Final = 2
-"""Bad options or an unreadable input file/column (click's usage-error code)."""
-EXIT_BAD_INPUT: Final = 3
-"""A bad row with ``--on-error fail``; nothing was sent."""
-EXIT_INTERRUPTED: Final = 130
-"""Ctrl-C: buffered events were flushed, the checkpoint saved, the summary printed."""
 
 LINGER_SECONDS: Final = 0.1
 DEFAULT_FAILED_FILE: Final = Path("failed-events.jsonl")
@@ -95,13 +83,11 @@ class ReplaySummary:
 
     @property
     def exit_code(self) -> int:
-        if self.interrupted:
-            return EXIT_INTERRUPTED
-        if self.stopped_at is not None:
-            return EXIT_BAD_INPUT
-        if self.error is not None or self.failed:
-            return EXIT_FAILED
-        return EXIT_OK
+        return exit_code_for(
+            interrupted=self.interrupted,
+            bad_input=self.stopped_at is not None,
+            failed=self.error is not None or self.failed > 0,
+        )
 
     def lines(self) -> list[str]:
         """The human summary; counts and reasons only, never payload."""

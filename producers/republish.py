@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Literal
 
 from featurestream.events import InvalidEvent
+from producers.exit_codes import exit_code_for
 from producers.jsonlines import read_lines
 from producers.publisher import DeliveryFailure, EventPublisher, PublishError
 
@@ -34,15 +35,11 @@ class LinesSummary:
 
     @property
     def exit_code(self) -> int:
-        from producers.replay import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-
-        if self.interrupted:
-            return EXIT_INTERRUPTED
-        if self.stopped_at is not None:
-            return EXIT_BAD_INPUT
-        if self.error is not None or self.failed:
-            return EXIT_FAILED
-        return EXIT_OK
+        return exit_code_for(
+            interrupted=self.interrupted,
+            bad_input=self.stopped_at is not None,
+            failed=self.error is not None or self.failed > 0,
+        )
 
     def summary_lines(self) -> list[str]:
         reasons = "; ".join(f"{reason} x{n}" for reason, n in self.reasons.most_common(5))

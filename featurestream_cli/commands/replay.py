@@ -139,8 +139,9 @@ def command(
     """
     from featurestream.sources import RowError, SourceFileError
     from producers.checkpoint import CheckpointError
+    from producers.exit_codes import EXIT_INTERRUPTED
     from producers.progress import progress_for
-    from producers.replay import EXIT_INTERRUPTED, ReplayOptions, run_replay
+    from producers.replay import ReplayOptions, run_replay
     from producers.streams import StreamNames
 
     options = ReplayOptions(

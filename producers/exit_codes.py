@@ -1,0 +1,27 @@
+"""Exit codes of the producer commands (``featurestream replay`` and ``publish``), in one place."""
+
+from typing import Final
+
+EXIT_OK: Final = 0
+"""Every selected event was sent (or, with --dry-run, written); skipped bad rows are
+reported but do not change the code."""
+EXIT_FAILED: Final = 1
+"""Some events could not be sent (see the failed-events file), or a stream, endpoint,
+credentials or checkpoint problem stopped the run."""
+EXIT_USAGE: Final = 2
+"""Bad options or an unreadable input file/column (click's usage-error code)."""
+EXIT_BAD_INPUT: Final = 3
+"""A bad row with ``--on-error fail``; nothing was sent."""
+EXIT_INTERRUPTED: Final = 130
+"""Ctrl-C: buffered events were flushed, the checkpoint saved, the summary printed."""
+
+
+def exit_code_for(*, interrupted: bool, bad_input: bool, failed: bool) -> int:
+    """The code a run ends with; an interruption outranks bad input, which outranks failures."""
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if bad_input:
+        return EXIT_BAD_INPUT
+    if failed:
+        return EXIT_FAILED
+    return EXIT_OK
