@@ -7,9 +7,10 @@ each run in the test process as well as behind ``python -m``; all of them are us
 
 from __future__ import annotations
 
+import signal
 import threading
 from http.server import ThreadingHTTPServer
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Self
 
 
@@ -53,3 +54,16 @@ class ServedOnThread(Startable):
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+def stop_requested() -> threading.Event:
+    """An event set by SIGTERM or SIGINT: how a ``python -m devstack.…`` service learns to
+    stop (``BackgroundService.stop`` sends SIGTERM). Call it from the main thread."""
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return done

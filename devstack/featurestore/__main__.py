@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 from devstack.featurestore.config import FaultConfig, TiePolicy
 from devstack.featurestore.server import FeatureStoreEmulator
+from devstack.lifecycle import stop_requested
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,13 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"featurestore: cannot start: {exc}", file=sys.stderr)
         return 1
-    done = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        done.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    done = stop_requested()
     print(f"featurestore ready {emulator.endpoint_url}", flush=True)
     done.wait()
     emulator.stop()

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
+from devstack.lifecycle import stop_requested
 from devstack.model_endpoint.server import EndpointFaults, ModelEndpoint
 from devstack.model_endpoint.service import DEFAULT_ENDPOINT_NAME
 
@@ -40,13 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, AttributeError) as exc:
         print(f"model-endpoint: cannot start: {exc}", file=sys.stderr)
         return 1
-    done = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        done.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    done = stop_requested()
     logging.getLogger("devstack.model_endpoint").info(
         "serving %s (model %s) at %s",
         ", ".join(sorted(endpoint.names)),

@@ -9,12 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
+from devstack.lifecycle import stop_requested
 from devstack.trigger.runner import TriggerRunner
 
 
@@ -57,13 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         poll_interval=args.poll_interval,
         max_workers_per_function=args.max_workers,
     )
-    done = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        done.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    done = stop_requested()
     runner.start()
     logging.getLogger("devstack.trigger").info(
         "trigger runner up: %s; status %s/status; handler log %s",
