@@ -5,8 +5,7 @@ Validation happens here, at the caller, so an invalid event raises
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from featurestream.events import (
     MAX_EVENT_BYTES,
@@ -21,12 +20,12 @@ StreamKind = Literal["customer", "order"]
 AnyEvent = CustomerEvent | OrderEvent
 
 
-@dataclass(frozen=True, slots=True)
-class EncodedEvent:
+class EncodedEvent(NamedTuple):
     """A validated event as sent: its JSON bytes, partition key and destination kind.
 
     Carries only the event id and type besides the payload, so it can be logged by id
-    without touching the payload.
+    without touching the payload. A named tuple (built in C) because the replay producer
+    makes one per event.
     """
 
     event_id: str

@@ -102,3 +102,22 @@ def test_missing_column_or_file_is_a_file_error(tmp_path: Path) -> None:
         list(read_customer_events(path))
     with pytest.raises(SourceFileError, match="cannot open"):
         list(read_customer_events(tmp_path / "absent.csv"))
+
+
+def test_short_row_names_the_first_missing_field(tmp_path: Path) -> None:
+    path = write(tmp_path, "customer_id,sex,age,is_married,active_since\nC1,F,30\n")
+    (error,) = list(read_customer_events(path))
+    assert isinstance(error, RowError)
+    assert (error.line, error.field, error.message) == (2, "is_married", "missing value")
+
+
+def test_blank_lines_are_skipped_and_line_numbers_stay_true(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "customer_id,sex,age,is_married,active_since\n"
+        "C1,F,30,True,2016-03-07 10:30:59\n\n"
+        "C2,F,forty,True,2016-03-07 10:30:59\n",
+    )
+    rows = list(read_customer_events(path))
+    assert [type(row).__name__ for row in rows] == ["SourceRow", "RowError"]
+    assert (rows[0].line, rows[1].line) == (2, 4)
