@@ -235,3 +235,33 @@ def test_batch_settings_from_env():
         Settings.from_env({**base, "STORE_BATCH_LINGER_MS": "-1"})
     with pytest.raises(ValueError, match="batch_size"):
         BatchingWriter(CountingClient(), "g", record_identifier="customer_id", batch_size=26)
+
+
+def test_a_batch_goes_as_soon_as_every_lane_waits_in_it():
+    """With the lanes reporting in, nobody waits out the linger once no one else can join."""
+    client = CountingClient()
+    writer = writer_for(client, batch_size=25, concurrency=2)  # linger 5 s
+    writer.lanes_opened(3)  # three lanes, two of them at a time: two can be waiting
+    started = time.perf_counter()
+    outcomes = put_in_order(writer, ["C1", "C2"])
+    assert client.calls == [["C1", "C2"]]
+    writer.lane_closed()
+    writer.lane_closed()  # one lane left; its put is alone
+    outcomes |= put_in_order(writer, ["C3"])
+    assert time.perf_counter() - started < 2
+    assert client.calls == [["C1", "C2"], ["C3"]]
+    assert all(isinstance(o, float) for o in outcomes.values())
+
+
+def test_a_closing_lane_sends_the_batch_the_others_wait_in():
+    client = CountingClient()
+    writer = writer_for(client, batch_size=25)  # linger 5 s
+    writer.lanes_opened(2)
+    waiting = threading.Thread(target=writer.put, args=(record("C1"),))
+    waiting.start()
+    while "C1" not in writer._in_flight:
+        time.sleep(0.001)
+    assert client.calls == []  # the other lane may still write
+    writer.lane_closed()
+    waiting.join(2)
+    assert client.calls == [["C1"]]
