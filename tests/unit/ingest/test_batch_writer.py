@@ -11,7 +11,12 @@ from botocore.stub import Stubber
 
 from featurestream.batch_writer import BatchingWriter
 from featurestream.config import ConfigError, Settings
-from featurestream.store import StoreRejected, TransientStoreError
+from featurestream.store import (
+    StoreRejected,
+    TransientStoreError,
+    client_config,
+    serialize_with_json_dumps,
+)
 
 
 def record(customer: str, event_time: str = "2021-06-01T10:00:00.000Z") -> list[dict[str, str]]:
@@ -265,3 +270,45 @@ def test_a_closing_lane_sends_the_batch_the_others_wait_in():
     writer.lane_closed()
     waiting.join(2)
     assert client.calls == [["C1"]]
+
+
+def sent_bodies(client) -> list[bytes]:
+    """Every request body ``client`` would send; the call itself answers an empty 200."""
+    from botocore.awsrequest import AWSResponse
+
+    bodies: list[bytes] = []
+
+    class Body:
+        def stream(self, **_):
+            yield b'{"Errors":[],"UnprocessedEntries":[]}'
+
+    def send(request, **_):
+        bodies.append(request.body)
+        return AWSResponse(request.url, 200, {"content-type": "application/json"}, Body())
+
+    client.meta.events.register("before-send", send)
+    return bodies
+
+
+def test_json_dumps_bodies_are_byte_for_byte_botocores():
+    entries = [
+        {"FeatureGroupName": "g", "Record": record(f"C{i}"), "TargetStores": ["OnlineStore"]}
+        for i in range(3)
+    ]
+    entries[0]["Record"].append({"FeatureName": "tags", "ValueAsStringList": ["a", "é"]})
+    entries[1]["TtlDuration"] = {"Unit": "Days", "Value": 3}
+    config = client_config(pool_size=1, max_attempts=1)
+    plain = boto3.client("sagemaker-featurestore-runtime", region_name="us-east-1", config=config)
+    fast = boto3.client("sagemaker-featurestore-runtime", region_name="us-east-1", config=config)
+    serialize_with_json_dumps(fast, "BatchWriteRecord")
+    expected, got = sent_bodies(plain), sent_bodies(fast)
+    for client in (plain, fast):
+        client.batch_write_record(Entries=entries)
+    assert got == expected
+    assert entries[2]["Record"] == record("C2")  # the caller's parameters are untouched
+
+
+def test_json_dumps_bodies_are_refused_for_inputs_botocore_reshapes():
+    client = boto3.client("sagemaker-featurestore-runtime", region_name="us-east-1")
+    with pytest.raises(ValueError, match="PutRecord"):  # FeatureGroupName goes in the URI
+        serialize_with_json_dumps(client, "PutRecord")
