@@ -20,7 +20,7 @@ now would only make duplicates, and deferring keeps each customer's writes in or
 
 import sys
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, wait
 from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
@@ -64,6 +64,7 @@ class LanedBatchProcessor(BatchProcessor):
         if self._observer is not None:
             self._observer.lanes_opened(len(lanes))
         futures = [self._executor.submit(self._run_lane, lane) for lane in lanes.values()]
+        wait(futures)  # one wake-up of this thread for the batch, not one per lane
         for future in futures:
             for index, result in future.result():
                 results[index] = result
