@@ -33,7 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from featurestream.store import StoreError, TransientStoreError, classify, classify_code
 
 MAX_BATCH_SIZE: Final = 25
-DEFAULT_LINGER_MS: Final = 2.0
+DEFAULT_LINGER_MS: Final = 20.0
 DEFAULT_UNPROCESSED_ATTEMPTS: Final = 3
 _BACKOFF_BASE_S: Final = 0.025
 

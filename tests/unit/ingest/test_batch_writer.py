@@ -229,7 +229,7 @@ def test_sequential_puts_of_one_identifier_go_in_separate_calls():
 def test_batch_settings_from_env():
     base = {"FEATURE_GROUP_NAME": "g", "QUARANTINE_QUEUE_URL": "q"}
     settings = Settings.from_env(base)
-    assert (settings.store_batch_size, settings.store_batch_linger_ms) == (25, 2.0)
+    assert (settings.store_batch_size, settings.store_batch_linger_ms) == (25, 20.0)
     assert settings.put_concurrency == 100
     custom = Settings.from_env({**base, "STORE_BATCH_SIZE": "10", "STORE_BATCH_LINGER_MS": "0"})
     assert (custom.store_batch_size, custom.store_batch_linger_ms) == (10, 0.0)
