@@ -130,7 +130,7 @@ class BatchingWriter:
         """Write one record; blocks until its entry's outcome is known."""
         started = time.perf_counter()
         slot = _Slot(self._key(record), record)
-        to_send: _Batch | None = None
+        to_send: list[_Batch] = []
         with self._cond:
             # The lanes run one record per customer at a time; the writer relies on it for
             # order between calls (within a call, the cut below keeps identifiers unique).
@@ -138,17 +138,18 @@ class BatchingWriter:
             self._in_flight.add(slot.key)
             batch = self._open
             if batch is not None and slot.key in batch.slots:
-                to_send = self._close(batch)  # unreachable while the lanes hold; stay correct
+                to_send.append(self._close(batch))  # unreachable while the lanes hold
                 batch = None
             leader = batch is None
             if batch is None:
                 batch = self._open = _Batch(opened=time.monotonic())
             batch.slots[slot.key] = slot
             if len(batch.slots) >= self.batch_size or self._holds_every_lane(batch):
-                to_send, leader = self._close(batch), False
+                to_send.append(self._close(batch))
+                leader = False
         try:
-            if to_send is not None:
-                self._send(to_send)
+            for closed in to_send:
+                self._send(closed)
             if leader:
                 self._linger_then_send(batch)
             slot.done.wait()
