@@ -13,6 +13,12 @@ handler import path.
 
     python bench/handler.py [--strict]   # --strict: exit 1 when a target is missed
     BENCH_EVENTS=3000 python bench/handler.py   # a bigger invocation (default 500 events)
+    BENCH_RUNS=5 python bench/handler.py   # invocations (and baselines) measured (default 3)
+    STORE_BATCH_LINGER_MS=20 python bench/handler.py   # instead of the template's default
+
+Each run is one invocation on fresh events; the best run of each side is compared (the
+machine is shared and noisy) and every run is printed, with the handler's CPU per record
+(``time.process_time`` of this process, which runs nothing else during an invocation).
 
 Why the handler coalesces: botocore spends ~1.8 ms of client CPU per call and the emulator
 ~0.6 ms per request on the 2-core dev machine, so one PutRecord per record tops out near
@@ -28,6 +34,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "500"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 BASELINE_EVENTS = 150
 LATENCY_MS = 10
 TARGET_RATIO = 10.0
@@ -126,6 +134,36 @@ def baseline(events) -> float:
     return len(events) / (time.perf_counter() - started)
 
 
+@dataclass(frozen=True)
+class Run:
+    """One measured invocation."""
+
+    elapsed: float
+    cpu: float
+    records: int
+    failures: int
+    calls: dict[str, int]
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.elapsed
+
+    @property
+    def cpu_ms_per_record(self) -> float:
+        return self.cpu * 1000 / self.records
+
+
+def invoke(handler, event: dict, url: str) -> Run:
+    from tests.fixtures.kinesis_events import lambda_context
+
+    admin(url, "stats/reset", {})
+    cpu, started = time.process_time(), time.perf_counter()
+    response = handler(event, lambda_context())
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    failures = len(response["batchItemFailures"])
+    return Run(elapsed, cpu, len(event["Records"]), failures, store_calls(url))
+
+
 def main() -> int:
     from _importtime import measure_import
 
@@ -165,36 +203,49 @@ def main() -> int:
             concurrency = defaults["PutConcurrency"]
             os.environ["PUT_CONCURRENCY"] = str(concurrency)
             os.environ["STORE_BATCH_SIZE"] = str(defaults["StoreBatchSize"])
-            os.environ["STORE_BATCH_LINGER_MS"] = str(defaults["StoreBatchLingerMs"])
+            # an explicit STORE_BATCH_LINGER_MS (printed below) tries another value
+            os.environ.setdefault("STORE_BATCH_LINGER_MS", str(defaults["StoreBatchLingerMs"]))
 
             from handlers import order_features
             from tests.fixtures.kinesis_events import lambda_context
 
-            base_rate = baseline(order_events(BASELINE_EVENTS, skip=EVENTS + 20))
-            warmup = lambda_event(order_events(20, skip=EVENTS), 0)
-            event = lambda_event(order_events(EVENTS), 100)
+            base_rates = [
+                baseline(
+                    order_events(BASELINE_EVENTS, skip=RUNS * EVENTS + 20 + n * BASELINE_EVENTS)
+                )
+                for n in range(RUNS)
+            ]
+            warmup = lambda_event(order_events(20, skip=RUNS * EVENTS), 0)
+            runs: list[Run] = []
             with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # EMF, logs
                 order_features.lambda_handler(warmup, lambda_context())  # container init
-                admin(url, "stats/reset", {})
-                started = time.perf_counter()
-                response = order_features.lambda_handler(event, lambda_context())
-                elapsed = time.perf_counter() - started
-                calls = store_calls(url)
+                for n in range(RUNS):
+                    event = lambda_event(order_events(EVENTS, skip=n * EVENTS), 100 + n * EVENTS)
+                    runs.append(invoke(order_features.lambda_handler, event, url))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    rate = EVENTS / elapsed
-    ratio = rate / base_rate
+    base_rate = max(base_rates)
+    best = max(runs, key=lambda run: run.rate)
+    ratio = best.rate / base_rate
     print(f"store latency: {LATENCY_MS} ms per PutRecord/BatchWriteRecord (emulator, own process)")
-    print(f"baseline  (sequential, 1 PutRecord at a time): {base_rate:8.1f} records/s")
     print(
-        f"handler   ({EVENTS} order events, PUT_CONCURRENCY={concurrency}): "
-        f"{rate:8.1f} records/s  ({elapsed * 1000:.0f} ms, failures: "
-        f"{len(response['batchItemFailures'])})"
+        f"baseline  (sequential, 1 PutRecord at a time): {base_rate:8.1f} records/s "
+        f"(best of {RUNS}: {', '.join(f'{r:.1f}' for r in base_rates)})"
     )
     print(
-        f"store calls by the handler: {', '.join(f'{op} {n}' for op, n in calls.items()) or 'none'}"
-        f" (STORE_BATCH_SIZE={os.environ['STORE_BATCH_SIZE']}, "
+        f"handler   ({EVENTS} order events, PUT_CONCURRENCY={concurrency}): "
+        f"{best.rate:8.1f} records/s  (best of {RUNS} invocations)"
+    )
+    for n, run in enumerate(runs, 1):
+        print(
+            f"  invocation {n}: {run.rate:7.1f} records/s  {run.elapsed * 1000:4.0f} ms  "
+            f"handler CPU {run.cpu_ms_per_record:.3f} ms/record  "
+            f"store calls: {', '.join(f'{op} {k}' for op, k in run.calls.items()) or 'none'}  "
+            f"failures: {run.failures}"
+        )
+    print(
+        f"(STORE_BATCH_SIZE={os.environ['STORE_BATCH_SIZE']}, "
         f"STORE_BATCH_LINGER_MS={os.environ['STORE_BATCH_LINGER_MS']})"
     )
     print(f"ratio: {ratio:.1f}x (target >= {TARGET_RATIO:.0f}x and >= {TARGET_RATE:.0f} records/s)")
@@ -206,7 +257,8 @@ def main() -> int:
             f"cold-start import {module}: {cost.median_ms:.0f} ms "
             f"({cost.modules_loaded} modules; heavy: {', '.join(cost.heavy_loaded) or 'none'})"
         )
-    ok = response["batchItemFailures"] == [] and ratio >= TARGET_RATIO and rate >= TARGET_RATE
+    failures = sum(run.failures for run in runs)
+    ok = failures == 0 and ratio >= TARGET_RATIO and best.rate >= TARGET_RATE
     if heavy_found:
         print("FAILED: heavy import on the handler path")
         return 1

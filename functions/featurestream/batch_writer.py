@@ -6,12 +6,16 @@ Powertools batches *input* records, not output calls. Here many lane threads eac
 their own record's outcome, so the writer has to gather *concurrent* writers into one
 ``BatchWriteRecord`` and hand every waiting thread its own entry's result.
 
-How: the first ``put`` opens a batch and waits up to ``linger`` for others to join; the put
-that makes it ``batch_size`` long closes it at once. Whoever closes a batch sends it from its
-own (lane) thread, so several calls can be in flight on the shared client and its pool; no
-extra thread is started. A batch never holds two entries with the same record identifier:
-per-entry ``Errors`` and ``UnprocessedEntries`` echo the entry, and the identifier is what
-maps each of them back to its waiting thread (it also keeps one customer's writes ordered).
+How: the first ``put`` opens a batch and waits up to ``linger`` for others to join. The put
+that makes it ``batch_size`` long closes it at once, and so does the moment every lane that
+can run waits in it (the lanes report in: :class:`featurestream.lanes.LaneObserver`): nobody
+else can join then, so waiting out the linger would only idle the pool. Whoever
+closes a batch sends it from its own (lane) thread, so several calls can be in flight on the
+shared client and its pool; no extra thread is started.
+
+A batch never holds two entries with the same record identifier: per-entry ``Errors`` and
+``UnprocessedEntries`` echo the entry, and the identifier is what maps each of them back to
+its waiting thread (it also keeps one customer's writes ordered).
 
 Per-record semantics are PutRecord's (event-time gate, full replace), so a call's outcome
 per entry is classified with the same rules as a PutRecord error (:func:`classify_code`).
@@ -29,7 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from featurestream.store import StoreError, TransientStoreError, classify, classify_code
 
 MAX_BATCH_SIZE: Final = 25
-DEFAULT_LINGER_MS: Final = 2.0
+DEFAULT_LINGER_MS: Final = 20.0
 DEFAULT_UNPROCESSED_ATTEMPTS: Final = 3
 _BACKOFF_BASE_S: Final = 0.025
 
@@ -76,6 +80,7 @@ class BatchingWriter:
         batch_size: int = MAX_BATCH_SIZE,
         linger_ms: float = DEFAULT_LINGER_MS,
         unprocessed_attempts: int = DEFAULT_UNPROCESSED_ATTEMPTS,
+        concurrency: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH_SIZE:
@@ -91,12 +96,41 @@ class BatchingWriter:
         self._cond = threading.Condition()
         self._open: _Batch | None = None
         self._in_flight: set[str] = set()
+        self._open_lanes = 0
+        self._concurrency = concurrency
+
+    def lanes_opened(self, count: int) -> None:
+        """``count`` lanes (one thread each, at most ``concurrency`` at once) will ``put``."""
+        with self._cond:
+            self._open_lanes += count
+
+    def lane_closed(self) -> None:
+        """A lane will ``put`` no more; if the others all wait in the open batch, send it."""
+        to_send = None
+        with self._cond:
+            self._open_lanes = max(0, self._open_lanes - 1)
+            if self._open is not None and self._holds_every_lane(self._open):
+                to_send = self._close(self._open)
+        if to_send is not None:
+            self._send(to_send)
+
+    def _holds_every_lane(self, batch: _Batch) -> bool:
+        """Every lane that can run now waits in ``batch`` (caller holds the lock).
+
+        Lanes waiting on a call in flight do not count as "nobody left": when the call
+        returns they write again and can fill this batch; the linger bounds that wait.
+        Sending early there would split the lanes into ever smaller calls.
+        """
+        running = self._open_lanes
+        if self._concurrency is not None:
+            running = min(running, self._concurrency)
+        return 0 < running <= len(batch.slots)
 
     def put(self, record: list[dict[str, str]]) -> float:
         """Write one record; blocks until its entry's outcome is known."""
         started = time.perf_counter()
         slot = _Slot(self._key(record), record)
-        to_send: _Batch | None = None
+        to_send: list[_Batch] = []
         with self._cond:
             # The lanes run one record per customer at a time; the writer relies on it for
             # order between calls (within a call, the cut below keeps identifiers unique).
@@ -104,17 +138,18 @@ class BatchingWriter:
             self._in_flight.add(slot.key)
             batch = self._open
             if batch is not None and slot.key in batch.slots:
-                to_send = self._close(batch)  # unreachable while the lanes hold; stay correct
+                to_send.append(self._close(batch))  # unreachable while the lanes hold
                 batch = None
             leader = batch is None
             if batch is None:
                 batch = self._open = _Batch(opened=time.monotonic())
             batch.slots[slot.key] = slot
-            if len(batch.slots) >= self.batch_size:
-                to_send, leader = self._close(batch), False
+            if len(batch.slots) >= self.batch_size or self._holds_every_lane(batch):
+                to_send.append(self._close(batch))
+                leader = False
         try:
-            if to_send is not None:
-                self._send(to_send)
+            for closed in to_send:
+                self._send(closed)
             if leader:
                 self._linger_then_send(batch)
             slot.done.wait()

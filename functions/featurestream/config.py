@@ -16,7 +16,10 @@ N = TypeVar("N", int, float)
 # keep four 25-entry calls in flight.
 DEFAULT_PUT_CONCURRENCY: Final = 100
 DEFAULT_STORE_BATCH_SIZE: Final = 25  # entries per BatchWriteRecord call, 1-25
-DEFAULT_STORE_BATCH_LINGER_MS: Final = 2.0  # how long a call waits for more entries
+# How long a call waits for more entries at most. It rarely runs out: a call goes when full
+# or when every lane that can run waits in it; it bounds the wait for lanes busy elsewhere
+# (a quarantine send) or on a call in flight. 2 ms split calls under CPU contention.
+DEFAULT_STORE_BATCH_LINGER_MS: Final = 20.0
 DEFAULT_STORE_MAX_ATTEMPTS: Final = 4
 DEFAULT_QUEUE_MAX_ATTEMPTS: Final = 4
 

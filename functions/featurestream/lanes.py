@@ -20,8 +20,8 @@ now would only make duplicates, and deferring keeps each customer's writes in or
 
 import sys
 from collections.abc import Callable
-from concurrent.futures import Executor
-from typing import Any
+from concurrent.futures import Executor, wait
+from typing import Any, Protocol
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import (
@@ -31,6 +31,15 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import (
 LaneKey = Callable[[KinesisStreamRecord], str]
 
 
+class LaneObserver(Protocol):
+    """Told how many lanes a batch has and when each one ends (the coalescing writer uses
+    it to know when every lane that can still write is waiting on it)."""
+
+    def lanes_opened(self, count: int) -> None: ...
+
+    def lane_closed(self) -> None: ...
+
+
 class Deferred(Exception):
     """Not attempted: an earlier record of the same lane failed in this invocation."""
 
@@ -38,10 +47,13 @@ class Deferred(Exception):
 class LanedBatchProcessor(BatchProcessor):
     """Kinesis batch processor with per-key lanes run on a shared executor."""
 
-    def __init__(self, lane_key: LaneKey, executor: Executor) -> None:
+    def __init__(
+        self, lane_key: LaneKey, executor: Executor, observer: LaneObserver | None = None
+    ) -> None:
         super().__init__(event_type=EventType.KinesisDataStreams)
         self._lane_key = lane_key
         self._executor = executor
+        self._observer = observer
 
     def process(self) -> list[tuple[Any, ...]]:
         """Run the lanes; results come back in the batch's original order."""
@@ -49,7 +61,10 @@ class LanedBatchProcessor(BatchProcessor):
         for index, raw in enumerate(self.records):
             lanes.setdefault(self._lane_key(KinesisStreamRecord(raw)), []).append(index)
         results: list[tuple[Any, ...]] = [()] * len(self.records)
+        if self._observer is not None:
+            self._observer.lanes_opened(len(lanes))
         futures = [self._executor.submit(self._run_lane, lane) for lane in lanes.values()]
+        wait(futures)  # one wake-up of this thread for the batch, not one per lane
         for future in futures:
             for index, result in future.result():
                 results[index] = result
@@ -60,14 +75,18 @@ class LanedBatchProcessor(BatchProcessor):
     def _run_lane(self, indexes: list[int]) -> list[tuple[int, tuple[Any, ...]]]:
         done: list[tuple[int, tuple[Any, ...]]] = []
         failed = False
-        for index in indexes:
-            raw = self.records[index]
-            if failed:
-                done.append((index, self._defer(raw)))
-                continue
-            result = self._process_record(raw)
-            failed = result[0] == "fail"
-            done.append((index, result))
+        try:
+            for index in indexes:
+                raw = self.records[index]
+                if failed:
+                    done.append((index, self._defer(raw)))
+                    continue
+                result = self._process_record(raw)
+                failed = result[0] == "fail"
+                done.append((index, result))
+        finally:
+            if self._observer is not None:
+                self._observer.lane_closed()
         return done
 
     def _defer(self, raw: dict[str, Any]) -> tuple[Any, ...]:

@@ -90,6 +90,35 @@ def test_poison_pills_are_quarantined_and_the_rest_lands(ingest_stack):
     assert "order-events" in messages[records[3]["kinesis"]["sequenceNumber"]]["reason"]
 
 
+def emf_values(stdout: str) -> dict[str, list[float]]:
+    """Every value of every metric in the EMF documents a handler printed."""
+    values: dict[str, list[float]] = {}
+    for line in stdout.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            document = json.loads(line)
+            for metric in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                value = document[metric["Name"]]
+                values.setdefault(metric["Name"], []).extend(
+                    value if isinstance(value, list) else [value]
+                )
+    return values
+
+
+def test_metrics_count_outcomes_and_time_every_record(ingest_stack, capsys):
+    events = [order_event(i, f"C{i}", T1) for i in range(1, 151)]
+    capsys.readouterr()
+    response = ingest_stack.invoke(order_features, batch([*events, b"{not json"]))
+    assert response == {"batchItemFailures": []}
+    values = emf_values(capsys.readouterr().out)
+    assert values["RecordsProcessed"] == [150]
+    assert values["RecordsQuarantined"] == [1]
+    assert values["RecordsFailed"] == [0]
+    assert len(values["PutRecordLatency"]) == 150  # one per written record
+    assert len(values["TimeInStream"]) == 151  # one per record
+    assert all(v >= 2000 for v in values["TimeInStream"])  # batch() dates arrival 2 s back
+    assert all(v > 0 for v in values["PutRecordLatency"])
+
+
 def test_throttling_is_retried_by_botocore(ingest_stack, featurestore_server):
     featurestore_server.faults = FaultConfig(
         throttle_rate=0.3, operations=frozenset({"BatchWriteRecord"}), seed=7

@@ -11,7 +11,12 @@ from botocore.stub import Stubber
 
 from featurestream.batch_writer import BatchingWriter
 from featurestream.config import ConfigError, Settings
-from featurestream.store import StoreRejected, TransientStoreError
+from featurestream.store import (
+    StoreRejected,
+    TransientStoreError,
+    client_config,
+    serialize_with_json_dumps,
+)
 
 
 def record(customer: str, event_time: str = "2021-06-01T10:00:00.000Z") -> list[dict[str, str]]:
@@ -224,7 +229,7 @@ def test_sequential_puts_of_one_identifier_go_in_separate_calls():
 def test_batch_settings_from_env():
     base = {"FEATURE_GROUP_NAME": "g", "QUARANTINE_QUEUE_URL": "q"}
     settings = Settings.from_env(base)
-    assert (settings.store_batch_size, settings.store_batch_linger_ms) == (25, 2.0)
+    assert (settings.store_batch_size, settings.store_batch_linger_ms) == (25, 20.0)
     assert settings.put_concurrency == 100
     custom = Settings.from_env({**base, "STORE_BATCH_SIZE": "10", "STORE_BATCH_LINGER_MS": "0"})
     assert (custom.store_batch_size, custom.store_batch_linger_ms) == (10, 0.0)
@@ -235,3 +240,75 @@ def test_batch_settings_from_env():
         Settings.from_env({**base, "STORE_BATCH_LINGER_MS": "-1"})
     with pytest.raises(ValueError, match="batch_size"):
         BatchingWriter(CountingClient(), "g", record_identifier="customer_id", batch_size=26)
+
+
+def test_a_batch_goes_as_soon_as_every_lane_waits_in_it():
+    """With the lanes reporting in, nobody waits out the linger once no one else can join."""
+    client = CountingClient()
+    writer = writer_for(client, batch_size=25, concurrency=2)  # linger 5 s
+    writer.lanes_opened(3)  # three lanes, two of them at a time: two can be waiting
+    started = time.perf_counter()
+    outcomes = put_in_order(writer, ["C1", "C2"])
+    assert client.calls == [["C1", "C2"]]
+    writer.lane_closed()
+    writer.lane_closed()  # one lane left; its put is alone
+    outcomes |= put_in_order(writer, ["C3"])
+    assert time.perf_counter() - started < 2
+    assert client.calls == [["C1", "C2"], ["C3"]]
+    assert all(isinstance(o, float) for o in outcomes.values())
+
+
+def test_a_closing_lane_sends_the_batch_the_others_wait_in():
+    client = CountingClient()
+    writer = writer_for(client, batch_size=25)  # linger 5 s
+    writer.lanes_opened(2)
+    waiting = threading.Thread(target=writer.put, args=(record("C1"),))
+    waiting.start()
+    while "C1" not in writer._in_flight:
+        time.sleep(0.001)
+    assert client.calls == []  # the other lane may still write
+    writer.lane_closed()
+    waiting.join(2)
+    assert client.calls == [["C1"]]
+
+
+def sent_bodies(client) -> list[bytes]:
+    """Every request body ``client`` would send; the call itself answers an empty 200."""
+    from botocore.awsrequest import AWSResponse
+
+    bodies: list[bytes] = []
+
+    class Body:
+        def stream(self, **_):
+            yield b'{"Errors":[],"UnprocessedEntries":[]}'
+
+    def send(request, **_):
+        bodies.append(request.body)
+        return AWSResponse(request.url, 200, {"content-type": "application/json"}, Body())
+
+    client.meta.events.register("before-send", send)
+    return bodies
+
+
+def test_json_dumps_bodies_are_byte_for_byte_botocores():
+    entries = [
+        {"FeatureGroupName": "g", "Record": record(f"C{i}"), "TargetStores": ["OnlineStore"]}
+        for i in range(3)
+    ]
+    entries[0]["Record"].append({"FeatureName": "tags", "ValueAsStringList": ["a", "é"]})
+    entries[1]["TtlDuration"] = {"Unit": "Days", "Value": 3}
+    config = client_config(pool_size=1, max_attempts=1)
+    plain = boto3.client("sagemaker-featurestore-runtime", region_name="us-east-1", config=config)
+    fast = boto3.client("sagemaker-featurestore-runtime", region_name="us-east-1", config=config)
+    serialize_with_json_dumps(fast, "BatchWriteRecord")
+    expected, got = sent_bodies(plain), sent_bodies(fast)
+    for client in (plain, fast):
+        client.batch_write_record(Entries=entries)
+    assert got == expected
+    assert entries[2]["Record"] == record("C2")  # the caller's parameters are untouched
+
+
+def test_json_dumps_bodies_are_refused_for_inputs_botocore_reshapes():
+    client = boto3.client("sagemaker-featurestore-runtime", region_name="us-east-1")
+    with pytest.raises(ValueError, match="PutRecord"):  # FeatureGroupName goes in the URI
+        serialize_with_json_dumps(client, "PutRecord")
