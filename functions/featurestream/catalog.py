@@ -7,6 +7,7 @@ provisioning all derive from here.
 """
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Final, Literal
 
@@ -53,8 +54,9 @@ class FeatureGroupSpec:
                 return candidate
         raise KeyError(f"{self.name} has no feature {name!r}")
 
-    @property
+    @cached_property
     def feature_names(self) -> tuple[str, ...]:
+        """Cached: the stream handlers read it for every record they write."""
         return tuple(feature.name for feature in self.features)
 
     def feature_definitions(self) -> list[dict[str, str]]:

@@ -86,12 +86,8 @@ def features_for(
     return ORDERS, order_features(event, params=params, as_of=as_of)
 
 
-_CATALOG_ORDER: Final = {group.name: group.feature_names for group in (CUSTOMERS, ORDERS)}
-"""Each group's feature names, read once (a spec builds the tuple on every access)."""
-
-
 def _in_catalog_order(group: FeatureGroupSpec, features: Features) -> Features:
-    names = _CATALOG_ORDER.get(group.name) or group.feature_names
+    names = group.feature_names
     if len(features) != len(names) or not all(name in features for name in names):
         # a catalog edit not matched here
         raise AssertionError(f"{group.name}: transform and catalog disagree on feature names")
