@@ -10,13 +10,12 @@ ones shipped is a deployment error, refused before anything is served (principle
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.config import Config
 
 from featurestream.api_errors import ApiError
+from featurestream.aws_clients import lean_client
 from featurestream.config import ConfigError
 from featurestream.http_api import (
     FeaturesRequest,
@@ -35,16 +34,6 @@ from featurestream.params import FittedParams, load_params
 from featurestream.serving import BatchGetClient, OnlineReader
 
 
-def _client(service: str, *, attempts: int, connect: float, read: float) -> Any:
-    config = Config(
-        retries=cast(Any, {"mode": "standard", "total_max_attempts": attempts}),
-        connect_timeout=connect,
-        read_timeout=read,
-        tcp_keepalive=True,
-    )
-    return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
-
-
 def build_service(
     settings: InferenceSettings,
     *,
@@ -61,13 +50,13 @@ def build_service(
             f"model {contract.model_version} was trained with params {contract.params_version}, "
             f"but the Lambda ships params {params.version}: retrain or redeploy"
         )
-    store = store_client or _client(
+    store = store_client or lean_client(
         "sagemaker-featurestore-runtime",
         attempts=settings.store_max_attempts,
         connect=settings.store_connect_timeout,
         read=settings.store_read_timeout,
     )
-    endpoint = endpoint_client or _client(
+    endpoint = endpoint_client or lean_client(
         "sagemaker-runtime",
         attempts=settings.endpoint_max_attempts,
         connect=settings.endpoint_connect_timeout,
