@@ -32,15 +32,16 @@ def is_plain_json(shape: Shape, _seen: frozenset[str] = frozenset()) -> bool:
     serialization = shape.serialization
     if serialization.get("location") or serialization.get("payload"):
         return False
+    model: Any = shape  # the stubs declare only the base Shape
     if shape.type_name == "string":
         return True
     if shape.type_name == "list":
-        return is_plain_json(cast(Any, shape).member, seen)
-    if shape.type_name != "structure" or shape.is_document_type or shape.is_tagged_union:
+        return is_plain_json(model.member, seen)
+    if shape.type_name != "structure" or model.is_document_type or model.is_tagged_union:
         return False
     return all(
         "name" not in member.serialization and is_plain_json(member, seen)
-        for member in cast(Any, shape).members.values()
+        for member in model.members.values()
     )
 
 
@@ -51,15 +52,17 @@ class _PlainJsonParser(RestJSONParser):
         super().__init__(**defaults)
         self._plain = plain
 
-    def _do_parse(self, response: dict[str, Any], shape: Shape | None) -> dict[str, Any]:
+    def _do_parse(self, response: dict[str, Any], shape: Shape | None) -> Any:
+        """The success path only: error answers keep botocore's own parsing."""
+        botocore_parser: Any = super()  # these hooks are not in the stubs
         if shape is None or not self._is_plain(shape):
-            return cast(dict[str, Any], super()._do_parse(response, shape))
-        body = self._initial_body_parse(response["body"])
+            return botocore_parser._do_parse(response, shape)
+        body = botocore_parser._initial_body_parse(response["body"])
         if not isinstance(body, dict):
-            return cast(dict[str, Any], super()._do_parse(response, shape))
+            return botocore_parser._do_parse(response, shape)
         members = cast(Any, shape).members
         parsed = {name: body[name] for name in members if body.get(name) is not None}
-        parsed["ResponseMetadata"] = self._populate_response_metadata(response)
+        parsed["ResponseMetadata"] = botocore_parser._populate_response_metadata(response)
         return parsed
 
     def _is_plain(self, shape: Shape) -> bool:
@@ -76,11 +79,16 @@ class PlainJsonParserFactory(ResponseParserFactory):
     def __init__(self) -> None:
         super().__init__()
         self._plain: dict[str, bool] = {}
+        self._parser_defaults: dict[str, Any] = {}
+
+    def set_parser_defaults(self, **kwargs: Any) -> None:
+        super().set_parser_defaults(**kwargs)
+        self._parser_defaults.update(kwargs)
 
     def create_parser(self, protocol_name: str) -> Any:
         if protocol_name != "rest-json":
             return super().create_parser(protocol_name)
-        return _PlainJsonParser(self._plain, **self._defaults)
+        return _PlainJsonParser(self._plain, **self._parser_defaults)
 
 
 def lean_client(service: str, *, attempts: int, connect: float, read: float) -> Any:
