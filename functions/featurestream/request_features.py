@@ -60,7 +60,7 @@ class CorruptRecord(ValueError):
     """A stored value does not parse as its catalog type (a writer bug, not the caller's)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GroupView:
     """One group's record for one customer, as of the request."""
 
@@ -118,12 +118,14 @@ def group_view(
     for feature, source, compute in _TIME_FEATURES[group]:
         if feature in values:
             as_written[feature] = values.pop(feature)
-        if source in record:
-            try:
-                moment = parse_timestamp(record[source])
-            except ValueError:
-                raise CorruptRecord(f"{group}.{source} is not a timestamp") from None
-            values[feature] = compute(moment, as_of, params)
+        text = record.get(source)
+        if text is None:
+            continue
+        try:  # often the event time itself (a registration, the latest order): parsed once
+            moment = event_time if text == event_time_text else parse_timestamp(text)
+        except ValueError:
+            raise CorruptRecord(f"{group}.{source} is not a timestamp") from None
+        values[feature] = compute(moment, as_of, params)
     age = (as_of - event_time).total_seconds()
     stale = max_age_seconds is not None and age > max_age_seconds
     version = record.get("transform_version")
