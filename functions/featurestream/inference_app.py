@@ -2,7 +2,7 @@
 validate, read, score and answer — every failure as a JSON error with its status code.
 
 The service is built on first use (not at import), so importing the handler needs no
-environment; settings, boto3 clients, the model contract and the fitted params are then
+environment; settings, botocore clients, the model contract and the fitted params are then
 reused by every invocation of the container. A contract trained with other params than the
 ones shipped is a deployment error, refused before anything is served (principle 4).
 """
@@ -42,7 +42,8 @@ def build_service(
     store_client: BatchGetClient | None = None,
     endpoint_client: InvokeClient | None = None,
 ) -> InferenceService:
-    """Wire the service from settings; clients default to boto3's (standard endpoint vars)."""
+    """Wire the service from settings; clients default to :func:`lean_client` (boto3's
+    standard endpoint variables)."""
     contract = contract or load_contract()
     params = params or load_params()
     if contract.params_version != params.version:
