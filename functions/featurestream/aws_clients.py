@@ -16,7 +16,7 @@ botocore spends CPU in proportion to the size of a call in two places that add n
   use ``.get`` and treat a null as absent.)
 
 The clients come from botocore directly: boto3 would add nothing to them, and importing it
-(with s3transfer) was about 30% of the handler's cold-start import (``python -X importtime``).
+(with s3transfer) was 57 modules of the handler's cold-start import.
 """
 
 from typing import Any, cast
