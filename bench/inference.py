@@ -5,10 +5,18 @@ and answer after fixed delays (``--store-ms``, ``--model-ms``). The same handler
 (``InferenceApp``: routing, request-time features, vector, InvokeEndpoint, response) runs
 with its real ``OnlineReader`` and, as the baseline in the same run, with a reader making
 two sequential ``GetRecord`` calls per customer. For 1 and 50 customers it prints p50/p99 of
-the whole call, and the handler's own overhead: per call, the time outside the boto3 client
-methods (store and endpoint calls are timed by wrapping the clients), as wall time and as
-the handler thread's CPU time. Target: overhead p99 under 2 ms. Then the cold-start import
-time of ``handlers.inference``.
+the whole call and the handler's own overhead, two ways:
+
+- CPU: the handler thread's CPU time for the whole call, botocore included (building,
+  signing and sending requests, parsing answers). The store and the endpoint run in other
+  processes, so none of their work is in it, and other processes on a busy machine do not
+  inflate it. This is the figure held against the target; ``in boto3`` says how much of it
+  was spent inside the client methods.
+- wall - delays: the call's wall time minus the dependencies' fixed delays (delay x calls).
+  An upper bound: it also holds loopback HTTP, the emulator's and the model's own work, and
+  scheduling delays on a loaded machine.
+
+Target: overhead p99 under 2 ms. Then the cold-start import time of ``handlers.inference``.
 
     python bench/inference.py [--store-ms 5] [--model-ms 5]
 """
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import os
 import statistics
@@ -35,10 +44,14 @@ REQUEST_AT = "2022-01-10T12:00:00.000Z"
 
 
 class Timed:
-    """A boto3 client whose method calls add their wall time to ``spent``."""
+    """A boto3 client that counts its method calls and the wall and CPU time spent in them."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
+        self.reset()
+
+    def reset(self) -> None:
+        self.calls = 0
         self.spent = 0.0
         self.cpu = 0.0
 
@@ -53,6 +66,7 @@ class Timed:
                     result["Body"] = io.BytesIO(result["Body"].read())
                 return result
             finally:
+                self.calls += 1
                 self.spent += time.perf_counter() - start
                 self.cpu += time.thread_time() - cpu
 
@@ -133,25 +147,33 @@ def handler_for(service: Any) -> Any:
 
 
 def measure(
-    app: Any, event: dict[str, Any], clients: list[Timed], runs: int
+    app: Any,
+    event: dict[str, Any],
+    store: Timed,
+    endpoint: Timed,
+    *,
+    delays: tuple[float, float],
+    runs: int,
 ) -> dict[str, list[float]]:
-    """Per call: wall time, wall time outside the clients, and handler-thread CPU outside
-    them (CPU is immune to other processes on a busy machine; wall time is not)."""
-    samples: dict[str, list[float]] = {"total": [], "overhead": [], "cpu": []}
+    """Per call (ms): wall time; the handler thread's CPU, all of it and the part inside the
+    boto3 clients; wall time minus the dependencies' fixed delays (``delays``: store, model)."""
+    samples: dict[str, list[float]] = {"total": [], "cpu": [], "cpu_boto3": [], "wall_net": []}
     sink = io.StringIO()  # EMF metrics are still serialised each call, as in Lambda
     for _ in range(runs):
         sink.seek(0)
         sink.truncate()
-        for client in clients:
-            client.spent = client.cpu = 0.0
+        store.reset()
+        endpoint.reset()
         start, cpu = time.perf_counter(), time.thread_time()
         with contextlib.redirect_stdout(sink):
             answer = app(event)
         total, cpu = time.perf_counter() - start, time.thread_time() - cpu
         assert answer["statusCode"] == 200, answer["body"]
+        waited = (store.calls * delays[0] + endpoint.calls * delays[1]) / 1000
         samples["total"].append(total * 1000)
-        samples["overhead"].append((total - sum(c.spent for c in clients)) * 1000)
-        samples["cpu"].append((cpu - sum(c.cpu for c in clients)) * 1000)
+        samples["cpu"].append(cpu * 1000)
+        samples["cpu_boto3"].append((store.cpu + endpoint.cpu) * 1000)
+        samples["wall_net"].append((total - waited) * 1000)
     return samples
 
 
@@ -162,8 +184,9 @@ def report(count: int, name: str, samples: dict[str, list[float]]) -> None:
     print(
         f"inference  {count:>2} customer(s) {name:<22}"
         f" p50 {p('total', 0.5):7.2f} ms  p99 {p('total', 0.99):7.2f} ms"
-        f" | overhead wall p50 {p('overhead', 0.5):5.2f} p99 {p('overhead', 0.99):5.2f} ms"
-        f" | overhead CPU p50 {p('cpu', 0.5):5.2f} p99 {p('cpu', 0.99):5.2f} ms"
+        f" | handler CPU p50 {p('cpu', 0.5):5.2f} p99 {p('cpu', 0.99):5.2f} ms"
+        f" (in boto3 p50 {p('cpu_boto3', 0.5):5.2f})"
+        f" | wall - delays p50 {p('wall_net', 0.5):6.2f} p99 {p('wall_net', 0.99):6.2f} ms"
         f"  ({len(samples['total'])} calls)"
     )
 
@@ -185,9 +208,9 @@ def main() -> None:
         }
     )
 
-    import boto3
     from inference import api_event  # tests/fixtures
 
+    from featurestream.aws_clients import lean_client
     from featurestream.inference_app import build_service
     from featurestream.inference_config import InferenceSettings
 
@@ -197,8 +220,10 @@ def main() -> None:
         try:
             groups = load_records(ids)
             settings = InferenceSettings(groups["customers"], groups["orders"], "bench")
-            store = Timed(boto3.client("sagemaker-featurestore-runtime"))
-            endpoint = Timed(boto3.client("sagemaker-runtime"))
+            # built as the Lambda builds them; one attempt, so no retry hides in a sample
+            client = functools.partial(lean_client, attempts=1, connect=5.0, read=30.0)
+            store = Timed(client("sagemaker-featurestore-runtime"))
+            endpoint = Timed(client("sagemaker-runtime"))
             batch = build_service(settings, store_client=store, endpoint_client=endpoint)
             sequential = build_service(settings, store_client=store, endpoint_client=endpoint)
             sequential.reader = SequentialGetRecordReader(store, groups)  # type: ignore[assignment]
@@ -208,17 +233,23 @@ def main() -> None:
             }
             print(
                 f"inference  store answers after {args.store_ms:g} ms, model after "
-                f"{args.model_ms:g} ms (separate processes); overhead = time outside boto3 calls"
+                f"{args.model_ms:g} ms (separate processes); overhead = handler-thread CPU "
+                "(botocore included) and wall time minus those delays"
             )
             medians = {}
+            verdicts: list[tuple[int, float]] = []
             for count in (1, 50):
                 body = {"customer_ids": ids[:count]}
                 event = api_event("POST", "/predictions", body=body, at=REQUEST_AT)
                 for name, handler in handlers.items():
                     baseline = name != "BatchGetRecord"
                     runs = args.baseline_runs_50 if count == 50 and baseline else args.runs
-                    measure(handler, event, [store, endpoint], 5)  # warm connections
-                    samples = measure(handler, event, [store, endpoint], runs)
+                    delays = (args.store_ms, args.model_ms)
+                    # warm up connections and caches first
+                    measure(handler, event, store, endpoint, delays=delays, runs=5)
+                    samples = measure(handler, event, store, endpoint, delays=delays, runs=runs)
+                    if name == "BatchGetRecord":
+                        verdicts.append((count, percentile(samples["cpu"], 0.99)))
                     medians[name] = statistics.median(samples["total"])
                     report(count, name, samples)
                 ratio = medians["2x GetRecord/customer"] / medians["BatchGetRecord"]
@@ -234,7 +265,12 @@ def main() -> None:
         f"importtime handlers.inference: {cost.median_ms:.0f} ms "
         f"({cost.modules_loaded} modules; heavy packages: {heavy})"
     )
-    print(f"inference  target: handler overhead p99 < {OVERHEAD_TARGET_MS:g} ms")
+    for count, cpu_p99 in verdicts:
+        verdict = "met" if cpu_p99 < OVERHEAD_TARGET_MS else "NOT met"
+        print(
+            f"inference  target: handler CPU p99 < {OVERHEAD_TARGET_MS:g} ms, {count:>2} "
+            f"customer(s): {cpu_p99:.2f} ms, {verdict}"
+        )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 validate, read, score and answer — every failure as a JSON error with its status code.
 
 The service is built on first use (not at import), so importing the handler needs no
-environment; settings, boto3 clients, the model contract and the fitted params are then
+environment; settings, botocore clients, the model contract and the fitted params are then
 reused by every invocation of the container. A contract trained with other params than the
 ones shipped is a deployment error, refused before anything is served (principle 4).
 """
@@ -10,13 +10,12 @@ ones shipped is a deployment error, refused before anything is served (principle
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.config import Config
 
 from featurestream.api_errors import ApiError
+from featurestream.aws_clients import lean_client
 from featurestream.config import ConfigError
 from featurestream.http_api import (
     FeaturesRequest,
@@ -35,16 +34,6 @@ from featurestream.params import FittedParams, load_params
 from featurestream.serving import BatchGetClient, OnlineReader
 
 
-def _client(service: str, *, attempts: int, connect: float, read: float) -> Any:
-    config = Config(
-        retries=cast(Any, {"mode": "standard", "total_max_attempts": attempts}),
-        connect_timeout=connect,
-        read_timeout=read,
-        tcp_keepalive=True,
-    )
-    return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
-
-
 def build_service(
     settings: InferenceSettings,
     *,
@@ -53,7 +42,8 @@ def build_service(
     store_client: BatchGetClient | None = None,
     endpoint_client: InvokeClient | None = None,
 ) -> InferenceService:
-    """Wire the service from settings; clients default to boto3's (standard endpoint vars)."""
+    """Wire the service from settings; clients default to :func:`lean_client` (boto3's
+    standard endpoint variables)."""
     contract = contract or load_contract()
     params = params or load_params()
     if contract.params_version != params.version:
@@ -61,13 +51,13 @@ def build_service(
             f"model {contract.model_version} was trained with params {contract.params_version}, "
             f"but the Lambda ships params {params.version}: retrain or redeploy"
         )
-    store = store_client or _client(
+    store = store_client or lean_client(
         "sagemaker-featurestore-runtime",
         attempts=settings.store_max_attempts,
         connect=settings.store_connect_timeout,
         read=settings.store_read_timeout,
     )
-    endpoint = endpoint_client or _client(
+    endpoint = endpoint_client or lean_client(
         "sagemaker-runtime",
         attempts=settings.endpoint_max_attempts,
         connect=settings.endpoint_connect_timeout,

@@ -10,7 +10,7 @@ filled in, so nothing is invented that the model's owner did not decide.
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Final
 
@@ -62,11 +62,19 @@ class ModelContract:
     def groups(self) -> tuple[str, ...]:
         return tuple(g for g in GROUPS if any(f.group == g for f in self.features))
 
+    @cached_property
+    def _keys(self) -> tuple[tuple[str, str], ...]:
+        return tuple((f.group, f.name) for f in self.features)
+
     def vector(self, values: Mapping[str, Mapping[str, Any]]) -> list[float]:
         """The model input from ``{group: {feature: value}}``, in contract order.
 
         Raises :class:`MissingFeatures` listing every absent value without a default.
         """
+        try:  # every value present: the common case, one pass
+            return [float(values[group][name]) for group, name in self._keys]
+        except (KeyError, TypeError):
+            pass  # something absent or None: fill declared defaults, report the rest
         vector: list[float] = []
         missing: list[ContractFeature] = []
         for feature in self.features:

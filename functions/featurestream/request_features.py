@@ -21,14 +21,28 @@ from featurestream.timeutil import parse_timestamp
 from featurestream.transforms import FeatureValue, recency, tenure
 
 TimeFeature = Callable[[datetime, datetime, FittedParams], float]
+_PARSERS: Final[dict[str, Callable[[str], FeatureValue]]] = {"Integral": int, "Fractional": float}
 
 SPECS: Final = {"customers": CUSTOMERS, "orders": ORDERS}
-_TYPES: Final = {group: {f.name: f.type for f in spec.features} for group, spec in SPECS.items()}
+_NUMERIC: Final = {
+    group: {f.name: f.type for f in spec.features if f.type in _PARSERS}
+    for group, spec in SPECS.items()
+}
+"""Group → its numeric features and their catalog type; other values (strings, features the
+catalog does not know) are kept as text."""
 REQUEST_TIME_FEATURES: Final[dict[tuple[str, str], tuple[str, TimeFeature]]] = {
     ("customers", "n_days_active"): ("active_since", tenure),
     ("orders", "n_days_since_last_purchase"): ("purchased_on", recency),
 }
 """(group, feature) → (stored raw timestamp it derives from, the library function)."""
+_TIME_FEATURES: Final = {
+    group: [
+        (feature, source, compute)
+        for (owner, feature), (source, compute) in REQUEST_TIME_FEATURES.items()
+        if owner == group
+    ]
+    for group in SPECS
+}
 
 
 def needed_features(group: str, features: Iterable[str]) -> list[str]:
@@ -46,7 +60,7 @@ class CorruptRecord(ValueError):
     """A stored value does not parse as its catalog type (a writer bug, not the caller's)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GroupView:
     """One group's record for one customer, as of the request."""
 
@@ -70,16 +84,17 @@ class GroupView:
         }
 
 
-def _typed(group: str, name: str, text: str) -> FeatureValue:
-    kind = _TYPES[group].get(name)  # a feature the catalog does not know: kept as text
-    try:
-        if kind == "Integral":
-            return int(text)
-        if kind == "Fractional":
-            return float(text)
-    except ValueError:
-        raise CorruptRecord(f"{group}.{name} is not {kind}") from None
-    return text
+def _typed(group: str, record: Mapping[str, str]) -> dict[str, FeatureValue]:
+    values: dict[str, FeatureValue] = dict(record)
+    for name, kind in _NUMERIC[group].items():
+        text = record.get(name)
+        if text is None:
+            continue
+        try:
+            values[name] = _PARSERS[kind](text)
+        except ValueError:
+            raise CorruptRecord(f"{group}.{name} is not {kind}") from None
+    return values
 
 
 def group_view(
@@ -98,19 +113,19 @@ def group_view(
         event_time = parse_timestamp(event_time_text)
     except (KeyError, ValueError):
         raise CorruptRecord(f"{group} record has no readable {spec.event_time_feature}") from None
-    values = {name: _typed(group, name, text) for name, text in record.items()}
+    values = _typed(group, record)
     as_written: dict[str, FeatureValue] = {}
-    for (owner, feature), (source, compute) in REQUEST_TIME_FEATURES.items():
-        if owner != group:
-            continue
+    for feature, source, compute in _TIME_FEATURES[group]:
         if feature in values:
             as_written[feature] = values.pop(feature)
-        if source in record:
-            try:
-                moment = parse_timestamp(record[source])
-            except ValueError:
-                raise CorruptRecord(f"{group}.{source} is not a timestamp") from None
-            values[feature] = compute(moment, as_of, params)
+        text = record.get(source)
+        if text is None:
+            continue
+        try:  # often the event time itself (a registration, the latest order): parsed once
+            moment = event_time if text == event_time_text else parse_timestamp(text)
+        except ValueError:
+            raise CorruptRecord(f"{group}.{source} is not a timestamp") from None
+        values[feature] = compute(moment, as_of, params)
     age = (as_of - event_time).total_seconds()
     stale = max_age_seconds is not None and age > max_age_seconds
     version = record.get("transform_version")

@@ -130,12 +130,14 @@ class OnlineReader:
         )
 
     def _collect(self, response: Mapping[str, Any], result: OnlineRecords) -> None:
+        records = result.records
         for item in response.get("Records") or []:
-            group = self._logical.get(_group_key(item["FeatureGroupName"]))
+            name = item["FeatureGroupName"]
+            group = self._logical.get(name) or self._logical.get(_group_key(name))
             if group is None:
                 continue  # not a group we asked for
-            values = {fv["FeatureName"]: fv.get("ValueAsString", "") for fv in item["Record"]}
-            result.records[group][item["RecordIdentifierValueAsString"]] = values
+            values = {fv["FeatureName"]: fv.get("ValueAsString") or "" for fv in item["Record"]}
+            records[group][item["RecordIdentifierValueAsString"]] = values
         for item in response.get("Errors") or []:
             name = str(item.get("FeatureGroupName", ""))
             result.errors.append(
