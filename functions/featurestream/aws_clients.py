@@ -1,7 +1,7 @@
-"""botocore clients for the inference Lambda: retries and timeouts, and no per-item CPU
-that buys nothing.
+"""botocore clients for the Lambdas: retries and timeouts, and no per-item CPU that buys
+nothing.
 
-botocore spends CPU in proportion to the size of a call in two places that add nothing here:
+botocore spends CPU in proportion to the size of a call in three places that add nothing here:
 
 - It validates the parameters against the service model. Ours are built by the library
   (:mod:`featurestream.serving`, :mod:`featurestream.model_client`) from validated input, and
@@ -14,39 +14,82 @@ botocore spends CPU in proportion to the size of a call in two places that add n
   top-level keys, as botocore does; a unit test compares both parsers' output. (Below the
   top level, a key the model does not know or a null is kept rather than dropped; readers
   use ``.get`` and treat a null as absent.)
+- Before signing, it walks the parameters against the input model to build the body. For
+  an input that maps one to one onto JSON, the walk yields exactly ``json.dumps(params)``;
+  :func:`serialize_with_json_dumps` builds it that way (the stream handlers' BatchWriteRecord,
+  ~30 visits per record; a unit test compares the bytes).
+
+Both shortcuts are taken only for shapes :func:`is_plain_json` accepts, so a model change
+that would make botocore reshape a body or an answer turns them off, never silently wrong.
 
 The clients come from botocore directly: boto3 would add nothing to them, and importing it
 (with s3transfer) was 57 modules of the handler's cold-start import.
 """
 
-from typing import Any, cast
+import json
+from typing import Any, Final, cast
 
 import botocore.session
 from botocore.config import Config
 from botocore.model import Shape
 from botocore.parsers import ResponseParserFactory, RestJSONParser
 
+ANSWER_LEAVES: Final = frozenset({"string"})
+"""Leaves botocore's parse returns exactly as ``json.loads`` gave them."""
+REQUEST_LEAVES: Final = frozenset({"string", "integer", "boolean"})
+"""Leaves botocore's serializer writes exactly as ``json.dumps`` does."""
+_JSON_BODY: Final = "featurestream.json_body"
 
-def is_plain_json(shape: Shape, _seen: frozenset[str] = frozenset()) -> bool:
-    """Whether botocore's parse of ``shape`` returns the decoded JSON unchanged: strings,
-    lists and structures only, with no member renamed, bound to a header or a union."""
+
+def is_plain_json(
+    shape: Shape, leaves: frozenset[str] = ANSWER_LEAVES, _seen: frozenset[str] = frozenset()
+) -> bool:
+    """Whether ``shape`` maps one to one onto JSON: structures, lists and ``leaves`` only,
+    with no member renamed or bound to a header, URI, query string or payload, and no
+    document, union or JSON-value member."""
     if shape.name in _seen:
         return True  # a recursive shape: its other branches decide
     seen = _seen | {shape.name}
-    serialization = shape.serialization
-    if serialization.get("location") or serialization.get("payload"):
+    if shape.serialization or shape.metadata.get("jsonvalue"):
         return False
     model: Any = shape  # the stubs declare only the base Shape
-    if shape.type_name == "string":
+    if shape.type_name in leaves:
         return True
     if shape.type_name == "list":
-        return is_plain_json(model.member, seen)
+        return is_plain_json(model.member, leaves, seen)
     if shape.type_name != "structure" or model.is_document_type or model.is_tagged_union:
         return False
-    return all(
-        "name" not in member.serialization and is_plain_json(member, seen)
-        for member in model.members.values()
-    )
+    return all(is_plain_json(member, leaves, seen) for member in model.members.values())
+
+
+def serialize_with_json_dumps(client: Any, operation: str) -> None:
+    """Build ``operation``'s REST-JSON body with one ``json.dumps`` of the parameters instead
+    of botocore's walk over the input model; the rest of the call (endpoint, signing,
+    retries, response parsing) is botocore's, through its documented events.
+
+    Refused (``ValueError``) unless the input is plain JSON and the endpoint does not depend
+    on parameters. The client must be made with ``parameter_validation=False``: validation
+    would check the emptied parameters.
+    """
+    model = client.meta.service_model.operation_model(operation)
+    if model.metadata.get("protocol") != "rest-json" or not is_plain_json(
+        model.input_shape, REQUEST_LEAVES
+    ):
+        raise ValueError(f"{operation}: input is not plain JSON; keep botocore's serializer")
+    if model.context_parameters or model.static_context_parameters:
+        raise ValueError(f"{operation}: endpoint depends on parameters")
+    service = client.meta.service_model.service_id.hyphenize()
+
+    def take_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context[_JSON_BODY] = json.dumps(params).encode("utf-8")
+        params.clear()  # nothing left for the model walk
+
+    def put_body(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if _JSON_BODY in context:  # ``params`` is the serialized request here
+            params["body"] = context.pop(_JSON_BODY)
+
+    client.meta.events.register(f"before-parameter-build.{service}.{operation}", take_params)
+    client.meta.events.register(f"before-call.{service}.{operation}", put_body)
 
 
 class _PlainJsonParser(RestJSONParser):

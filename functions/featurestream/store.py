@@ -17,13 +17,14 @@ was validated before), so none of them leads to quarantine:
   the batch goes to the on-failure queue with its sequence range for a replay once fixed.
 """
 
-import json
 import time
 from typing import Any, Final, Protocol, cast
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from featurestream.aws_clients import serialize_with_json_dumps
 
 _TRANSIENT_CODES: Final = frozenset(
     {
@@ -100,59 +101,13 @@ def client_config(
 
 def make_runtime_client(config: Config) -> _RuntimeClient:
     """A ``sagemaker-featurestore-runtime`` client (endpoint from the standard env vars),
-    whose BatchWriteRecord bodies are built by :func:`serialize_with_json_dumps`."""
+    whose BatchWriteRecord bodies are one ``json.dumps`` (the largest per-record CPU cost
+    of the stream handlers after the coalescing of calls was botocore's walk building them;
+    see :func:`featurestream.aws_clients.serialize_with_json_dumps`)."""
     session = boto3.session.Session()
     client = session.client("sagemaker-featurestore-runtime", config=config)
     serialize_with_json_dumps(client, "BatchWriteRecord")
     return cast(_RuntimeClient, client)
-
-
-_PLAIN_JSON_TYPES: Final = frozenset({"structure", "list", "string", "integer", "boolean"})
-_JSON_BODY: Final = "featurestream.json_body"
-
-
-def serialize_with_json_dumps(client: Any, operation: str) -> None:
-    """Build ``operation``'s REST-JSON body with one ``json.dumps`` of the parameters instead
-    of botocore's walk over the input model; the rest of the call (endpoint, signing,
-    retries, response parsing) is botocore's, through its documented events.
-
-    Why: the walk visits every value against the model (~30 visits per 9-feature record),
-    the largest per-record CPU cost of the stream handlers after the coalescing of calls.
-    For an input made only of structures, lists, strings and numbers, with no renamed or
-    header/URI members, the walk yields exactly ``json.dumps(params)`` (a test compares the
-    bytes); anything else is refused here, so a model change cannot silently alter a body.
-    The client must be made with ``parameter_validation=False`` (:func:`client_config`):
-    validation would check the emptied parameters, and the records come from the catalog.
-    """
-    model = client.meta.service_model.operation_model(operation)
-    if model.metadata.get("protocol") != "rest-json" or not _is_plain_json(model.input_shape):
-        raise ValueError(f"{operation}: input is not plain JSON; keep botocore's serializer")
-    if model.context_parameters or model.static_context_parameters:
-        raise ValueError(f"{operation}: endpoint depends on parameters")
-    service = client.meta.service_model.service_id.hyphenize()
-
-    def take_params(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        context[_JSON_BODY] = json.dumps(params).encode("utf-8")
-        params.clear()  # nothing left for the model walk
-
-    def put_body(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        if _JSON_BODY in context:  # ``params`` is the serialized request here
-            params["body"] = context.pop(_JSON_BODY)
-
-    client.meta.events.register(f"before-parameter-build.{service}.{operation}", take_params)
-    client.meta.events.register(f"before-call.{service}.{operation}", put_body)
-
-
-def _is_plain_json(shape: Any, top: bool = True) -> bool:
-    if shape.type_name not in _PLAIN_JSON_TYPES or shape.metadata.get("jsonvalue"):
-        return False
-    if shape.serialization and not (top and set(shape.serialization) <= {"payload"}):
-        return False  # renamed members, headers, URI or query parameters
-    if shape.type_name == "structure":
-        return all(_is_plain_json(member, top=False) for member in shape.members.values())
-    if shape.type_name == "list":
-        return _is_plain_json(shape.member, top=False)
-    return True
 
 
 def classify(error: Exception) -> StoreError:

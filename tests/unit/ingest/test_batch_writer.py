@@ -9,14 +9,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from featurestream.aws_clients import serialize_with_json_dumps
 from featurestream.batch_writer import BatchingWriter
 from featurestream.config import ConfigError, Settings
-from featurestream.store import (
-    StoreRejected,
-    TransientStoreError,
-    client_config,
-    serialize_with_json_dumps,
-)
+from featurestream.store import StoreRejected, TransientStoreError, client_config
 
 
 def record(customer: str, event_time: str = "2021-06-01T10:00:00.000Z") -> list[dict[str, str]]:
