@@ -119,6 +119,14 @@ class _PlainJsonParser(RestJSONParser):
         return plain
 
 
+_PARSER_HOOKS_PRESENT: Final = all(
+    hasattr(RestJSONParser, hook)
+    for hook in ("_do_parse", "_initial_body_parse", "_populate_response_metadata")
+)
+"""The parser's private hooks the shortcut relies on: a botocore without them gets its own
+parser back (slower, never broken) instead of an AttributeError mid-request."""
+
+
 class PlainJsonParserFactory(ResponseParserFactory):
     """Parsers that skip the walk of plain answers; one factory per client, because the
     verdicts are cached by shape name and names are unique only within a service."""
@@ -133,7 +141,7 @@ class PlainJsonParserFactory(ResponseParserFactory):
         self._parser_defaults.update(kwargs)
 
     def create_parser(self, protocol_name: str) -> Any:
-        if protocol_name != "rest-json":
+        if protocol_name != "rest-json" or not _PARSER_HOOKS_PRESENT:
             return super().create_parser(protocol_name)
         return _PlainJsonParser(self._plain, **self._parser_defaults)
 
