@@ -55,7 +55,7 @@ def reads_in(seconds: float, behind: int) -> int:
     reader = FakeReader(behind)
     consumer = ShardConsumer(
         mapping(), reader, Ok(), None, poll_interval=0.5, max_pending=10**9, retry_backoff=0
-    )  # type: ignore[arg-type]
+    )
     consumer.start()
     threading.Event().wait(seconds)
     consumer.stop()
