@@ -53,9 +53,21 @@ def test_shard_rates_divide_records_by_the_time_the_shard_had_work():
     assert rates["s/b"] == 50 / (2 - 2 + 1)
 
 
+def test_the_peak_rate_is_the_best_window_of_a_shard():
+    result = LoadResult(samples=samples(), sent=150)
+    peaks = result.peak_shard_rates(window=2.0)
+    assert peaks["s/a"] == (100 - 10) / 2  # t=1..3
+    assert peaks["s/b"] == 50 / 2  # t=0..2 or t=1..3
+
+
 def test_the_table_reports_throughput_lag_and_cpu():
     result = LoadResult(
-        samples=samples(), sent=150, replay_seconds=1.0, caught_up_seconds=4.0, latency_ms=10
+        samples=samples(),
+        sent=150,
+        replay_seconds=1.0,
+        caught_up_seconds=4.0,
+        latency_ms=10,
+        first_published_seconds=0.5,
     )
     result.cpu = {"moto": 3.0}
     text = "\n".join(result.table())
@@ -63,6 +75,7 @@ def test_the_table_reports_throughput_lag_and_cpu():
     assert "38 events/s end to end" in text  # 150 / 4.0
     assert "peak lag             150 events at 0 s" in text
     assert "drain 3.0 s" in text
+    assert "done after 1.0 s (300 events/s)" in text  # 150 events in the 0.5 s of publishing
     assert "moto                                  3.0     20.00" in text
 
 
