@@ -9,6 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+LOAD_ARGS ?=
 # The SAM CLI lives in its own venv (its pins conflict with the project's); built on Python
 # 3.13 so `sam build` finds the python3.13 the Lambda runtime needs on PATH.
 SAM_PYTHON ?= python3.13
@@ -25,7 +26,7 @@ BANDIT_PATHS := functions producers devstack batch featurestream_cli
 FUNCTION ?= OrderFeaturesFunction
 EVENT ?= events/order-batch.json
 
-.PHONY: help install test lint fit train bench clean validate build events invoke deploy demo up down replay docs security
+.PHONY: help install test lint fit train bench clean validate build events invoke deploy demo up down replay load docs security
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
@@ -106,6 +107,9 @@ up: install ## start the local stack (provisioned from template.yaml) and leave 
 
 down: ## stop the local stack
 	@test -x $(BIN)/featurestream && $(BIN)/featurestream local down || echo "nothing to stop (no .venv)"
+
+load: install ## full replay through the local stack, 10 ms store latency: lag table + chart in .state/load/ (docs/load.md)
+	$(BIN)/python -m devstack.load $(LOAD_ARGS)
 
 replay: install ## replay raw/ into the running local stack's streams (start it with make up)
 	eval "$$($(BIN)/featurestream local env)" && $(BIN)/featurestream replay

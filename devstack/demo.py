@@ -151,10 +151,7 @@ class Demo:
         already_up = any(service.status().running for service in self.stack.services())
         try:
             with timings.phase("stack up"):
-                self.say("Starting the local stack and provisioning template.yaml ...")
-                self.stack.up(on_step=self._step)
-                self.env = self.stack.environment()
-                os.environ.update(self.env)
+                self.start_stack()
             base = Counts.of(fetch_status(self.env["FEATURESTREAM_TRIGGER_URL"]))
             queued_before = self._queue_depths()
             started = time.monotonic()
@@ -179,6 +176,13 @@ class Demo:
                 self.say(f"\nStack stopped. Timings: {timings.line()}")
         return self.result
 
+    def start_stack(self) -> None:
+        """Start (or reuse) and provision the stack; its endpoints go into os.environ."""
+        self.say("Starting the local stack and provisioning template.yaml ...")
+        self.stack.up(on_step=self._step)
+        self.env = self.stack.environment()
+        os.environ.update(self.env)
+
     def _step(self, line: str) -> None:
         """Services and provisioned resources; the not-emulated ones are in `local up`."""
         if not line.startswith(("listed", "skipped")):
@@ -201,7 +205,7 @@ class Demo:
 
         try:
             with timings.phase("replay"):
-                self._replay(progress)
+                self.replay(progress)
             with timings.phase("catch-up"):
                 if waiter is not None:
                     waiter.join()
@@ -215,7 +219,8 @@ class Demo:
                 "see `featurestream local logs`"
             )
 
-    def _replay(self, progress: Callable[[int], Progress]) -> None:
+    def replay(self, progress: Callable[[int], Progress]) -> None:
+        """Both CSVs into the stack's streams; ``progress(total)`` gets a reporter."""
         from producers.replay import ReplayOptions, run_replay
         from producers.streams import StreamNames
 
@@ -342,17 +347,45 @@ class Demo:
         self.say(f"\nPredictions (POST {url}/predictions, model {answer.get('model_version')}):")
         for item in answer.get("predictions", []):
             self.result.predictions.append(item)
-            stale = " (stale)" if item.get("stale") else ""
-            self.say(
-                f"  {item['customer_id']:<7} reorder probability {item['prediction']:.3f}{stale}"
-            )
+            self.say(f"  {item['customer_id']:<7} reorder probability {item['prediction']:.3f}")
+            self.say(f"          {stale_detail(item)}")
         if any(item.get("stale") for item in answer.get("predictions", [])):
-            self.say(
-                "  (stale: a record is older than the inference function's max record age; "
-                "the CSVs end in 2021)"
-            )
+            for line in stale_explanation(answer):
+                self.say(line)
         for item in answer.get("missing", []):
             self.say(f"  {item.get('customer_id')}: missing {item.get('missing_groups')}")
+
+
+def _days(seconds: float) -> str:
+    return f"{seconds / 86400:,.0f} days"
+
+
+def stale_detail(prediction: dict[str, Any]) -> str:
+    """Per group: its record's event time and age as of the request, flagged if stale."""
+    parts = []
+    for group, meta in sorted(prediction.get("feature_groups", {}).items()):
+        flag = " STALE" if meta.get("stale") else ""
+        age = _days(float(meta.get("age_seconds") or 0))
+        parts.append(f"{group}: {meta.get('event_time')} ({age} old){flag}")
+    return "; ".join(parts) or "(no feature metadata)"
+
+
+def stale_explanation(answer: dict[str, Any]) -> list[str]:
+    """Why every prediction of the demo is stale, in plain words (it is the truth)."""
+    ages = ", ".join(
+        f"{group} {_days(float(seconds))}" if seconds else f"{group} never"
+        for group, seconds in sorted(answer.get("max_record_age_seconds", {}).items())
+    )
+    return [
+        f"  Every prediction is flagged stale, and that is correct: the API scores as of now "
+        f"({answer.get('as_of')}),",
+        "  but the CSVs end in 2021, so each customer's newest record is years old. Records",
+        f"  older than the inference function's max record age ({ages}) are flagged, and the",
+        "  time-relative features (days since the last purchase, days active) are recomputed",
+        "  as of today: years, far outside the range the model was trained on. The",
+        "  probabilities above are therefore not meaningful for these customers; a recent",
+        "  order (e.g. sent with `featurestream publish`) clears the flag for its customer.",
+    ]
 
 
 class Bars:

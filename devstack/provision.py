@@ -21,9 +21,10 @@ from botocore.exceptions import ClientError
 
 from devstack.template import Stack, Template, local_stack
 
-DEFAULT_LOCAL_SHARDS: Final = 4
+DEFAULT_LOCAL_SHARDS: Final = 2
 """Shards per on-demand stream locally: moto has no on-demand scaling, so a stream needs a
-count. More shards also mean more parallel consumers in the trigger runner."""
+count. Two match the trigger runner's two concurrent invocations per function and the two
+cores the demo is sized for; each further shard only adds a poller (GetRecords calls)."""
 
 Outcome = Literal["created", "exists", "applied", "listed", "skipped", "failed"]
 

@@ -64,7 +64,8 @@ class StackConfig:
     """Offline store Parquet to moto's S3 bucket instead of the emulator's local folder (same
     key layout). Off by default: a replay writes about one file per event (one per event-time
     hour partition), and through moto's S3 that doubles the emulator's cost."""
-    trigger_poll_interval: float = 0.2
+    trigger_poll_interval: float = 0.5
+    """Seconds between GetRecords calls on a shard that is not behind (Lambda: about 1)."""
     trigger_max_workers: int = 2
     parameters: dict[str, str] = field(default_factory=dict)
 
@@ -279,12 +280,15 @@ class LocalStack:
         say = on_step or (lambda _msg: None)
         self.check_ports()
         env = dict(CREDENTIALS)
-        moto = self.moto().start()
-        assert moto.url is not None  # nosec B101  # type narrowing; start() sets url
-        env.update(dict.fromkeys(self.moto().spec.endpoint_env, moto.url))
-        say(f"{'up':<8} {'moto':<14} {moto.url}")
-        store = replace_env(self.featurestore(moto.url if self.config.offline_to_s3 else None), env)
-        for status in _start_together([store, self.model_endpoint()]):
+        first = [self.moto(), self.model_endpoint()]
+        if self.config.offline_to_s3:  # the emulator then needs moto's URL: start it after
+            moto = self.moto().start()
+            env.update(dict.fromkeys(self.moto().spec.endpoint_env, moto.url or ""))
+            say(f"{'up':<8} {'moto':<14} {moto.url}")
+            first = [replace_env(self.featurestore(moto.url), env), self.model_endpoint()]
+        else:  # independent: start all three at once (their start-up is mostly imports)
+            first.append(self.featurestore())
+        for status in _start_together(first):
             env.update(dict.fromkeys(_endpoint_env(status.name), status.url or ""))
             say(f"{'up':<8} {status.name:<14} {status.url}")
         lines = self.provision(env) if provision else []
@@ -333,8 +337,9 @@ def fetch_status(trigger_url: str, timeout: float = 5.0) -> dict[str, Any]:
 def _endpoint_env(name: str) -> tuple[str, ...]:
     from devstack.featurestore.service import ENDPOINT_ENV as STORE
     from devstack.model_endpoint.service import ENDPOINT_ENV as MODEL
+    from devstack.moto_service import ENDPOINT_ENV as MOTO
 
-    return {"featurestore": STORE, "model-endpoint": MODEL}.get(name, ())
+    return {"featurestore": STORE, "model-endpoint": MODEL, "moto": MOTO}.get(name, ())
 
 
 def _start_together(

@@ -17,7 +17,11 @@ def featurestore_spec(
     offline_s3_endpoint: str | None = None,
     latency_ms: float = 0.0,
     log_level: str = "INFO",
+    flush_interval: float = 5.0,
 ) -> ServiceSpec:
+    """``flush_interval`` 5 s, not the emulator's 1 s: a replay sends events in event-time
+    order, so a longer wait puts an hour partition's rows in one Parquet file instead of
+    several (the offline store's cost is per file; the service itself takes minutes)."""
     argv = [
         sys.executable,
         "-m",
@@ -30,6 +34,8 @@ def featurestore_spec(
         "{port}",
         "--log-level",
         log_level,
+        "--flush-interval",
+        str(flush_interval),
     ]
     if offline_s3_endpoint:
         argv += ["--offline-s3-endpoint", offline_s3_endpoint]

@@ -18,7 +18,13 @@ log = logging.getLogger(__name__)
 
 
 class ShardConsumer:
-    """Polls a shard (about once per ``poll_interval`` when idle) and runs its lanes.
+    """Polls a shard and runs its lanes.
+
+    Like Lambda's poller it reads again at once while the shard reports being behind
+    (``MillisBehindLatest`` > 0, pages full of backlog) and otherwise waits
+    ``poll_interval``: a page with the newest records, or none, means the next read would
+    return only what arrived in between (during a replay a handful of records per call, which
+    made GetRecords calls, not records, the poller's and moto's main cost).
 
     Reading pauses while the lanes hold ``max_pending`` records, so a slow or failing
     function does not make the runner buffer the whole stream in memory.
@@ -119,5 +125,5 @@ class ShardConsumer:
                 self._distribute(records)
             if self.reader.closed:
                 return
-            if not records:
+            if not records or not behind:
                 self._stopping.wait(self.poll_interval)

@@ -48,6 +48,10 @@ def test_demo_on_a_subset_shows_features_and_predictions(
     assert "featurestream-orders     event_time=" in out
     assert "-> 6 records, 0 errors, 0 unprocessed" in out
     assert out.count("reorder probability") == 3
+    # 2021 data scored as of today: every prediction stale, and the demo says why, plainly
+    assert out.count("days old) STALE") == 3
+    assert "Every prediction is flagged stale, and that is correct" in out
+    assert "the CSVs end in 2021" in out
     assert "The stack stays up" in out
     assert all(service.status().running for service in local_stack.services())
     assert not any(row["name"] in out for row in rows)  # no PII
