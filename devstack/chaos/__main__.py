@@ -24,8 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--customers",
         type=int,
-        default=300,
-        help="customers per scenario (each brings ~10 orders; default 300)",
+        default=400,
+        help="customers per scenario (each brings ~10 orders; default 400: 10 scenarios x ~4,400 events)",
     )
     parser.add_argument(
         "--first-customer", type=int, default=1, help="first customer number of the first slice"

@@ -359,6 +359,9 @@ def run_suite(
     ]
     events = read_slice(raw_dir, [c for ids in slices for c in ids], work_dir)
     runner = ScenarioRunner(stack, settings)
+    # A fresh stack's workers are still cold-starting: let them finish, so the first
+    # scenario's drain time is not a cold start's.
+    wait_for_idle_workers(stack.trigger().status().pid or 0, timeout=120.0)
     results = []
     for plan, ids in zip(plans, slices, strict=True):
         members = set(ids)
