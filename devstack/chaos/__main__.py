@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
         "--customers",
         type=int,
         default=400,
-        help="customers per scenario (each brings ~10 orders; default 400: 10 scenarios x ~4,400 events)",
+        help="customers per scenario, ~11 events each (default 400)",
     )
     parser.add_argument(
         "--first-customer", type=int, default=1, help="first customer number of the first slice"

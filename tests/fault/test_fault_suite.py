@@ -68,6 +68,7 @@ def test_each_fault_was_really_injected(figures) -> None:
     assert figures["store-throttle"].store_faults > 0
     assert figures["store-5xx"].store_faults > 0
     assert figures["partial-puts"].producer_retries > 0
+    assert figures["partial-puts"].sent == figures["partial-puts"].events  # resent, not doubled
     assert figures["duplicates"].duplicates > 0
     assert (
         figures["duplicates"].sent
