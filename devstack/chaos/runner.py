@@ -25,7 +25,14 @@ from devstack.chaos.figures import Figures
 from devstack.chaos.plan import FaultPlan
 from devstack.chaos.redrive import redrive
 from devstack.chaos.verify import check_offline, check_online, check_quarantine, newest_events
-from devstack.chaos.workload import PoisonPill, Workload, build_workload, customer_slice, read_slice
+from devstack.chaos.workload import (
+    PILL_EVENT_TIME,
+    PoisonPill,
+    Workload,
+    build_workload,
+    customer_slice,
+    read_slice,
+)
 from devstack.featurestore import admin
 from devstack.featurestore.config import FaultConfig
 from devstack.stack import LocalStack, fetch_status
@@ -151,7 +158,7 @@ class ScenarioRunner:
         started_wall, started = datetime.now(UTC), time.monotonic()
         try:
             sent, producer_retries, injected_store, disrupted = self._send(
-                plan, workload, faults, before, figures
+                plan, workload, faults, before
             )
             published = time.monotonic()
             self._wait_drained(before, sent)
@@ -165,6 +172,7 @@ class ScenarioRunner:
         figures.drain_s = drained - published
         after = self._totals()
         figures.on_failure = after["records_to_on_failure"] - before["records_to_on_failure"]
+        figures.on_failure_allowed = plan.restart_emulator
         parked = self._drain(FAILURE_QUEUE)
         if parked:
             figures.redriven = redrive(self.kinesis, parked)
@@ -180,7 +188,7 @@ class ScenarioRunner:
                 figures.missed.append("the killed worker was running no invocation")
         if disrupted:
             figures.notes.append(disrupted)
-        self._check(plan, workload, figures, (started_wall, datetime.now(UTC)))
+        self._check(workload, figures, (started_wall, datetime.now(UTC)))
         return figures
 
     def _send(
@@ -189,7 +197,6 @@ class ScenarioRunner:
         workload: Workload,
         faults: FaultConfig,
         before: dict[str, Any],
-        figures: Figures,
     ) -> tuple[int, int, int, str]:
         """Publish everything; returns (records accepted, producer resends, store faults
         counted before a restart reset them, what the disruptions did)."""
@@ -246,7 +253,6 @@ class ScenarioRunner:
 
     def _check(
         self,
-        plan: FaultPlan,
         workload: Workload,
         figures: Figures,
         window: tuple[datetime, datetime],
@@ -254,7 +260,7 @@ class ScenarioRunner:
         newest = newest_events(workload.valid)
         online = check_online(self.runtime, self.groups, newest, window, load_params())
         admin.flush_offline(self.store_url)
-        future = "2031-01-01T00:00:00.000Z" if workload.pills else None
+        future = PILL_EVENT_TIME if workload.pills else None
         offline = check_offline(self.offline_roots, workload.valid, future)
         quarantine = check_quarantine(self._drain(QUARANTINE_QUEUE), workload.pills)
         figures.lost = len(set(offline.lost) | {f"online {m}" for m in online.missing})
@@ -263,7 +269,6 @@ class ScenarioRunner:
         figures.quarantined = quarantine.matched
         figures.misquarantined = quarantine.unexpected + len(quarantine.wrong_reason)
         figures.on_failure_left = len(self._drain(FAILURE_QUEUE))
-        figures.on_failure_allowed = plan.restart_emulator
         figures.offline_extra = offline.extra_rows
         details = [
             *offline.lost[:3],

@@ -22,6 +22,8 @@ from producers.encoding import EncodedEvent
 from producers.timeline import read_timeline
 
 StreamKind = Literal["customer", "order"]
+PILL_EVENT_TIME = "2031-01-01T00:00:00.000Z"
+"""Event time of the valid-looking pills: newer than all of raw/, so if applied it would show."""
 
 
 def customer_slice(first: int, count: int) -> list[str]:
@@ -111,7 +113,7 @@ def poison_pills(customer_ids: list[str]) -> list[PoisonPill]:
     The schema-invalid, oversized and wrong-stream ones are dated in the future: applied by
     mistake, they would become the customer's online record and the online check would see it.
     """
-    future = "2031-01-01T00:00:00.000Z"
+    future = PILL_EVENT_TIME
     pills: list[PoisonPill] = []
     streams: tuple[StreamKind, ...] = ("customer", "order")
     for index, stream in enumerate(streams):

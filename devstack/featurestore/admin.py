@@ -14,7 +14,9 @@ from typing import Any
 from devstack.featurestore.config import FaultConfig
 
 
-def admin_call(endpoint_url: str, action: str, body: object | None = None) -> dict[str, Any]:
+def admin_call(
+    endpoint_url: str, action: str, body: object | None = None, timeout: float = 10.0
+) -> dict[str, Any]:
     """``GET`` (no body) or ``POST`` (JSON body) one admin action; returns its JSON answer."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(  # noqa: S310  # http to the local emulator
@@ -23,7 +25,7 @@ def admin_call(endpoint_url: str, action: str, body: object | None = None) -> di
         method="GET" if body is None else "POST",
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  # nosec B310  # local emulator
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310  # local emulator
         answer: dict[str, Any] = json.loads(response.read() or b"{}")
     return answer
 
@@ -44,6 +46,7 @@ def operation_calls(endpoint_url: str) -> dict[str, int]:
     return {name: int(values["calls"]) for name, values in operations.items()}
 
 
-def flush_offline(endpoint_url: str) -> None:
-    """Write every buffered offline row to Parquet now."""
-    admin_call(endpoint_url, "flush", {})
+def flush_offline(endpoint_url: str, timeout: float = 600.0) -> None:
+    """Write every buffered offline row to Parquet now (about one file per row and hour
+    partition after a replay: thousands of rows take tens of seconds)."""
+    admin_call(endpoint_url, "flush", {}, timeout=timeout)
