@@ -26,7 +26,7 @@ BANDIT_PATHS := functions producers devstack batch featurestream_cli
 FUNCTION ?= OrderFeaturesFunction
 EVENT ?= events/order-batch.json
 
-.PHONY: help install test lint fit train bench clean validate build events invoke deploy demo up down replay load docs security
+.PHONY: help install test lint fit train bench clean validate build events invoke deploy demo up down replay load chaos docs security
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
@@ -98,6 +98,9 @@ deploy: build ## sam deploy with samconfig.toml (GUIDED=1 for the first deploy)
 docs: install ## regenerate what derives from the feature catalog: docs/features.md, template CatalogHash
 	$(BIN)/featurestream catalog docs
 	$(BIN)/featurestream template --write
+
+chaos: install ## fault suite on a fresh local stack: each fault alone, then all together; prints figures (docs/faults.md)
+	$(BIN)/python -m devstack.chaos
 
 demo: install ## the whole pipeline locally: stack up, replay both CSVs, features, predictions, stack down
 	$(BIN)/featurestream demo

@@ -33,7 +33,8 @@ class FaultConfig:
     ``latency_ms`` delays every matching call; ``throttle_rate`` and ``error_rate`` are the
     shares of matching calls answered with ``ThrottlingException`` (400) or a 5xx
     (``error_code``/``error_status``). ``operations`` limits faults to those operation
-    names (e.g. ``{"PutRecord"}``); ``None`` means every runtime operation.
+    names (e.g. ``{"PutRecord"}``); ``None`` means every runtime operation. ``injected``
+    counts the calls failed on purpose so far (``throttle``, ``error``), for fault runs.
     """
 
     latency_ms: float = 0.0
@@ -44,6 +45,7 @@ class FaultConfig:
     operations: frozenset[str] | None = None
     include_control_plane: bool = False
     seed: int | None = None
+    injected: dict[str, int] = field(default_factory=dict, compare=False)
     _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -65,6 +67,10 @@ class FaultConfig:
         with self._lock:
             return self._rng.random()
 
+    def count(self, kind: str) -> None:
+        with self._lock:
+            self.injected[kind] = self.injected.get(kind, 0) + 1
+
     def to_dict(self) -> dict[str, object]:
         return {
             "latency_ms": self.latency_ms,
@@ -74,6 +80,8 @@ class FaultConfig:
             "error_status": self.error_status,
             "operations": sorted(self.operations) if self.operations is not None else None,
             "include_control_plane": self.include_control_plane,
+            "seed": self.seed,
+            "injected": dict(self.injected),
         }
 
     @classmethod
@@ -87,6 +95,7 @@ class FaultConfig:
             error_status=int(data.get("error_status", 503)),  # type: ignore[call-overload]
             operations=frozenset(ops) if isinstance(ops, list) else None,
             include_control_plane=bool(data.get("include_control_plane", False)),
+            seed=None if data.get("seed") is None else int(data["seed"]),  # type: ignore[call-overload]
         )
 
 

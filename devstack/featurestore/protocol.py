@@ -102,8 +102,10 @@ class Router:
             time.sleep(faults.latency_ms / 1000)
         draw = faults.draw()
         if draw < faults.throttle_rate:
+            faults.count("throttle")
             raise ApiError("ThrottlingException", "Rate exceeded", 400)
         if draw < faults.throttle_rate + faults.error_rate:
+            faults.count("error")
             raise ApiError(faults.error_code, "Injected fault", faults.error_status)
 
     def __call__(self, request: Request) -> Response:

@@ -1,0 +1,116 @@
+"""``python -m devstack.chaos``: start a fresh local stack, run the fault scenarios (a
+fault-free baseline, each fault alone, then all together) on disjoint slices of raw/, print
+the figures table, stop the stack. Exit status 1 when any invariant is broken."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from devstack.chaos.figures import Figures, table
+from devstack.chaos.plan import Shares, standard_plans
+from devstack.chaos.runner import RunSettings, run_suite
+from devstack.process import project_root
+from devstack.stack import LocalStack, StackConfig
+
+
+def _parser() -> argparse.ArgumentParser:
+    names = [plan.name for plan in standard_plans()]
+    parser = argparse.ArgumentParser(prog="python -m devstack.chaos", description=__doc__)
+    parser.add_argument(
+        "--customers",
+        type=int,
+        default=400,
+        help="customers per scenario, ~11 events each (default 400)",
+    )
+    parser.add_argument(
+        "--first-customer", type=int, default=1, help="first customer number of the first slice"
+    )
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=names,
+        help="run only these (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--throttle-share",
+        type=float,
+        default=Shares.store_throttle,
+        help="share of store writes throttled",
+    )
+    parser.add_argument(
+        "--error-share",
+        type=float,
+        default=Shares.store_error,
+        help="share of store writes answered 503",
+    )
+    parser.add_argument(
+        "--partial-share",
+        type=float,
+        default=Shares.partial_put,
+        help="share of PutRecords entries failed",
+    )
+    parser.add_argument(
+        "--duplicate-share", type=float, default=Shares.duplicate, help="share of events sent twice"
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--drain-timeout", type=float, default=300.0, help="seconds per scenario")
+    parser.add_argument(
+        "--state-dir", type=Path, help="stack state folder (default: a temporary one)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    shares = Shares(args.throttle_share, args.error_share, args.partial_share, args.duplicate_share)
+    plans = [p for p in standard_plans(shares) if not args.scenario or p.name in args.scenario]
+    if args.first_customer < 1 or args.first_customer - 1 + args.customers * len(plans) > 10_000:
+        print("the slices must fit in raw/'s 10,000 customers", file=sys.stderr)
+        return 2
+    root = project_root()
+    with tempfile.TemporaryDirectory(prefix="featurestream-chaos-") as tmp:
+        state = args.state_dir or Path(tmp) / "state"
+        stack = LocalStack(
+            StackConfig(
+                template=root / "template.yaml",
+                model_dir=root / "model",
+                state_dir=state,
+                trigger_poll_interval=0.1,
+            )
+        )
+        began = time.monotonic()
+        try:
+            stack.up()
+            os.environ.update(stack.environment())
+            print(f"stack up in {time.monotonic() - began:.1f} s (state in {state})", flush=True)
+
+            def progress(figures: Figures) -> None:
+                print(
+                    f"  {figures.scenario}: {figures.events} events, "
+                    f"drained in {figures.drain_s:.1f} s",
+                    flush=True,
+                )
+
+            results = run_suite(
+                stack,
+                plans,
+                raw_dir=root / "raw",
+                work_dir=Path(tmp),
+                first_customer=args.first_customer,
+                customers_per_scenario=args.customers,
+                settings=RunSettings(seed=args.seed, drain_timeout_s=args.drain_timeout),
+                on_result=progress,
+            )
+        finally:
+            stack.down()
+    print(table(results))
+    return 1 if any(r.problems() for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

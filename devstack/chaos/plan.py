@@ -1,0 +1,75 @@
+"""Which faults one scenario injects, and the standard set: each fault alone, then all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class Shares:
+    """How hard each share-based fault hits (fractions of calls or events)."""
+
+    store_throttle: float = 0.10
+    """Share of Feature Store write calls answered ``ThrottlingException`` (400)."""
+    store_error: float = 0.05
+    """Share of Feature Store write calls answered ``ServiceUnavailable`` (503)."""
+    partial_put: float = 0.10
+    """Share of PutRecords entries the producer's Kinesis client fails inside a 200."""
+    duplicate: float = 0.10
+    """Share of valid events sent a second time, later in the stream."""
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """One scenario: a name and the faults it switches on (all off by default)."""
+
+    name: str
+    store_throttle: float = 0.0
+    store_error: float = 0.0
+    partial_put: float = 0.0
+    duplicate: float = 0.0
+    shuffle: bool = False
+    poison_pills: bool = False
+    kill_worker: bool = False
+    restart_emulator: bool = False
+
+    @property
+    def disrupts(self) -> bool:
+        """True when a process is killed or restarted: the replay is then paced, so the
+        disruption lands while batches are in flight."""
+        return self.kill_worker or self.restart_emulator
+
+
+def single_fault_plans(shares: Shares) -> list[FaultPlan]:
+    """Each fault on its own, in the order the docs list them."""
+    return [
+        FaultPlan("store-throttle", store_throttle=shares.store_throttle),
+        FaultPlan("store-5xx", store_error=shares.store_error),
+        FaultPlan("partial-puts", partial_put=shares.partial_put),
+        FaultPlan("duplicates", duplicate=shares.duplicate),
+        FaultPlan("shuffled", shuffle=True),
+        FaultPlan("poison-pills", poison_pills=True),
+        FaultPlan("worker-killed", kill_worker=True),
+        FaultPlan("emulator-restart", restart_emulator=True),
+    ]
+
+
+def all_together(shares: Shares) -> FaultPlan:
+    """Every fault of :func:`single_fault_plans` in one scenario."""
+    return replace(
+        FaultPlan("all-together"),
+        store_throttle=shares.store_throttle,
+        store_error=shares.store_error,
+        partial_put=shares.partial_put,
+        duplicate=shares.duplicate,
+        shuffle=True,
+        poison_pills=True,
+        kill_worker=True,
+        restart_emulator=True,
+    )
+
+
+def standard_plans(shares: Shares | None = None) -> list[FaultPlan]:
+    """The standard run: a fault-free baseline, each fault alone, then all together."""
+    chosen = shares or Shares()
+    return [FaultPlan("baseline"), *single_fault_plans(chosen), all_together(chosen)]
