@@ -31,29 +31,36 @@ def customer_slice(first: int, count: int) -> list[str]:
     return [f"C{n}" for n in range(first, first + count)]
 
 
-def read_slice(raw_dir: Path, customer_ids: Iterable[str], work_dir: Path) -> list[EncodedEvent]:
-    """Every event of these customers in raw/, validated and in event-time order (as the
-    replay sends them). The CSV rows are cut into ``work_dir`` and read by the replay's own
-    timeline reader, so the events are byte for byte what ``featurestream replay`` sends."""
+def cut_raw(raw_dir: Path, customer_ids: Iterable[str], work_dir: Path) -> tuple[Path, Path]:
+    """``customers.csv`` and ``orders.csv`` of ``raw_dir`` cut down to these customers' rows
+    (header and columns unchanged), written into ``work_dir``."""
     keep = set(customer_ids)
-    sources: list[tuple[Literal["customers", "orders"], Path]] = []
-    kinds: tuple[Literal["customers", "orders"], ...] = ("customers", "orders")
-    for kind in kinds:
-        target = work_dir / f"{kind}.csv"
-        with (
-            (raw_dir / f"{kind}.csv").open(newline="") as source,
-            target.open("w", newline="") as out,
-        ):
+    cut = []
+    for name in ("customers.csv", "orders.csv"):
+        target = work_dir / name
+        with (raw_dir / name).open(newline="") as source, target.open("w", newline="") as out:
             reader, writer = csv.reader(source), csv.writer(out)
             header = next(reader)
             column = header.index("customer_id")
             writer.writerow(header)
             writer.writerows(row for row in reader if row[column] in keep)
-        sources.append((kind, target))
+        cut.append(target)
+    return cut[0], cut[1]
+
+
+def read_slice(raw_dir: Path, customer_ids: Iterable[str], work_dir: Path) -> list[EncodedEvent]:
+    """Every event of these customers in raw/, validated and in event-time order (as the
+    replay sends them), read by the replay's own timeline reader from the cut CSVs, so the
+    events are byte for byte what ``featurestream replay`` sends."""
+    customers, orders = cut_raw(raw_dir, customer_ids, work_dir)
 
     def refuse(row: object) -> None:
         raise ValueError(f"raw/ row cannot be read: {row}")
 
+    sources: list[tuple[Literal["customers", "orders"], Path]] = [
+        ("customers", customers),
+        ("orders", orders),
+    ]
     return [item.event for item in read_timeline(sources, on_bad_row=refuse).events]
 
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from devstack.stack import LocalStack
 from featurestream_cli.main import cli
-from tests.e2e.test_pipeline import _subset
+from tests.e2e.test_pipeline import CUSTOMERS, _subset
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,7 +22,7 @@ def test_demo_on_a_subset_shows_features_and_predictions(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    customers_csv, orders_csv, _ = _subset(tmp_path)
+    customers_csv, orders_csv, _ = _subset(tmp_path, first=CUSTOMERS + 1)
     cfg = local_stack.config
     for name, port in {
         "MOTO": cfg.moto_port,

@@ -6,7 +6,6 @@ A few hundred customers and their orders are cut from raw/ into temp CSVs. Two p
 events; they must land in the quarantine queue while every event behind them is processed.
 """
 
-import csv
 import json
 import time
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ import boto3
 import pytest
 
 from batch.history import read_history
+from devstack.chaos.workload import cut_raw
 from devstack.stack import LocalStack, fetch_status
 from featurestream.events import CustomerEvent, OrderEvent
 from featurestream.params import load_params
@@ -28,23 +28,15 @@ CUSTOMERS = 300
 TIME_DEPENDENT = {"n_days_active", "n_days_since_last_purchase"}
 
 
-def _subset(tmp_path: Path) -> tuple[Path, Path, set[str]]:
-    """The first CUSTOMERS customers and every order of theirs, as CSVs like raw/."""
-    keep = {f"C{n}" for n in range(1, CUSTOMERS + 1)}
-    paths = []
-    for name in ("customers.csv", "orders.csv"):
-        with (REPO / "raw" / name).open(newline="") as source:
-            reader = csv.reader(source)
-            header = next(reader)
-            column = header.index("customer_id")
-            rows = [row for row in reader if row[column] in keep]
-        path = tmp_path / name
-        with path.open("w", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(header)
-            writer.writerows(rows)
-        paths.append(path)
-    return paths[0], paths[1], keep
+def _subset(tmp_path: Path, first: int = 1) -> tuple[Path, Path, set[str]]:
+    """Customers C<first>.. (CUSTOMERS of them) and every order of theirs, as CSVs like raw/.
+
+    Each test on the shared stack takes its own customers: a record written by an earlier
+    test with the same event time would stay online (a tie is not applied), holding
+    time-relative features computed at that test's time."""
+    keep = {f"C{n}" for n in range(first, first + CUSTOMERS)}
+    customers, orders = cut_raw(REPO / "raw", keep, tmp_path)
+    return customers, orders, keep
 
 
 def _newest(
