@@ -113,8 +113,15 @@ def start_services(state: Path, store_ms: float, model_ms: float) -> list[Any]:
         BackgroundService(featurestore_spec(latency_ms=store_ms, log_level="WARNING"), state),
         BackgroundService(model_endpoint_spec(ROOT / "model", "bench", latency_ms=model_ms), state),
     ]
-    for service in services:
-        service.start(timeout=60)
+    started = []
+    try:
+        for service in services:
+            service.start(timeout=60)
+            started.append(service)
+    except BaseException:  # a service that did not come up: stop the ones that did
+        for service in started:
+            service.stop()
+        raise
     os.environ["AWS_ENDPOINT_URL_SAGEMAKER"] = services[0].url() or ""
     os.environ["AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME"] = services[0].url() or ""
     os.environ["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = services[1].url() or ""
