@@ -21,7 +21,7 @@ def test_both_functions_map_with_the_template_settings(monkeypatch):
     assert order.handler == "handlers.order_features.lambda_handler"
     assert order.code_dir == TEMPLATE.parent / "functions"
     assert order.timeout == 120
-    assert (order.batch_size, order.batching_window, order.parallelization_factor) == (100, 1, 1)
+    assert (order.batch_size, order.batching_window, order.parallelization_factor) == (500, 1, 1)
     assert order.bisect_on_error
     assert order.maximum_retry_attempts == 10
     assert order.maximum_record_age == 86400
