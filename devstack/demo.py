@@ -373,7 +373,7 @@ def stale_detail(prediction: dict[str, Any]) -> str:
 def stale_explanation(answer: dict[str, Any]) -> list[str]:
     """Why every prediction of the demo is stale, in plain words (it is the truth)."""
     ages = ", ".join(
-        f"{group} {_days(float(seconds))}" if seconds else f"{group} never"
+        f"{group} {_days(float(seconds))}" if seconds else f"{group}: no limit"
         for group, seconds in sorted(answer.get("max_record_age_seconds", {}).items())
     )
     return [

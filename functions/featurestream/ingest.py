@@ -48,7 +48,7 @@ from featurestream.events import (
     OrderEvent,
     parse_event,
 )
-from featurestream.lanes import Deferred, LanedBatchProcessor
+from featurestream.lanes import Deferred, LanedBatchProcessor, LaneObserver
 from featurestream.observability import logger, metrics, publish_values
 from featurestream.params import FittedParams, load_params
 from featurestream.quarantine import (
@@ -146,7 +146,7 @@ class Ingestor:
         self._clock = clock
         self._function_name = function_name
         self._executor = executor
-        observer = writer if isinstance(writer, BatchingWriter) else None
+        observer = writer if isinstance(writer, LaneObserver) else None
         self._processor = LanedBatchProcessor(self._lane_key, executor, observer)
         self._decoded: dict[str, Decoded] = {}
         self._as_of = clock()

@@ -21,7 +21,7 @@ now would only make duplicates, and deferring keeps each customer's writes in or
 import sys
 from collections.abc import Callable
 from concurrent.futures import Executor, wait
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import (
@@ -31,6 +31,7 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import (
 LaneKey = Callable[[KinesisStreamRecord], str]
 
 
+@runtime_checkable
 class LaneObserver(Protocol):
     """Told how many lanes a batch has and when each one ends (the coalescing writer uses
     it to know when every lane that can still write is waiting on it)."""
