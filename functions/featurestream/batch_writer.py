@@ -30,10 +30,10 @@ from typing import Any, Final, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from featurestream.config import DEFAULT_STORE_BATCH_LINGER_MS
 from featurestream.store import StoreError, TransientStoreError, classify, classify_code
 
 MAX_BATCH_SIZE: Final = 25
-DEFAULT_LINGER_MS: Final = 20.0
 DEFAULT_UNPROCESSED_ATTEMPTS: Final = 3
 _BACKOFF_BASE_S: Final = 0.025
 
@@ -78,7 +78,7 @@ class BatchingWriter:
         *,
         record_identifier: str,
         batch_size: int = MAX_BATCH_SIZE,
-        linger_ms: float = DEFAULT_LINGER_MS,
+        linger_ms: float = DEFAULT_STORE_BATCH_LINGER_MS,
         unprocessed_attempts: int = DEFAULT_UNPROCESSED_ATTEMPTS,
         concurrency: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
