@@ -15,6 +15,7 @@ handler import path.
     BENCH_EVENTS=3000 python bench/handler.py   # a bigger invocation (default 500 events)
     BENCH_RUNS=5 python bench/handler.py   # invocations (and baselines) measured (default 3)
     STORE_BATCH_LINGER_MS=20 python bench/handler.py   # instead of the template's default
+    PUT_CONCURRENCY=16 python bench/handler.py   # store calls in flight (template's default)
 
 Each run is one invocation on fresh events; the best run of each side is compared (the
 machine is shared and noisy) and every run is printed, with the handler's CPU per record
@@ -87,14 +88,13 @@ def admin(url: str, action: str, body: object | None = None) -> dict:
         return json.loads(response.read() or b"{}")
 
 
-def store_calls(url: str) -> dict[str, int]:
-    """Runtime write calls served since the last reset, by operation."""
+def store_calls(url: str) -> tuple[dict[str, int], float]:
+    """Runtime write calls served since the last reset, by operation, and the emulator's CPU
+    seconds in them (it shares the machine's cores with the handler)."""
     operations = admin(url, "stats")["operations"]
-    return {
-        op: int(operations[op]["calls"])
-        for op in ("PutRecord", "BatchWriteRecord")
-        if op in operations
-    }
+    writes = [op for op in ("PutRecord", "BatchWriteRecord") if op in operations]
+    calls = {op: int(operations[op]["calls"]) for op in writes}
+    return calls, sum(float(operations[op]["cpu_seconds"]) for op in writes)
 
 
 def order_events(count: int, skip: int = 0):
@@ -143,6 +143,7 @@ class Run:
     records: int
     failures: int
     calls: dict[str, int]
+    store_cpu: float
 
     @property
     def rate(self) -> float:
@@ -161,7 +162,7 @@ def invoke(handler, event: dict, url: str) -> Run:
     response = handler(event, lambda_context())
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     failures = len(response["batchItemFailures"])
-    return Run(elapsed, cpu, len(event["Records"]), failures, store_calls(url))
+    return Run(elapsed, cpu, len(event["Records"]), failures, *store_calls(url))
 
 
 def main() -> int:
@@ -200,10 +201,10 @@ def main() -> int:
             from devstack.template import Template
 
             defaults = Template.load(ROOT / "template.yaml").parameter_defaults()
-            concurrency = defaults["PutConcurrency"]
-            os.environ["PUT_CONCURRENCY"] = str(concurrency)
+            # an explicit PUT_CONCURRENCY / STORE_BATCH_LINGER_MS (printed) tries another value
+            os.environ.setdefault("PUT_CONCURRENCY", str(defaults["PutConcurrency"]))
+            concurrency = os.environ["PUT_CONCURRENCY"]
             os.environ["STORE_BATCH_SIZE"] = str(defaults["StoreBatchSize"])
-            # an explicit STORE_BATCH_LINGER_MS (printed below) tries another value
             os.environ.setdefault("STORE_BATCH_LINGER_MS", str(defaults["StoreBatchLingerMs"]))
 
             from handlers import order_features
@@ -241,6 +242,7 @@ def main() -> int:
         print(
             f"  invocation {n}: {run.rate:7.1f} records/s  {run.elapsed * 1000:4.0f} ms  "
             f"handler CPU {run.cpu_ms_per_record:.3f} ms/record  "
+            f"store CPU {run.store_cpu * 1000 / run.records:.3f} ms/record  "
             f"store calls: {', '.join(f'{op} {k}' for op, k in run.calls.items()) or 'none'}  "
             f"failures: {run.failures}"
         )

@@ -1,8 +1,8 @@
 """The shared stream-ingestion pipeline: decode → validate → transform → write.
 
 Each record is written with PutRecord's semantics, as one entry of a ``BatchWriteRecord``
-call that coalesces the concurrent lanes' writes (:mod:`featurestream.batch_writer`).
-Each Kinesis record ends in exactly one of three outcomes:
+call (:mod:`featurestream.batch_writer`). Each Kinesis record ends in exactly one of three
+outcomes:
 
 * **written**: its entry was accepted (the Feature Store keeps the newest event time online, so a
   late or duplicate event changes nothing online);
@@ -14,17 +14,18 @@ Each Kinesis record ends in exactly one of three outcomes:
   error, see :mod:`featurestream.store`); reported in ``batchItemFailures`` so Lambda
   redelivers it. Never quarantined: only the event's own fault leads there.
 
-Records of different customers are written concurrently on a bounded pool; records of one
-customer in sequence order (:mod:`featurestream.lanes`).
+Records are prepared on the invoking thread while the writer's calls are in flight; records
+of different customers are written concurrently, records of one customer in sequence order.
 """
 
 import binascii
 import gc
+import logging
 import os
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -37,7 +38,8 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from featurestream.batch_writer import BatchingWriter
+from featurestream.batch_processor import WholeBatchProcessor
+from featurestream.batch_writer import BatchWriter, Deferred, Record
 from featurestream.catalog import CUSTOMERS, ORDERS, FeatureGroupSpec
 from featurestream.config import Settings
 from featurestream.events import (
@@ -48,7 +50,6 @@ from featurestream.events import (
     OrderEvent,
     parse_event,
 )
-from featurestream.lanes import Deferred, LanedBatchProcessor, LaneObserver
 from featurestream.observability import logger, metrics, publish_values
 from featurestream.params import FittedParams, load_params
 from featurestream.quarantine import (
@@ -57,15 +58,8 @@ from featurestream.quarantine import (
     QuarantineUnavailable,
     make_sqs_client,
 )
-from featurestream.store import (
-    FeatureStoreWriter,
-    StoreError,
-    client_config,
-    make_runtime_client,
-)
+from featurestream.store import StoreError, client_config, make_runtime_client
 from featurestream.transforms import features_for, to_record
-
-RecordWriter = FeatureStoreWriter | BatchingWriter
 
 
 @dataclass(frozen=True)
@@ -97,10 +91,13 @@ class Decoded:
 
 @dataclass(frozen=True)
 class RecordResult:
-    """A successful record's outcome (failures are raised and collected by Powertools)."""
+    """A successful record's outcome (a failed record's outcome is its exception)."""
 
     outcome: Outcome
     put_latency_ms: float | None = None
+
+
+RecordOutcome = RecordResult | BaseException
 
 
 def decode(record: KinesisStreamRecord, kind: StreamKind) -> Decoded:
@@ -132,7 +129,7 @@ class Ingestor:
         self,
         kind: StreamKind,
         *,
-        writer: RecordWriter,
+        writer: BatchWriter,
         quarantine: Quarantine,
         params: FittedParams,
         executor: ThreadPoolExecutor,
@@ -146,9 +143,7 @@ class Ingestor:
         self._clock = clock
         self._function_name = function_name
         self._executor = executor
-        observer = writer if isinstance(writer, LaneObserver) else None
-        self._processor = LanedBatchProcessor(self._lane_key, executor, observer)
-        self._decoded: dict[str, Decoded] = {}
+        self._processor = WholeBatchProcessor()
         self._as_of = clock()
 
     def process(
@@ -160,51 +155,83 @@ class Ingestor:
         error), so Lambda retries or bisects the whole batch.
         """
         records: list[dict[str, Any]] = event.get("Records") or []
-        self._decoded = {}
         self._as_of = self._clock()
-        results: list[tuple[Any, ...]] = []
+        outcomes: list[RecordOutcome] = []
+
+        def handle_batch(batch: list[KinesisStreamRecord]) -> list[RecordOutcome]:
+            outcomes.extend(self._handle_batch(batch))
+            return outcomes
+
         try:
-            with self._processor(records, self._handle_record, context):
-                results = self._processor.process()
+            with self._processor(records, handle_batch, context):
+                self._processor.process()
         finally:
-            self._report(records, results)
+            self._report(records, outcomes)
         return self._processor.response()
 
-    def _lane_key(self, record: KinesisStreamRecord) -> str:
-        """Customer id for valid events (decoded once, here); the partition key otherwise."""
-        decoded = decode(record, self.kind)
-        self._decoded[record.kinesis.sequence_number] = decoded
-        if decoded.event is not None:
-            return decoded.event.customer_id
-        return f"invalid:{record.kinesis.partition_key}"
+    def _handle_batch(self, records: list[KinesisStreamRecord]) -> list[RecordOutcome]:
+        """Every record's outcome: invalid ones go to the quarantine (on the executor) while
+        the valid ones are transformed and handed to the writer as they are ready."""
+        outcomes: list[RecordOutcome | None] = [None] * len(records)
+        events: dict[int, CustomerEvent | OrderEvent] = {}
+        quarantining: list[tuple[int, Future[RecordResult]]] = []
 
-    def _handle_record(self, record: KinesisStreamRecord) -> RecordResult:
-        kinesis = record.kinesis
-        decoded = self._decoded.get(kinesis.sequence_number) or decode(record, self.kind)
-        if decoded.event is None:
-            return self._send_to_quarantine(record, decoded)
-        event = decoded.event
-        _, features = features_for(event, params=self._params, as_of=self._as_of)
-        try:
-            latency = self._writer.put(to_record(features))
-        except StoreError as error:
-            log = logger.warning if error.transient else logger.error
+        def writes() -> Iterator[tuple[int, Record]]:
+            for index, record in enumerate(records):
+                try:
+                    decoded = decode(record, self.kind)
+                    if decoded.event is None:
+                        job = self._executor.submit(self._send_to_quarantine, record, decoded)
+                        quarantining.append((index, job))
+                        continue
+                    events[index] = event = decoded.event
+                    _, features = features_for(event, params=self._params, as_of=self._as_of)
+                    prepared = to_record(features)
+                except Exception as error:  # a bug for this record only: it fails, the rest go on
+                    outcomes[index] = error
+                    continue
+                yield index, prepared
+
+        for index, written in self._writer.write_all(writes()).items():
+            outcomes[index] = self._written(records[index], events[index], written)
+        for index, job in quarantining:
+            try:
+                outcomes[index] = job.result()
+            except QuarantineUnavailable as error:
+                outcomes[index] = error
+        return [
+            RuntimeError("no outcome for this record") if outcome is None else outcome
+            for outcome in outcomes
+        ]
+
+    def _written(
+        self,
+        record: KinesisStreamRecord,
+        event: CustomerEvent | OrderEvent,
+        written: float | BaseException,
+    ) -> RecordOutcome:
+        """A write's outcome as the record's, logged with the event id as correlation id."""
+        if isinstance(written, StoreError):
+            log = logger.warning if written.transient else logger.error
             log(
                 "store write failed; record reported for redelivery",
                 correlation_id=event.event_id,
                 event_type=event.event_type,
-                sequence_number=kinesis.sequence_number,
-                error_code=error.code,
-                transient=error.transient,
+                sequence_number=record.kinesis.sequence_number,
+                error_code=written.code,
+                transient=written.transient,
             )
-            raise
-        logger.debug(
-            "record written",
-            correlation_id=event.event_id,
-            event_type=event.event_type,
-            sequence_number=kinesis.sequence_number,
-        )
-        return RecordResult(Outcome.WRITTEN, latency)
+            return written
+        if isinstance(written, BaseException):
+            return written
+        if logger.log_level <= logging.DEBUG:
+            logger.debug(
+                "record written",
+                correlation_id=event.event_id,
+                event_type=event.event_type,
+                sequence_number=record.kinesis.sequence_number,
+            )
+        return RecordResult(Outcome.WRITTEN, written)
 
     def _send_to_quarantine(self, record: KinesisStreamRecord, decoded: Decoded) -> RecordResult:
         kinesis = record.kinesis
@@ -236,19 +263,16 @@ class Ingestor:
         )
         return RecordResult(Outcome.QUARANTINED)
 
-    def _report(self, records: list[dict[str, Any]], results: list[tuple[Any, ...]]) -> None:
+    def _report(self, records: list[dict[str, Any]], outcomes: list[RecordOutcome]) -> None:
         """Metrics and one summary log line per batch, from the main thread."""
         counts = {"written": 0, "quarantined": 0, "failed": 0, "deferred": 0}
         latencies: list[float] = []
-        for result in results:
-            if not result:
-                continue
-            status, value = result[0], result[1]
-            if status == "success" and isinstance(value, RecordResult):
-                counts[value.outcome.value] += 1
-                if value.put_latency_ms is not None:
-                    latencies.append(round(value.put_latency_ms, 3))
-            elif Deferred.__name__ in str(value):
+        for outcome in outcomes:
+            if isinstance(outcome, RecordResult):
+                counts[outcome.outcome.value] += 1
+                if outcome.put_latency_ms is not None:
+                    latencies.append(round(outcome.put_latency_ms, 3))
+            elif isinstance(outcome, Deferred):
                 counts["deferred"] += 1
             else:
                 counts["failed"] += 1
@@ -333,19 +357,21 @@ def build_ingestor(kind: StreamKind, settings: Settings) -> Ingestor:
         )
     )
     sqs_client = make_sqs_client(pool_size=pool, max_attempts=settings.queue_max_attempts)
-    writer = BatchingWriter(
+    executor = ThreadPoolExecutor(max_workers=pool, thread_name_prefix=f"{kind.name}-call")
+    writer = BatchWriter(
         store_client,
         settings.feature_group_name,
         record_identifier=kind.feature_group.record_identifier,
+        executor=executor,
+        concurrency=pool,
         batch_size=settings.store_batch_size,
         linger_ms=settings.store_batch_linger_ms,
-        concurrency=pool,
     )
     return Ingestor(
         kind,
         writer=writer,
         quarantine=Quarantine(sqs_client, settings.quarantine_queue_url),
         params=load_params(),
-        executor=ThreadPoolExecutor(max_workers=pool, thread_name_prefix=f"{kind.name}-lane"),
+        executor=executor,
         function_name=os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
     )

@@ -1,5 +1,5 @@
 """The Feature Store client, retries and error outcomes (the stream Lambdas write through
-:mod:`featurestream.batch_writer`; :class:`FeatureStoreWriter` is the one-PutRecord writer).
+:mod:`featurestream.batch_writer`).
 
 botocore retries transient errors (throttling, 5xx, timeouts, connection errors) with the
 configured mode; what is still failing afterwards is classified here so the pipeline can
@@ -17,7 +17,6 @@ was validated before), so none of them leads to quarantine:
   the batch goes to the on-failure queue with its sequence range for a replay once fixed.
 """
 
-import time
 from typing import Any, Final, Protocol, cast
 
 import boto3
@@ -131,20 +130,3 @@ def classify_code(code: str, message: str, status: int = 0) -> StoreError:
     if code in _VALIDATION_CODES and _RESOURCE_NOT_FOUND in message.lower():
         return TransientStoreError(code, message)
     return StoreRejected(code, message)
-
-
-class FeatureStoreWriter:
-    """Writes records to one feature group; safe to share between threads."""
-
-    def __init__(self, client: _PutRecordClient, feature_group_name: str) -> None:
-        self._client = client
-        self.feature_group_name = feature_group_name
-
-    def put(self, record: list[dict[str, str]]) -> float:
-        """PutRecord; returns the call's latency in ms, raises :class:`StoreError`."""
-        started = time.perf_counter()
-        try:
-            self._client.put_record(FeatureGroupName=self.feature_group_name, Record=record)
-        except (ClientError, BotoCoreError) as error:
-            raise classify(error) from error
-        return (time.perf_counter() - started) * 1000

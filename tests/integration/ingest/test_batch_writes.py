@@ -2,12 +2,13 @@
 PutRecord's semantics (event-time gate, full replace) against the Feature Store emulator."""
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
 
 from devstack.featurestore.config import FaultConfig
-from featurestream.batch_writer import BatchingWriter
+from featurestream.batch_writer import BatchWriter
 from featurestream.catalog import ORDERS
 from featurestream.store import StoreRejected, TransientStoreError, client_config
 from handlers import order_features
@@ -23,14 +24,14 @@ def calls(monkeypatch):
     """Identifiers of every BatchWriteRecord call the writer makes (re-sends included)."""
     seen: list[list[str]] = []
     lock = threading.Lock()
-    original = BatchingWriter._call
+    original = BatchWriter._call
 
-    def spy(self, slots):
+    def spy(self, call, decided):
         with lock:
-            seen.append([slot.key for slot in slots])
-        return original(self, slots)
+            seen.append([pending.key for pending in call])
+        return original(self, call, decided)
 
-    monkeypatch.setattr(BatchingWriter, "_call", spy)
+    monkeypatch.setattr(BatchWriter, "_call", spy)
     return seen
 
 
@@ -40,15 +41,12 @@ def test_a_batch_is_coalesced_into_few_calls(ingest_stack, featurestore_server, 
     )
     events = [order_event(i, f"C{i}", T1) for i in range(1, 101)]
     featurestore_server.stats.reset()
-    response = ingest_stack.invoke(
-        order_features, batch(events), PUT_CONCURRENCY="100", STORE_BATCH_LINGER_MS="50"
-    )
+    response = ingest_stack.invoke(order_features, batch(events), PUT_CONCURRENCY="4")
     assert response == {"batchItemFailures": []}
     served = featurestore_server.stats.snapshot()
     assert "PutRecord" not in served
     assert served["BatchWriteRecord"]["calls"] == len(calls)
-    assert 4 <= len(calls) <= 10, calls  # ceil(100 / 25), give or take a straggler
-    assert all(len(call) <= 25 for call in calls)
+    assert [len(call) for call in calls] == [25, 25, 25, 25]
     assert sorted(key for call in calls for key in call) == sorted(f"C{i}" for i in range(1, 101))
     assert all(ingest_stack.online(ORDERS, f"C{i}") for i in range(1, 101))
 
@@ -101,11 +99,16 @@ def test_throttled_calls_past_the_retry_budget_fail_each_entry(ingest_stack, fea
 
 def writer(ingest_stack, **kwargs):
     client = boto3.client(
-        "sagemaker-featurestore-runtime", config=client_config(pool_size=30, max_attempts=1)
+        "sagemaker-featurestore-runtime", config=client_config(pool_size=4, max_attempts=1)
     )
     kwargs.setdefault("linger_ms", 20)
-    return BatchingWriter(
-        client, ingest_stack.orders_group, record_identifier=ORDERS.record_identifier, **kwargs
+    return BatchWriter(
+        client,
+        ingest_stack.orders_group,
+        record_identifier=ORDERS.record_identifier,
+        executor=ThreadPoolExecutor(4),
+        concurrency=4,
+        **kwargs,
     )
 
 
@@ -115,22 +118,9 @@ def record(customer, event_time=T1, **extra):
     return [{"FeatureName": k, "ValueAsString": v} for k, v in values.items()]
 
 
-def put_all(w, records):
-    outcomes = {}
-
-    def put(rec):
-        key = rec[0]["ValueAsString"]
-        try:
-            outcomes[key] = w.put(rec)
-        except Exception as error:
-            outcomes[key] = error
-
-    threads = [threading.Thread(target=put, args=(r,)) for r in records]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return outcomes
+def write_all(w, records):
+    outcomes = w.write_all(enumerate(records))
+    return {records[n][0]["ValueAsString"]: outcome for n, outcome in outcomes.items()}
 
 
 @pytest.mark.parametrize(
@@ -158,14 +148,14 @@ def put_all(w, records):
 )
 def test_call_faults_classified(ingest_stack, featurestore_server, faults, outcome):
     featurestore_server.faults = faults
-    outcomes = put_all(writer(ingest_stack), [record(f"C{i}") for i in range(10)])
+    outcomes = write_all(writer(ingest_stack), [record(f"C{i}") for i in range(10)])
     assert [type(o) for o in outcomes.values()] == [outcome] * 10
 
 
 def test_a_rejected_entry_does_not_fail_its_neighbours(ingest_stack):
     """An entry the store refuses (unknown feature) fails alone; the rest of the call lands."""
     records = [record(f"C{i}") for i in range(5)] + [record("BAD", no_such_feature="x")]
-    outcomes = put_all(writer(ingest_stack, batch_size=6, linger_ms=5_000), records)
+    outcomes = write_all(writer(ingest_stack, batch_size=6, linger_ms=5_000), records)
     assert type(outcomes["BAD"]) is StoreRejected
     assert all(isinstance(outcomes[f"C{i}"], float) for i in range(5))
     assert all(ingest_stack.online(ORDERS, f"C{i}") for i in range(5))

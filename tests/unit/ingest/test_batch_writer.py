@@ -1,5 +1,5 @@
-"""Unit tests of the coalescing writer: request shape, per-entry outcomes, unprocessed
-re-sends, whole-call failures, one identifier per call, coalescing of concurrent puts."""
+"""Unit tests of the batch writer: request shape, per-entry outcomes, unprocessed re-sends,
+whole-call failures, order within an identifier, coalescing, calls in flight, linger."""
 
 import threading
 import time
@@ -10,12 +10,14 @@ import pytest
 from botocore.stub import Stubber
 
 from featurestream.aws_clients import serialize_with_json_dumps
-from featurestream.batch_writer import BatchingWriter
+from featurestream.batch_writer import BatchWriter, Deferred
 from featurestream.config import ConfigError, Settings
 from featurestream.store import StoreRejected, TransientStoreError, client_config
 
+DAY1, DAY2, DAY3 = (f"2021-06-0{d}T10:00:00.000Z" for d in (1, 2, 3))
 
-def record(customer: str, event_time: str = "2021-06-01T10:00:00.000Z") -> list[dict[str, str]]:
+
+def record(customer: str, event_time: str = DAY1) -> list[dict[str, str]]:
     return [
         {"FeatureName": "customer_id", "ValueAsString": customer},
         {"FeatureName": "event_time", "ValueAsString": event_time},
@@ -26,50 +28,51 @@ def entry(customer: str) -> dict:
     return {"FeatureGroupName": "g", "Record": record(customer)}
 
 
-def writer_for(client, **kwargs) -> BatchingWriter:
-    kwargs.setdefault("linger_ms", 5_000)  # calls close when full, never by the clock
-    return BatchingWriter(
-        client, "g", record_identifier="customer_id", sleep=lambda s: None, **kwargs
+def writer_for(client, *, concurrency: int = 1, **kwargs) -> BatchWriter:
+    kwargs.setdefault("linger_ms", 5_000)
+    return BatchWriter(
+        client,
+        "g",
+        record_identifier="customer_id",
+        executor=ThreadPoolExecutor(concurrency),
+        concurrency=concurrency,
+        sleep=lambda s: None,
+        **kwargs,
     )
 
 
-def put_in_order(writer: BatchingWriter, customers: list[str]) -> dict[str, object]:
-    """Each customer's put from its own thread, joining in list order; outcome per customer."""
-    outcomes: dict[str, object] = {}
-
-    def put(customer: str) -> None:
-        try:
-            outcomes[customer] = writer.put(record(customer))
-        except Exception as error:
-            outcomes[customer] = error
-
-    threads = []
-    for customer in customers:
-        thread = threading.Thread(target=put, args=(customer,))
-        thread.start()
-        threads.append(thread)
-        deadline = time.monotonic() + 5
-        while customer not in writer._in_flight and customer not in outcomes:
-            assert time.monotonic() < deadline
-            time.sleep(0.001)
-    for thread in threads:
-        thread.join(10)
-    return outcomes
+def write(writer: BatchWriter, customers: list[str]) -> dict[str, object]:
+    """One ``write_all`` of a record per customer; outcome per customer."""
+    outcomes = writer.write_all((n, record(c)) for n, c in enumerate(customers))
+    return {customers[n]: outcome for n, outcome in outcomes.items()}
 
 
 class CountingClient:
-    """A stand-in ``batch_write_record`` that records each call's identifiers."""
+    """A stand-in ``batch_write_record`` that records each call's entries and how many calls
+    were in flight at once; ``response`` decides each call's answer."""
 
     def __init__(self, delay: float = 0.0, response=None) -> None:
         self.calls: list[list[str]] = []
+        self.records: list[list[list[dict[str, str]]]] = []
+        self.peak = 0
+        self._active = 0
         self._lock = threading.Lock()
         self._delay = delay
         self._response = response or (lambda entries: {"Errors": [], "UnprocessedEntries": []})
 
+    @property
+    def keys(self) -> list[str]:
+        return [key for call in self.calls for key in call]
+
     def batch_write_record(self, *, Entries):
         with self._lock:
             self.calls.append([e["Record"][0]["ValueAsString"] for e in Entries])
+            self.records.append([e["Record"] for e in Entries])
+            self._active += 1
+            self.peak = max(self.peak, self._active)
         time.sleep(self._delay)
+        with self._lock:
+            self._active -= 1
         return self._response(Entries)
 
 
@@ -100,7 +103,7 @@ def test_mixed_errors_and_unprocessed_entries_request_shape():
             {"Errors": [], "UnprocessedEntries": []},
             {"Entries": [entry("C4")]},
         )
-        outcomes = put_in_order(writer_for(client, batch_size=4), ["C1", "C2", "C3", "C4"])
+        outcomes = write(writer_for(client, batch_size=4), ["C1", "C2", "C3", "C4"])
         stub.assert_no_pending_responses()
     assert isinstance(outcomes["C1"], float)
     assert type(outcomes["C2"]) is StoreRejected
@@ -128,13 +131,13 @@ def test_entry_errors_are_classified_like_put_record_errors(code, message, outco
             "UnprocessedEntries": [],
         }
 
-    outcomes = put_in_order(writer_for(CountingClient(response=response), batch_size=1), ["C1"])
+    outcomes = write(writer_for(CountingClient(response=response), batch_size=1), ["C1"])
     assert type(outcomes["C1"]) is outcome
 
 
 def test_unprocessed_entries_are_resent_a_bounded_number_of_times_then_transient():
     client = CountingClient(response=lambda entries: {"Errors": [], "UnprocessedEntries": entries})
-    outcomes = put_in_order(writer_for(client, batch_size=2, unprocessed_attempts=3), ["C1", "C2"])
+    outcomes = write(writer_for(client, batch_size=2, unprocessed_attempts=3), ["C1", "C2"])
     assert client.calls == [["C1", "C2"]] * 3
     assert all(type(o) is TransientStoreError for o in outcomes.values())
     assert outcomes["C1"].code == "UnprocessedEntry"
@@ -148,7 +151,7 @@ def test_a_whole_call_failure_fails_every_entry_of_that_call(code, status, outco
     client = boto3.client("sagemaker-featurestore-runtime", region_name="us-east-1")
     with Stubber(client) as stub:
         stub.add_client_error("batch_write_record", code, "m", status)
-        outcomes = put_in_order(writer_for(client, batch_size=3), ["C1", "C2", "C3"])
+        outcomes = write(writer_for(client, batch_size=3), ["C1", "C2", "C3"])
     assert [type(outcomes[c]) for c in ("C1", "C2", "C3")] == [outcome] * 3
 
 
@@ -156,7 +159,7 @@ def test_an_unmatched_entry_outcome_fails_the_call_transiently():
     def response(entries):
         return {"Errors": [{"Entry": {"X": 1}, "ErrorCode": "InternalFailure"}]}
 
-    outcomes = put_in_order(writer_for(CountingClient(response=response), batch_size=2), ["A", "B"])
+    outcomes = write(writer_for(CountingClient(response=response), batch_size=2), ["A", "B"])
     assert all(type(o) is TransientStoreError for o in outcomes.values())
 
 
@@ -165,68 +168,102 @@ def test_a_bug_in_the_call_reaches_every_waiting_put():
         def batch_write_record(self, **kwargs):
             raise KeyError("boom")
 
-    outcomes = put_in_order(writer_for(Broken(), batch_size=2), ["A", "B"])
+    outcomes = write(writer_for(Broken(), batch_size=2), ["A", "B"])
     assert all(isinstance(o, KeyError) for o in outcomes.values())
 
 
-def test_concurrent_puts_coalesce_into_calls_of_at_most_the_batch_size():
-    client = CountingClient(delay=0.01)
-    writer = BatchingWriter(client, "g", record_identifier="customer_id", linger_ms=50)
+def test_records_go_in_full_calls_and_several_calls_in_flight():
+    client = CountingClient(delay=0.05)
     customers = [f"C{i}" for i in range(100)]
-    start = threading.Barrier(100)
-
-    def put(customer):
-        start.wait()
-        return writer.put(record(customer))
-
-    with ThreadPoolExecutor(100) as pool:
-        latencies = list(pool.map(put, customers))
-    assert all(latency >= 0 for latency in latencies)
-    assert sorted(c for call in client.calls for c in call) == sorted(customers)
-    assert all(len(call) <= 25 for call in client.calls)
-    assert 4 <= len(client.calls) <= 8, client.calls  # ceil(100/25) when nothing straggles
+    outcomes = write(writer_for(client, concurrency=4, linger_ms=0), customers)
+    assert all(isinstance(outcomes[c], float) for c in customers)
+    assert [len(call) for call in client.calls] == [25, 25, 25, 25]
+    assert sorted(client.keys) == sorted(customers)
+    assert client.peak == 4
 
 
-def test_a_lone_put_is_sent_after_the_linger():
+def test_never_more_calls_in_flight_than_the_concurrency():
+    client = CountingClient(delay=0.02)
+    write(writer_for(client, concurrency=2, batch_size=5), [f"C{i}" for i in range(40)])
+    assert len(client.calls) == 8
+    assert client.peak == 2
+
+
+def test_one_identifiers_records_are_written_in_order_one_call_at_a_time():
+    client = CountingClient(delay=0.01)
+    writer = writer_for(client, concurrency=4, batch_size=3, linger_ms=0)
+    plan = [("C1", DAY1), ("C2", DAY1), ("C1", DAY2), ("C1", DAY3), ("C2", DAY2), ("C3", DAY1)]
+    outcomes = writer.write_all((n, record(c, t)) for n, (c, t) in enumerate(plan))
+    assert all(isinstance(outcome, float) for outcome in outcomes.values())
+    assert all(len(set(call)) == len(call) for call in client.calls)
+    written = [
+        (rec[0]["ValueAsString"], rec[1]["ValueAsString"])
+        for call in client.records
+        for rec in call
+    ]
+    assert [t for c, t in written if c == "C1"] == [DAY1, DAY2, DAY3]
+    assert [t for c, t in written if c == "C2"] == [DAY1, DAY2]
+
+
+def test_a_failed_record_defers_the_rest_of_its_identifier_only():
+    def response(entries):
+        failing = [e for e in entries if e["Record"][0]["ValueAsString"] == "A"]
+        return {
+            "Errors": [{"Entry": e, "ErrorCode": "ThrottlingException"} for e in failing],
+            "UnprocessedEntries": [],
+        }
+
+    client = CountingClient(response=response)
+    writer = writer_for(client, concurrency=2, batch_size=2, linger_ms=0)
+    plan = ["A", "B", "A", "A", "B"]
+    outcomes = writer.write_all(
+        (n, record(c, f"2021-06-0{n + 1}T00:00:00.000Z")) for n, c in enumerate(plan)
+    )
+    assert type(outcomes[0]) is TransientStoreError
+    assert type(outcomes[2]) is Deferred and type(outcomes[3]) is Deferred
+    assert isinstance(outcomes[1], float) and isinstance(outcomes[4], float)
+    assert client.keys.count("A") == 1  # the deferred ones were never sent
+
+
+def test_a_call_with_room_left_goes_at_once_when_no_more_can_join():
     client = CountingClient()
-    writer = BatchingWriter(client, "g", record_identifier="customer_id", linger_ms=20)
     started = time.perf_counter()
-    writer.put(record("C1"))
-    assert time.perf_counter() - started >= 0.02
-    assert client.calls == [["C1"]]
+    write(writer_for(client, linger_ms=5_000), ["C1", "C2"])
+    assert time.perf_counter() - started < 2
+    assert client.calls == [["C1", "C2"]]
 
 
-def test_never_two_entries_of_one_identifier_in_a_call():
-    """Lanes write one record per customer at a time; a second put of an identifier in
-    flight breaks that invariant and is refused rather than sent in the same call."""
+def test_a_call_with_room_left_waits_for_a_call_that_frees_more_records():
+    """C0's second record can join only when the first call is back; the lone D waits."""
+    client = CountingClient(delay=0.05)
+    customers = [f"C{i}" for i in range(25)] + ["C0", "D"]
+    outcomes = write(writer_for(client, concurrency=2, linger_ms=5_000), customers)
+    assert client.calls == [[f"C{i}" for i in range(25)], ["D", "C0"]]
+    assert all(isinstance(outcome, float) for outcome in outcomes.values())
+
+
+def test_the_linger_bounds_that_wait():
+    client = CountingClient(delay=0.5)
+    customers = [f"C{i}" for i in range(25)] + ["C0", "D"]
+    write(writer_for(client, concurrency=2, linger_ms=10), customers)
+    assert client.calls == [[f"C{i}" for i in range(25)], ["D"], ["C0"]]
+
+
+def test_a_record_without_its_identifier_fails_alone():
     client = CountingClient()
-    writer = writer_for(client, batch_size=25)
-    thread = threading.Thread(target=writer.put, args=(record("C1"),))
-    thread.start()
-    while "C1" not in writer._in_flight:
-        time.sleep(0.001)
-    with pytest.raises(AssertionError, match="C1"):
-        writer.put(record("C1", "2021-06-02T10:00:00.000Z"))
-    writer.linger_s = 0.0  # let the open batch go
-    with writer._cond:
-        writer._cond.notify_all()
-    thread.join(10)
-    assert client.calls == [["C1"]]
-
-
-def test_sequential_puts_of_one_identifier_go_in_separate_calls():
-    client = CountingClient()
-    writer = BatchingWriter(client, "g", record_identifier="customer_id", linger_ms=1)
-    for day in ("01", "02", "03"):
-        writer.put(record("C1", f"2021-06-{day}T10:00:00.000Z"))
-    assert client.calls == [["C1"]] * 3
+    writer = writer_for(client)
+    outcomes = writer.write_all(
+        [(0, [{"FeatureName": "x", "ValueAsString": "1"}]), (1, record("C1"))]
+    )
+    assert isinstance(outcomes[0], ValueError)
+    assert isinstance(outcomes[1], float)
 
 
 def test_batch_settings_from_env():
     base = {"FEATURE_GROUP_NAME": "g", "QUARANTINE_QUEUE_URL": "q"}
     settings = Settings.from_env(base)
     assert (settings.store_batch_size, settings.store_batch_linger_ms) == (25, 20.0)
-    assert settings.put_concurrency == 100
+    assert settings.put_concurrency == 8
     custom = Settings.from_env({**base, "STORE_BATCH_SIZE": "10", "STORE_BATCH_LINGER_MS": "0"})
     assert (custom.store_batch_size, custom.store_batch_linger_ms) == (10, 0.0)
     for bad in ({"STORE_BATCH_SIZE": "26"}, {"STORE_BATCH_SIZE": "0"}):
@@ -235,37 +272,15 @@ def test_batch_settings_from_env():
     with pytest.raises(ConfigError, match="STORE_BATCH_LINGER_MS"):
         Settings.from_env({**base, "STORE_BATCH_LINGER_MS": "-1"})
     with pytest.raises(ValueError, match="batch_size"):
-        BatchingWriter(CountingClient(), "g", record_identifier="customer_id", batch_size=26)
-
-
-def test_a_batch_goes_as_soon_as_every_lane_waits_in_it():
-    """With the lanes reporting in, nobody waits out the linger once no one else can join."""
-    client = CountingClient()
-    writer = writer_for(client, batch_size=25, concurrency=2)  # linger 5 s
-    writer.lanes_opened(3)  # three lanes, two of them at a time: two can be waiting
-    started = time.perf_counter()
-    outcomes = put_in_order(writer, ["C1", "C2"])
-    assert client.calls == [["C1", "C2"]]
-    writer.lane_closed()
-    writer.lane_closed()  # one lane left; its put is alone
-    outcomes |= put_in_order(writer, ["C3"])
-    assert time.perf_counter() - started < 2
-    assert client.calls == [["C1", "C2"], ["C3"]]
-    assert all(isinstance(o, float) for o in outcomes.values())
-
-
-def test_a_closing_lane_sends_the_batch_the_others_wait_in():
-    client = CountingClient()
-    writer = writer_for(client, batch_size=25)  # linger 5 s
-    writer.lanes_opened(2)
-    waiting = threading.Thread(target=writer.put, args=(record("C1"),))
-    waiting.start()
-    while "C1" not in writer._in_flight:
-        time.sleep(0.001)
-    assert client.calls == []  # the other lane may still write
-    writer.lane_closed()
-    waiting.join(2)
-    assert client.calls == [["C1"]]
+        writer_for(CountingClient(), batch_size=26)
+    with pytest.raises(ValueError, match="concurrency"):
+        BatchWriter(
+            CountingClient(),
+            "g",
+            record_identifier="customer_id",
+            executor=ThreadPoolExecutor(1),
+            concurrency=0,
+        )
 
 
 def sent_bodies(client) -> list[bytes]:

@@ -1,20 +1,18 @@
-"""Unit tests: settings, PutRecord request shape and error outcomes, quarantine message,
-per-key lanes (order within a key, concurrency across keys, deferral after a failure)."""
+"""Unit tests: settings, store error outcomes, quarantine message, and the whole-batch
+processor (outcomes → Powertools' partial-batch response)."""
 
 import base64
 import json
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.stub import Stubber
 
+from featurestream.batch_processor import WholeBatchProcessor
 from featurestream.config import ConfigError, Settings
 from featurestream.kinesis_event import StreamPosition, kinesis_event
-from featurestream.lanes import LanedBatchProcessor
 from featurestream.quarantine import (
     MAX_PAYLOAD_BYTES,
     Quarantine,
@@ -22,7 +20,6 @@ from featurestream.quarantine import (
     QuarantineUnavailable,
 )
 from featurestream.store import (
-    FeatureStoreWriter,
     StoreRejected,
     TransientStoreError,
     classify,
@@ -87,18 +84,6 @@ def test_put_record_errors_are_classified(error, outcome):
     assert type(classify(error)) is outcome
 
 
-def test_put_record_request_shape():
-    client = boto3.client("sagemaker-featurestore-runtime", region_name="us-east-1")
-    record = [{"FeatureName": "customer_id", "ValueAsString": "C1"}]
-    with Stubber(client) as stub:
-        stub.add_response("put_record", {}, {"FeatureGroupName": "g", "Record": record})
-        stub.add_client_error("put_record", "ValidationError", "Unknown feature", 400)
-        writer = FeatureStoreWriter(client, "g")
-        assert writer.put(record) >= 0
-        with pytest.raises(StoreRejected):
-            writer.put(record)
-
-
 def quarantined(payload=b"{bad"):
     return QuarantinedRecord(
         "payload is not valid JSON", payload, "arn:s", "shardId-1", "42", "C1", 1.5, "fn"
@@ -136,49 +121,44 @@ def test_quarantine_message_shape_and_send_failure():
     assert big["payload_bytes"] == MAX_PAYLOAD_BYTES + 1
 
 
-def run_lanes(entries, handler, workers=8):
+def run_batch(entries, handle_batch):
     event = kinesis_event(entries, position=StreamPosition("s"), arrival=0.0)
-    processor = LanedBatchProcessor(lambda r: r.kinesis.partition_key, ThreadPoolExecutor(workers))
-    with processor(event["Records"], handler):
-        processor.process()
-    return event, processor.response()
-
-
-def test_lanes_keep_key_order_and_run_keys_concurrently():
-    seen: dict[str, list[bytes]] = {}
-    active, peak, lock = [0], [0], threading.Lock()
-
-    def handler(record):
-        with lock:
-            active[0] += 1
-            peak[0] = max(peak[0], active[0])
-        time.sleep(0.01)
-        seen.setdefault(record.kinesis.partition_key, []).append(record.kinesis.data_as_bytes())
-        with lock:
-            active[0] -= 1
-
-    entries = [(f"K{i % 8}", str(i).encode()) for i in range(64)]
-    _, response = run_lanes(entries, handler)
-    assert response == {"batchItemFailures": []}
-    for key, values in seen.items():
-        assert values == [data for k, data in entries if k == key]
-    assert peak[0] > 1
-
-
-def test_a_failure_defers_the_rest_of_its_lane_only():
-    calls = []
-
-    def handler(record):
-        calls.append(record.kinesis.data_as_bytes())
-        if record.kinesis.data_as_bytes() == b"a2":
-            raise RuntimeError("boom")
-
-    event, response = run_lanes(
-        [("A", b"a1"), ("B", b"b1"), ("A", b"a2"), ("A", b"a3"), ("B", b"b2")], handler
-    )
+    processor = WholeBatchProcessor()
+    with processor(event["Records"], handle_batch):
+        results = processor.process()
     seqs = [r["kinesis"]["sequenceNumber"] for r in event["Records"]]
+    return seqs, results, processor.response()
+
+
+def test_the_batch_handler_sees_every_record_once_in_order():
+    seen = []
+
+    def handle_batch(records):
+        seen.append([r.kinesis.data_as_bytes() for r in records])
+        return ["ok"] * len(records)
+
+    entries = [(f"K{i % 3}", str(i).encode()) for i in range(7)]
+    _, results, response = run_batch(entries, handle_batch)
+    assert seen == [[data for _, data in entries]]
+    assert response == {"batchItemFailures": []}
+    assert [status for status, *_ in results] == ["success"] * 7
+
+
+def test_exceptions_become_batch_item_failures_in_sequence_order():
+    def handle_batch(records):
+        return [RuntimeError("boom") if n in (1, 3) else "ok" for n in range(len(records))]
+
+    seqs, _, response = run_batch(
+        [("A", b"a"), ("B", b"b"), ("C", b"c"), ("D", b"d")], handle_batch
+    )
     assert response == {
-        "batchItemFailures": [{"itemIdentifier": seqs[2]}, {"itemIdentifier": seqs[3]}]
+        "batchItemFailures": [{"itemIdentifier": seqs[1]}, {"itemIdentifier": seqs[3]}]
     }
-    assert b"a3" not in calls
-    assert {b"b1", b"b2"} <= set(calls)
+
+
+def test_a_batch_whose_every_record_failed_is_a_function_error():
+    def handle_batch(records):
+        return [RuntimeError("down")] * len(records)
+
+    with pytest.raises(BatchProcessingError):
+        run_batch([("A", b"a"), ("B", b"b")], handle_batch)
