@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final, Protocol, cast
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -62,14 +62,16 @@ class _SendMessageClient(Protocol):
 
 
 def make_sqs_client(*, pool_size: int, max_attempts: int) -> _SendMessageClient:
-    """An SQS client shared by the worker threads (endpoint from the standard env vars)."""
+    """An SQS client shared by the worker threads (endpoint from the standard env vars;
+    botocore's own, as boto3 would add only import time)."""
     config = Config(
         max_pool_connections=pool_size,
         retries=cast(Any, {"mode": "standard", "total_max_attempts": max_attempts}),
         connect_timeout=2,
         read_timeout=5,
     )
-    return cast(_SendMessageClient, boto3.session.Session().client("sqs", config=config))
+    client = botocore.session.get_session().create_client("sqs", config=config)
+    return cast(_SendMessageClient, client)
 
 
 class Quarantine:
