@@ -57,6 +57,8 @@ class OnlineRecords:
         return self.records.get(group, {}).get(customer_id)
 
     def errors_for(self, customer_id: str) -> list[ItemError]:
+        if not self.errors:  # the common case: no list scan, per customer, per request
+            return []
         return [e for e in self.errors if e.customer_id == customer_id]
 
 
@@ -81,6 +83,9 @@ class OnlineReader:
         self._client = client
         self._groups = dict(groups)
         self._logical = {_group_key(deployed): logical for logical, deployed in groups.items()}
+        self._echoed: dict[str, str | None] = dict(self._logical)
+        """Every name the service has echoed (plain or ARN) → logical group, None if not ours:
+        the ARN is split once per container, not once per record."""
         per_group = max(1, max_records_per_call // max(1, len(groups)))
         self._chunk = min(per_group, MAX_IDS_PER_IDENTIFIER)
         self._max_attempts = max_attempts
@@ -131,9 +136,12 @@ class OnlineReader:
 
     def _collect(self, response: Mapping[str, Any], result: OnlineRecords) -> None:
         records = result.records
+        echoed = self._echoed
         for item in response.get("Records") or []:
             name = item["FeatureGroupName"]
-            group = self._logical.get(name) or self._logical.get(_group_key(name))
+            if name not in echoed:
+                echoed[name] = self._logical.get(_group_key(name))
+            group = echoed[name]
             if group is None:
                 continue  # not a group we asked for
             values = {fv["FeatureName"]: fv.get("ValueAsString") or "" for fv in item["Record"]}

@@ -6,7 +6,6 @@ Thin on purpose: routing, reading, scoring and error mapping live in
 
 from typing import Any
 
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from featurestream.inference_app import InferenceApp
@@ -15,11 +14,13 @@ from featurestream.observability import logger, metrics, tracer
 app = InferenceApp()
 
 
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
-)
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """An API Gateway HTTP API (payload 2.0) event in, an HTTP response out."""
+    # the correlation id is API Gateway's request id, read here rather than through
+    # ``correlation_id_path``: the same value without a JMESPath search per request
+    request_context = event.get("requestContext") if isinstance(event, dict) else None
+    logger.set_correlation_id((request_context or {}).get("requestId"))
     return app(event, context)

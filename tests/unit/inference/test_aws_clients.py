@@ -14,9 +14,11 @@ import pytest
 from botocore.exceptions import ParamValidationError
 from botocore.parsers import create_parser
 from botocore.response import StreamingBody
+from botocore.serialize import create_serializer
 from botocore.stub import Stubber
 
 from featurestream.aws_clients import PlainJsonParserFactory, is_plain_json, lean_client
+from featurestream.inference_app import feature_store_client
 from featurestream.model_client import ModelClient
 from featurestream.model_contract import load_contract
 from featurestream.request_features import needed_features
@@ -83,6 +85,36 @@ def test_invoke_endpoint_requests_are_valid_for_the_service_model():
             "invoke_endpoint", {"Body": StreamingBody(io.BytesIO(answer), len(answer))}, expected
         )
         assert ModelClient(client, "e", "m1").predict([[1, 0.5]]) == [0.25]
+
+
+def test_the_store_clients_batch_get_record_bodies_are_botocores_byte_for_byte():
+    params = {
+        "Identifiers": [
+            {"FeatureGroupName": "c", "RecordIdentifiersValueAsString": ["C1", "C2"]},
+            {
+                "FeatureGroupName": ARN + "o",
+                "RecordIdentifiersValueAsString": ["C1"],
+                "FeatureNames": ["purchased_on", "é"],
+            },
+        ],
+        "ExpirationTimeResponse": "Disabled",
+    }
+    client = feature_store_client(attempts=1, connect=1, read=1)
+    sent: list[bytes] = []
+
+    class Sent(Exception):
+        pass
+
+    def capture(request, **_):
+        sent.append(request.body)
+        raise Sent
+
+    client.meta.events.register("before-send", capture)
+    with pytest.raises(Sent):
+        client.batch_get_record(**params)
+    model = client.meta.service_model.operation_model("BatchGetRecord")
+    assert sent == [create_serializer("rest-json").serialize_to_request(params, model)["body"]]
+    assert params["Identifiers"][0]["RecordIdentifiersValueAsString"] == ["C1", "C2"]
 
 
 def test_the_lean_clients_skip_parameter_validation():

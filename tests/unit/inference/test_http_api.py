@@ -100,3 +100,18 @@ def test_the_sample_events_are_valid_requests(name, expected):
     event = json.loads((Path(__file__).resolve().parents[3] / "events" / name).read_text())
     assert event["version"] == "2.0"
     assert parse_request(event) == expected
+
+
+@pytest.mark.parametrize("request_id", ["gw-request-7", None])
+def test_the_log_correlation_id_is_api_gateways_request_id(monkeypatch, request_id):
+    import handlers.inference
+    from devstack.api_gateway import LambdaContext
+    from featurestream.observability import logger
+
+    monkeypatch.setattr(handlers.inference, "app", InferenceApp(factory=_unreachable))
+    logger.set_correlation_id("left over from another request")
+    event = api_event("GET", "/nowhere")
+    event["requestContext"]["requestId"] = request_id
+    answer = handlers.inference.lambda_handler(event, LambdaContext("InferenceFunction"))
+    assert answer["statusCode"] == 400
+    assert logger.get_correlation_id() == request_id

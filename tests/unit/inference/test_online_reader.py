@@ -94,3 +94,16 @@ def test_per_item_errors_are_kept_per_customer_and_group():
     fetched = OnlineReader(store, {"customers": "c", "orders": "o"}).fetch(["C1"])
     [error] = fetched.errors_for("C1")
     assert (error.group, error.code, error.message) == ("orders", "InternalFailure", "boom")
+
+
+def test_records_of_groups_not_asked_for_are_ignored_by_name_or_arn():
+    answer = {
+        "Records": [record(g, "C1") for g in ("c", ARN + "c", "x", ARN + "x", ARN + "o")] * 2,
+        "Errors": [],
+        "UnprocessedIdentifiers": [],
+    }
+    fetched = OnlineReader(ScriptedStore(answer), {"customers": "c", "orders": "o"}).fetch(["C1"])
+    assert fetched.records == {
+        "customers": {"C1": {"customer_id": "C1"}},
+        "orders": {"C1": {"customer_id": "C1"}},
+    }

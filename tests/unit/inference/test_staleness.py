@@ -12,9 +12,10 @@ from featurestream.inference_service import InferenceService
 from featurestream.model_client import ModelClient
 from featurestream.model_contract import ContractFeature, ModelContract
 from featurestream.params import load_params
-from featurestream.request_features import group_view
+from featurestream.request_features import CorruptRecord, group_view
 from featurestream.serving import OnlineReader
-from featurestream.timeutil import format_event_time
+from featurestream.timeutil import format_event_time, parse_timestamp
+from featurestream.transforms import tenure
 
 AS_OF = datetime(2022, 1, 10, 12, tzinfo=UTC)
 WEEK = 7 * 24 * 3600.0
@@ -86,6 +87,31 @@ def test_stale_only_when_older_than_the_limit(group):
     assert _view(group, timedelta(seconds=3601), 3600).stale is True
     assert _view(group, timedelta(days=3650), None).stale is False
     assert _view(group, timedelta(days=3650), None).age_seconds == 3650 * 86400
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "2021-12-01T08:30:00.000Z",  # what the writers store: the shortcut
+        "2021-12-01T10:30:00.000+02:00",  # an offset: converted to UTC by the library
+        "2021-12-01 08:30:00",  # no zone: taken as UTC by the library
+        " 2021-12-01T08:30:00Z ",  # spaces: stripped by the library
+    ],
+)
+def test_every_timestamp_the_library_reads_gives_the_same_view(written):
+    record = {"customer_id": "C1", "event_time": written, "active_since": written}
+    view = group_view("customers", record, as_of=AS_OF, params=load_params(), max_age_seconds=None)
+    moment = parse_timestamp(written)
+    assert view.event_time == moment and view.event_time.utcoffset() == timedelta(0)
+    assert view.age_seconds == (AS_OF - moment).total_seconds()
+    assert view.values["n_days_active"] == tenure(moment, AS_OF, load_params())
+
+
+@pytest.mark.parametrize("written", ["", "2021-13-01T00:00:00Z", "yesterday"])
+def test_an_unreadable_timestamp_is_a_corrupt_record(written):
+    record = {"customer_id": "C1", "event_time": written}
+    with pytest.raises(CorruptRecord, match="event_time"):
+        group_view("customers", record, as_of=AS_OF, params=load_params(), max_age_seconds=None)
 
 
 # -- the service ------------------------------------------------------------------------------
