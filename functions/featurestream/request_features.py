@@ -11,7 +11,7 @@ event, legitimately years old; the latest order's is how recent the customer's a
 """
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, NamedTuple
 
 from featurestream.catalog import CUSTOMERS, ORDERS
@@ -100,17 +100,6 @@ def _typed(group: str, record: Mapping[str, str]) -> dict[str, FeatureValue]:
     return values
 
 
-def _timestamp(text: str) -> datetime:
-    """:func:`parse_timestamp`, minus its strip and UTC conversion for what the store holds
-    (``...Z``, already UTC): twice per record, so worth the shortcut; anything else (an
-    offset, no zone, spaces, garbage) goes through the library function."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
-        return parse_timestamp(text)
-    return moment if moment.tzinfo is UTC else parse_timestamp(text)
-
-
 def group_view(
     group: str,
     record: Mapping[str, str],
@@ -124,7 +113,7 @@ def group_view(
     spec = SPECS[group]
     try:
         event_time_text = record[spec.event_time_feature]
-        event_time = _timestamp(event_time_text)
+        event_time = parse_timestamp(event_time_text)
     except (KeyError, ValueError):
         raise CorruptRecord(f"{group} record has no readable {spec.event_time_feature}") from None
     values = _typed(group, record)
@@ -136,7 +125,7 @@ def group_view(
         if text is None:
             continue
         try:  # often the event time itself (a registration, the latest order): parsed once
-            moment = event_time if text == event_time_text else _timestamp(text)
+            moment = event_time if text == event_time_text else parse_timestamp(text)
         except ValueError:
             raise CorruptRecord(f"{group}.{source} is not a timestamp") from None
         values[feature] = compute(moment, as_of, params)

@@ -13,15 +13,20 @@ def parse_timestamp(text: str) -> datetime:
 
     Raises ``ValueError`` with the offending text on anything else.
     """
-    try:
-        parsed = datetime.fromisoformat(text.strip())
-    except (ValueError, AttributeError) as error:
-        raise ValueError(f"not an ISO-8601 timestamp: {text!r}") from error
+    try:  # as stored and sent (no padding): the request path reads two per record
+        parsed = datetime.fromisoformat(text)
+    except (ValueError, TypeError):
+        try:
+            parsed = datetime.fromisoformat(text.strip())
+        except (ValueError, AttributeError) as error:
+            raise ValueError(f"not an ISO-8601 timestamp: {text!r}") from error
     return as_utc(parsed)
 
 
 def as_utc(moment: datetime) -> datetime:
     """A timezone-aware UTC datetime; naive datetimes are taken to be UTC already."""
+    if moment.tzinfo is UTC:  # ``...Z`` parses to it: nothing to convert
+        return moment
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)

@@ -92,16 +92,17 @@ def test_stale_only_when_older_than_the_limit(group):
 @pytest.mark.parametrize(
     "written",
     [
-        "2021-12-01T08:30:00.000Z",  # what the writers store: the shortcut
-        "2021-12-01T10:30:00.000+02:00",  # an offset: converted to UTC by the library
-        "2021-12-01 08:30:00",  # no zone: taken as UTC by the library
-        " 2021-12-01T08:30:00Z ",  # spaces: stripped by the library
+        "2021-12-01T08:30:00.000Z",  # what the writers store: parsed as is, already UTC
+        "2021-12-01T10:30:00.000+02:00",  # an offset: converted to UTC
+        "2021-12-01 08:30:00",  # no zone: taken as UTC
+        " 2021-12-01T08:30:00Z ",  # spaces: stripped
     ],
 )
 def test_every_timestamp_the_library_reads_gives_the_same_view(written):
     record = {"customer_id": "C1", "event_time": written, "active_since": written}
     view = group_view("customers", record, as_of=AS_OF, params=load_params(), max_age_seconds=None)
-    moment = parse_timestamp(written)
+    moment = datetime(2021, 12, 1, 8, 30, tzinfo=UTC)
+    assert parse_timestamp(written) == moment
     assert view.event_time == moment and view.event_time.utcoffset() == timedelta(0)
     assert view.age_seconds == (AS_OF - moment).total_seconds()
     assert view.values["n_days_active"] == tenure(moment, AS_OF, load_params())
