@@ -1,9 +1,12 @@
 """The quarantine queue: invalid events, kept with everything needed to look at them again.
 
 An event that can never be processed (not JSON, wrong schema, impossible values, wrong event
-type for its stream) is sent here once and then counts as done, so a poison pill never blocks
-its shard. The message holds the exact payload (base64), the reason, and where the record was
-in the stream. A failed send is transient: the record is reported failed and redelivered.
+type for its stream) is sent here and then counts as done, so a poison pill never blocks its
+shard. The message holds the exact payload (base64), the reason, and where the record was in
+the stream. A failed send is transient: the record is reported failed and redelivered.
+Delivery is at least once: when another record of the batch fails, Lambda redelivers from
+that record on, and an invalid record after it is quarantined again; ``(stream_arn,
+shard_id, sequence_number)`` identifies it, and ``payload_sha256`` its content.
 """
 
 import base64
