@@ -197,7 +197,7 @@ class Ingestor:
         for index, job in quarantining:
             try:
                 outcomes[index] = job.result()
-            except QuarantineUnavailable as error:
+            except Exception as error:  # QuarantineUnavailable, or a bug: this record fails
                 outcomes[index] = error
         return [
             RuntimeError("no outcome for this record") if outcome is None else outcome
