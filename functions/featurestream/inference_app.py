@@ -7,7 +7,6 @@ reused by every invocation of the container. A contract trained with other param
 ones shipped is a deployment error, refused before anything is served (principle 4).
 """
 
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from featurestream.api_errors import ApiError
 from featurestream.aws_clients import lean_client, serialize_with_json_dumps
 from featurestream.config import ConfigError
+from featurestream.container import PerContainer
 from featurestream.http_api import (
     FeaturesRequest,
     error_response,
@@ -93,22 +93,15 @@ class InferenceApp:
         factory: Callable[[], InferenceService] | None = None,
         clock: Callable[[], datetime] = _now,
     ) -> None:
-        self._factory = factory or (lambda: build_service(InferenceSettings.from_env()))
+        self._state = PerContainer(factory or (lambda: build_service(InferenceSettings.from_env())))
         self._clock = clock
-        self._service: InferenceService | None = None
-        self._lock = threading.Lock()
 
     @property
     def service(self) -> InferenceService:
-        if self._service is None:
-            with self._lock:
-                if self._service is None:
-                    self._service = self._factory()
-        return self._service
+        return self._state.get()
 
     def reset(self) -> None:
-        with self._lock:
-            self._service = None
+        self._state.reset()
 
     def __call__(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         rid = request_id(event, context)

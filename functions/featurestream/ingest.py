@@ -19,10 +19,8 @@ of different customers are written concurrently, records of one customer in sequ
 """
 
 import binascii
-import gc
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -42,6 +40,7 @@ from featurestream.batch_processor import WholeBatchProcessor
 from featurestream.batch_writer import BatchWriter, Deferred, Record
 from featurestream.catalog import CUSTOMERS, ORDERS, FeatureGroupSpec
 from featurestream.config import Settings
+from featurestream.container import PerContainer
 from featurestream.events import (
     CUSTOMER_EVENT_TYPES,
     ORDER_EVENT_TYPES,
@@ -145,6 +144,10 @@ class Ingestor:
         self._executor = executor
         self._processor = WholeBatchProcessor()
         self._as_of = clock()
+
+    def close(self) -> None:
+        """Stop the pool (tests and ``reset()``; a Lambda container just ends)."""
+        self._executor.shutdown(wait=True)
 
     def process(
         self, event: dict[str, Any], context: LambdaContext | None = None
@@ -308,29 +311,17 @@ class Ingestor:
 
 
 class IngestApp:
-    """A stream handler's state: the :class:`Ingestor`, built on first use, once per container.
-
-    Lazy rather than at import so that importing a handler needs no environment (tests, the
-    invoke command); ``reset()`` drops it so a test can point the handler elsewhere.
-    """
+    """A stream handler's state: its :class:`Ingestor`, built once per container."""
 
     def __init__(self, kind: StreamKind) -> None:
         self.kind = kind
-        self._ingestor: Ingestor | None = None
-        self._lock = threading.Lock()
+        self._state = PerContainer(
+            lambda: build_ingestor(kind, Settings.from_env()), close=Ingestor.close
+        )
 
     @property
     def ingestor(self) -> Ingestor:
-        if self._ingestor is None:
-            with self._lock:
-                if self._ingestor is None:
-                    self._ingestor = build_ingestor(self.kind, Settings.from_env())
-                    # The container's heap (modules, botocore models, clients) lives as
-                    # long as the container: take it out of the cyclic GC's sight, or
-                    # every full collection walks it again (~0.2 s each seen here, in the
-                    # middle of an invocation). Per-invocation garbage is still collected.
-                    gc.freeze()
-        return self._ingestor
+        return self._state.get()
 
     def __call__(
         self, event: dict[str, Any], context: LambdaContext | None = None
@@ -338,10 +329,7 @@ class IngestApp:
         return self.ingestor.process(event, context)
 
     def reset(self) -> None:
-        with self._lock:
-            if self._ingestor is not None:
-                self._ingestor._executor.shutdown(wait=True)
-            self._ingestor = None
+        self._state.reset()
 
 
 def build_ingestor(kind: StreamKind, settings: Settings) -> Ingestor:
