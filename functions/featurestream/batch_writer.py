@@ -245,9 +245,9 @@ class _Schedule:
             if len(self.ready) < size and not partial:
                 return
             call = [self.ready.popleft() for _ in range(min(size, len(self.ready)))]
-            self.in_flight += 1
-            self._in_flight_keys.update(p.key for p in call)
             writer._executor.submit(writer._run_call, call, self._done)
+            self.in_flight += 1  # only once submitted, or a refused call would be waited for
+            self._in_flight_keys.update(p.key for p in call)
 
     def linger_left(self) -> float:
         """How much longer the ready records may wait for a call in flight; 0 when no call in
