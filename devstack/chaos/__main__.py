@@ -17,6 +17,14 @@ from devstack.chaos.runner import RunSettings, run_suite
 from devstack.process import project_root
 from devstack.stack import LocalStack, StackConfig
 
+SHARE_FLAGS = (
+    ("--throttle-share", "store_throttle", "share of store writes throttled"),
+    ("--error-share", "store_error", "share of store writes answered 503"),
+    ("--partial-share", "partial_put", "share of PutRecords entries failed"),
+    ("--duplicate-share", "duplicate", "share of events sent twice"),
+)
+"""Each share-based fault's flag, its :class:`Shares` field (default and dest) and help."""
+
 
 def _parser() -> argparse.ArgumentParser:
     names = [plan.name for plan in standard_plans()]
@@ -36,27 +44,10 @@ def _parser() -> argparse.ArgumentParser:
         choices=names,
         help="run only these (repeatable; default: all)",
     )
-    parser.add_argument(
-        "--throttle-share",
-        type=float,
-        default=Shares.store_throttle,
-        help="share of store writes throttled",
-    )
-    parser.add_argument(
-        "--error-share",
-        type=float,
-        default=Shares.store_error,
-        help="share of store writes answered 503",
-    )
-    parser.add_argument(
-        "--partial-share",
-        type=float,
-        default=Shares.partial_put,
-        help="share of PutRecords entries failed",
-    )
-    parser.add_argument(
-        "--duplicate-share", type=float, default=Shares.duplicate, help="share of events sent twice"
-    )
+    for flag, share, text in SHARE_FLAGS:
+        parser.add_argument(
+            flag, type=float, default=getattr(Shares, share), dest=share, metavar="SHARE", help=text
+        )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--drain-timeout", type=float, default=300.0, help="seconds per scenario")
     parser.add_argument(
@@ -65,9 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def shares_from(args: argparse.Namespace) -> Shares:
+    return Shares(**{share: getattr(args, share) for _, share, _ in SHARE_FLAGS})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    shares = Shares(args.throttle_share, args.error_share, args.partial_share, args.duplicate_share)
+    shares = shares_from(args)
     plans = [p for p in standard_plans(shares) if not args.scenario or p.name in args.scenario]
     if args.first_customer < 1 or args.first_customer - 1 + args.customers * len(plans) > 10_000:
         print("the slices must fit in raw/'s 10,000 customers", file=sys.stderr)
