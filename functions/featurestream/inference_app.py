@@ -18,6 +18,7 @@ from featurestream.aws_clients import lean_client, serialize_with_json_dumps
 from featurestream.config import ConfigError
 from featurestream.container import PerContainer
 from featurestream.http_api import (
+    MAX_CUSTOMER_IDS,
     FeaturesRequest,
     error_response,
     parse_request,
@@ -31,7 +32,7 @@ from featurestream.model_client import InvokeClient, ModelClient
 from featurestream.model_contract import ModelContract, load_contract
 from featurestream.observability import logger, metrics
 from featurestream.params import FittedParams, load_params
-from featurestream.serving import BatchGetClient, OnlineReader
+from featurestream.serving import BatchGetClient, OnlineReader, chunk_size
 
 
 def feature_store_client(*, attempts: int, connect: float, read: float) -> Any:
@@ -72,10 +73,13 @@ def build_service(
         connect=settings.endpoint_connect_timeout,
         read=settings.endpoint_read_timeout,
     )
+    groups = {g: settings.feature_groups[g] for g in ("customers", "orders")}
     reader = OnlineReader(
         store,
-        {g: settings.feature_groups[g] for g in ("customers", "orders")},
+        groups,
         max_attempts=settings.unprocessed_max_attempts,
+        # the largest request's calls all at once: it waits for one store round trip
+        parallel_calls=-(-MAX_CUSTOMER_IDS // chunk_size(len(groups))),
     )
     model = ModelClient(endpoint, settings.endpoint_name, contract.model_version)
     return InferenceService(reader, model, contract, params, settings.max_record_age_seconds)
@@ -93,7 +97,10 @@ class InferenceApp:
         factory: Callable[[], InferenceService] | None = None,
         clock: Callable[[], datetime] = _now,
     ) -> None:
-        self._state = PerContainer(factory or (lambda: build_service(InferenceSettings.from_env())))
+        self._state = PerContainer(
+            factory or (lambda: build_service(InferenceSettings.from_env())),
+            close=InferenceService.close,
+        )
         self._clock = clock
 
     @property

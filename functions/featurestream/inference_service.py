@@ -55,6 +55,10 @@ class InferenceService:
             for group in contract.groups()
         }
 
+    def close(self) -> None:
+        """Release the reader's threads (when a test resets the handler's state)."""
+        self.reader.close()
+
     def _views(
         self, fetched: OnlineRecords, customer_id: str, as_of: datetime, groups: Sequence[str]
     ) -> tuple[dict[str, GroupView], list[ItemError]]:

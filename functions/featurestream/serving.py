@@ -2,14 +2,17 @@
 
 One call covers both groups: each chunk of customers is one request with one identifier per
 group, sized so a call asks for at most 100 records (the service quota) and 100 ids per
-identifier (the API limit). ``UnprocessedIdentifiers`` are re-sent, with a short backoff,
-exactly as returned (boto3 does not retry them); what is still unprocessed after the last
-attempt is a 503. Per-item ``Errors`` are returned to the caller, never dropped. A missing
-record is simply absent (aws-semantics §1.8).
+identifier (the API limit). A request's chunks can be read at the same time
+(``parallel_calls``), so 100 customers wait for one store round trip, not two.
+``UnprocessedIdentifiers`` are re-sent, with a short backoff, exactly as returned (boto3 does
+not retry them); what is still unprocessed after the last attempt is a 503. Per-item
+``Errors`` are returned to the caller, never dropped. A missing record is simply absent
+(aws-semantics §1.8).
 """
 
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -62,6 +65,11 @@ class OnlineRecords:
         return [e for e in self.errors if e.customer_id == customer_id]
 
 
+def chunk_size(groups: int, max_records_per_call: int = MAX_RECORDS_PER_CALL) -> int:
+    """Customers per call: each one's record in every group, within both limits."""
+    return min(max(1, max_records_per_call // max(1, groups)), MAX_IDS_PER_IDENTIFIER)
+
+
 def _group_key(name: str) -> str:
     """A group's name whether the service echoes the name or an ARN."""
     return name.rsplit("feature-group/", 1)[-1]
@@ -79,18 +87,29 @@ class OnlineReader:
         max_attempts: int = 4,
         backoff_seconds: float = BACKOFF_SECONDS,
         sleep: Any = time.sleep,
+        parallel_calls: int = 1,
     ) -> None:
+        """``parallel_calls``: how many of one request's calls may be in flight at once (the
+        first runs on the caller's thread, the others on a pool; 1 = one after the other)."""
         self._client = client
         self._groups = dict(groups)
         self._logical = {_group_key(deployed): logical for logical, deployed in groups.items()}
         self._echoed: dict[str, str | None] = dict(self._logical)
         """Every name the service has echoed (plain or ARN) → logical group, None if not ours:
         the ARN is split once per container, not once per record."""
-        per_group = max(1, max_records_per_call // max(1, len(groups)))
-        self._chunk = min(per_group, MAX_IDS_PER_IDENTIFIER)
+        self._chunk = chunk_size(len(groups), max_records_per_call)
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
         self._sleep = sleep
+        self._pool = (
+            ThreadPoolExecutor(parallel_calls - 1, thread_name_prefix="batch-get-record")
+            if parallel_calls > 1
+            else None
+        )
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
     def fetch(
         self,
@@ -99,34 +118,60 @@ class OnlineReader:
     ) -> OnlineRecords:
         """Records of ``customer_ids`` in every group; ``feature_names`` (per logical group)
         limits what is read to what the caller needs."""
+        chunks = [
+            self._identifiers(customer_ids[start : start + self._chunk], feature_names)
+            for start in range(0, len(customer_ids), self._chunk)
+        ]
         result = OnlineRecords({logical: {} for logical in self._groups})
-        for start in range(0, len(customer_ids), self._chunk):
-            chunk = list(customer_ids[start : start + self._chunk])
-            identifiers = []
-            for logical, deployed in self._groups.items():
-                identifier: dict[str, Any] = {
-                    "FeatureGroupName": deployed,
-                    "RecordIdentifiersValueAsString": chunk,
-                }
-                if feature_names and feature_names.get(logical):
-                    identifier["FeatureNames"] = list(feature_names[logical])
-                identifiers.append(identifier)
-            self._fetch_chunk(identifiers, result)
+        for answers in self._read_all(chunks):
+            result.calls += len(answers)
+            for answer in answers:
+                self._collect(answer, result)
         return result
 
-    def _fetch_chunk(self, identifiers: list[dict[str, Any]], result: OnlineRecords) -> None:
+    def _identifiers(
+        self, chunk: Sequence[str], feature_names: Mapping[str, Sequence[str]] | None
+    ) -> list[dict[str, Any]]:
+        """One call's ``Identifiers``: every group, for the same customers."""
+        identifiers = []
+        for logical, deployed in self._groups.items():
+            identifier: dict[str, Any] = {
+                "FeatureGroupName": deployed,
+                "RecordIdentifiersValueAsString": list(chunk),
+            }
+            if feature_names and feature_names.get(logical):
+                identifier["FeatureNames"] = list(feature_names[logical])
+            identifiers.append(identifier)
+        return identifiers
+
+    def _read_all(self, chunks: list[list[dict[str, Any]]]) -> list[list[Mapping[str, Any]]]:
+        """Each chunk's answers, in chunk order; later chunks on the pool while the first is
+        read here. Every call has ended before this returns or raises: a Lambda is frozen
+        between requests, and a call left running would resume in the next one."""
+        if self._pool is None or len(chunks) < 2:
+            return [self._read_chunk(identifiers) for identifiers in chunks]
+        later = [self._pool.submit(self._read_chunk, identifiers) for identifiers in chunks[1:]]
+        try:
+            first = self._read_chunk(chunks[0])
+        finally:
+            wait(later)
+        return [first, *(future.result() for future in later)]
+
+    def _read_chunk(self, identifiers: list[dict[str, Any]]) -> list[Mapping[str, Any]]:
+        """One chunk's answers: the first call's, then those re-sending what came back
+        unprocessed, until nothing is left (or a 503 after the last attempt)."""
+        answers: list[Mapping[str, Any]] = []
         for attempt in range(self._max_attempts):
             if attempt:
                 self._sleep(self._backoff * 2 ** (attempt - 1))
             try:
-                response = self._client.batch_get_record(Identifiers=identifiers)
+                answer = self._client.batch_get_record(Identifiers=identifiers)
             except Exception as error:
                 raise dependency_error("FeatureStore", error) from error
-            result.calls += 1
-            self._collect(response, result)
-            identifiers = list(response.get("UnprocessedIdentifiers") or [])
+            answers.append(answer)
+            identifiers = list(answer.get("UnprocessedIdentifiers") or [])
             if not identifiers:
-                return
+                return answers
         pending = sum(len(i.get("RecordIdentifiersValueAsString", [])) for i in identifiers)
         raise ApiError(
             503,

@@ -1,10 +1,17 @@
 """BatchGetRecord request shapes: one call for both groups, within the limits; unprocessed
-identifiers re-sent exactly; per-item errors kept."""
+identifiers re-sent exactly; per-item errors kept; a request's calls in flight together."""
+
+import threading
+import time
 
 import pytest
+from botocore.exceptions import ClientError
 
 from featurestream.api_errors import ApiError
-from featurestream.serving import OnlineReader
+from featurestream.http_api import MAX_CUSTOMER_IDS
+from featurestream.inference_app import build_service
+from featurestream.inference_config import InferenceSettings
+from featurestream.serving import OnlineReader, chunk_size
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:feature-group/"
 
@@ -107,3 +114,68 @@ def test_records_of_groups_not_asked_for_are_ignored_by_name_or_arn():
         "customers": {"C1": {"customer_id": "C1"}},
         "orders": {"C1": {"customer_id": "C1"}},
     }
+
+
+class MeetingStore:
+    """Answers a call only once ``parties`` calls are in flight together: calls made one after
+    the other break the barrier (``BrokenBarrierError``) instead of answering."""
+
+    def __init__(self, parties, timeout=5.0):
+        self.barrier = threading.Barrier(parties, timeout=timeout)
+        self.threads = []
+
+    def batch_get_record(self, **kwargs):
+        self.threads.append(threading.current_thread().name)
+        self.barrier.wait()
+        [first, *_] = kwargs["Identifiers"]
+        ids = first["RecordIdentifiersValueAsString"]
+        return {"Records": [record("c", rid) for rid in ids], "UnprocessedIdentifiers": []}
+
+
+def test_a_requests_chunks_are_read_at_the_same_time_and_merged_in_order():
+    ids = [f"C{n}" for n in range(1, 101)]
+    store = MeetingStore(parties=2)
+    reader = OnlineReader(store, {"customers": "c", "orders": "o"}, parallel_calls=2)
+    try:
+        fetched = reader.fetch(ids)
+    finally:
+        reader.close()
+    assert list(fetched.records["customers"]) == ids
+    assert fetched.calls == 2
+    assert threading.current_thread().name in store.threads  # the first chunk: no hand-off
+
+
+def test_one_after_the_other_without_parallel_calls():
+    reader = OnlineReader(MeetingStore(parties=2, timeout=0.5), {"customers": "c", "orders": "o"})
+    with pytest.raises(threading.BrokenBarrierError):
+        reader.fetch([f"C{n}" for n in range(1, 101)])
+
+
+def test_a_failed_chunk_fails_the_request_only_once_every_call_has_ended():
+    ended = threading.Event()
+
+    class OneFails:
+        def batch_get_record(self, **kwargs):
+            if kwargs["Identifiers"][0]["RecordIdentifiersValueAsString"][0] == "C1":
+                raise ClientError({"Error": {"Code": "ThrottlingException"}}, "BatchGetRecord")
+            time.sleep(0.2)  # still in flight when the first chunk fails
+            ended.set()
+            return {"Records": [], "UnprocessedIdentifiers": []}
+
+    reader = OnlineReader(OneFails(), {"customers": "c", "orders": "o"}, parallel_calls=2)
+    with pytest.raises(ApiError) as caught:
+        reader.fetch([f"C{n}" for n in range(1, 101)])
+    assert ended.is_set()  # no call outlives the request
+    assert caught.value.code == "FeatureStoreThrottled"
+    reader.close()
+
+
+def test_the_handlers_reader_reads_the_largest_request_in_one_round_trip():
+    settings = InferenceSettings("customers-fg", "orders-fg", "endpoint")
+    calls = -(-MAX_CUSTOMER_IDS // chunk_size(groups=2))
+    service = build_service(settings, store_client=MeetingStore(calls), endpoint_client=object())
+    try:
+        fetched = service.reader.fetch([f"C{n}" for n in range(1, MAX_CUSTOMER_IDS + 1)])
+    finally:
+        service.close()
+    assert fetched.calls == calls == 2
