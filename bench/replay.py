@@ -23,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from _machine import machine_speed  # bench/ is the script's folder, so on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -91,14 +93,6 @@ def _best_per_item(runs: dict[str, Callable[[], int]]) -> dict[str, float]:
             items = run()
             best[name] = min(best[name], (time.perf_counter() - start) / items)
     return {name: seconds * 1e6 for name, seconds in best.items()}
-
-
-def machine_speed() -> float:
-    """Microseconds for ``sum(range(1000))``, best of many: the encoding target is absolute,
-    and this shared machine's speed drifts (16-26 us seen; a typical desktop core ~8-10)."""
-    import timeit
-
-    return min(timeit.repeat("sum(range(1000))", number=2000, repeat=15)) / 2000 * 1e6
 
 
 def encoding_cost(rows: int) -> dict[str, float]:
