@@ -24,10 +24,9 @@ from pydantic import (
     model_validator,
 )
 
+from featurestream.identifiers import CUSTOMER_ID_PATTERN, ORDER_ID_PATTERN, PRODUCT_ID_PATTERN
+
 SCHEMA_VERSION: Final = 1
-CUSTOMER_ID_PATTERN: Final = r"^C[1-9][0-9]{0,17}$"
-ORDER_ID_PATTERN: Final = r"^O[1-9][0-9]{0,17}$"
-PRODUCT_ID_PATTERN: Final = r"^P[1-9][0-9]{0,17}$"
 MIN_AGE: Final = 18
 MAX_AGE: Final = 120
 MAX_EVENT_BYTES: Final = 16 * 1024

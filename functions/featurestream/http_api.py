@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from featurestream.api_errors import ApiError, bad_request
-from featurestream.events import CUSTOMER_ID_PATTERN
+from featurestream.identifiers import CUSTOMER_ID_PATTERN
 
 MAX_CUSTOMER_IDS: Final = 100
 FEATURES_ROUTE: Final = "GET /customers/{customer_id}/features"

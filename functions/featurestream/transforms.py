@@ -5,14 +5,19 @@ handler all call these functions. Time-relative features take ``as_of`` explicit
 same function gives the value at write time, at request time or at a label's time.
 """
 
+from __future__ import annotations
+
 from datetime import datetime
 from decimal import Decimal
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from featurestream.catalog import AGE_BINS, CUSTOMERS, ORDERS, FeatureGroupSpec
-from featurestream.events import CustomerEvent, OrderEvent
 from featurestream.params import FittedParams
 from featurestream.timeutil import days_between, format_event_time
+
+if TYPE_CHECKING:  # the models are only annotations here: the inference Lambda, which needs
+    # tenure and recency, does not import pydantic and the event models (~0.25 s cold start)
+    from featurestream.events import CustomerEvent, OrderEvent
 
 FeatureValue = int | float | str
 Features = dict[str, FeatureValue]
@@ -81,9 +86,9 @@ def features_for(
     event: CustomerEvent | OrderEvent, *, params: FittedParams, as_of: datetime
 ) -> tuple[FeatureGroupSpec, Features]:
     """The feature group an event feeds and its record."""
-    if isinstance(event, CustomerEvent):
-        return CUSTOMERS, customer_features(event, params=params, as_of=as_of)
-    return ORDERS, order_features(event, params=params, as_of=as_of)
+    if event.event_type == "order.placed":  # the contract's discriminator
+        return ORDERS, order_features(event, params=params, as_of=as_of)
+    return CUSTOMERS, customer_features(event, params=params, as_of=as_of)
 
 
 def _in_catalog_order(group: FeatureGroupSpec, features: Features) -> Features:

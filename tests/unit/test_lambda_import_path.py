@@ -110,3 +110,26 @@ def test_module_imports_nothing_heavy(probe: dict[str, Any], module: str) -> Non
     assert outcome["error"] is None, f"{module} does not import:\n{outcome['error']}"
     chains = {name: " -> ".join(via) or "?" for name, via in outcome["heavy"].items()}
     assert chains == {}, f"{module} pulls in {chains}"
+
+
+PRINT_MODULES_AFTER_INFERENCE = (
+    "import json, sys, handlers.inference; print(json.dumps(sorted(sys.modules)))"
+)
+
+
+def test_the_inference_handler_does_without_pydantic() -> None:
+    """The event models are for the stream Lambdas: importing pydantic and building them is
+    about a quarter of the inference Lambda's cold start, for a customer id pattern."""
+    result = subprocess.run(
+        [sys.executable, "-c", PRINT_MODULES_AFTER_INFERENCE],
+        cwd=FUNCTIONS,
+        check=False,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = set(json.loads(result.stdout))
+    assert "pydantic" not in loaded
+    assert "featurestream.events" not in loaded
