@@ -11,6 +11,7 @@ from featurestream.timeutil import days_between, format_event_time, parse_timest
 from featurestream.transforms import (
     age_bins,
     customer_features,
+    features_for,
     order_features,
     recency,
     tenure,
@@ -95,6 +96,26 @@ def test_customer_record() -> None:
         "transform_version": PARAMS.version,
     }
     assert list(features) == list(CUSTOMERS.feature_names)
+
+
+@pytest.mark.parametrize(
+    ("event", "group"),
+    [
+        (CustomerEvent.model_validate(customer()), CUSTOMERS),
+        (
+            CustomerEvent.model_validate(
+                customer(event_type="customer.updated", event_time="2018-01-01T00:00:00Z")
+            ),
+            CUSTOMERS,
+        ),
+        (OrderEvent.model_validate(order()), ORDERS),
+    ],
+    ids=["customer.registered", "customer.updated", "order.placed"],
+)
+def test_each_event_type_feeds_its_own_group(event, group) -> None:
+    spec, features = features_for(event, params=PARAMS, as_of=AS_OF)
+    assert spec is group
+    assert list(features) == list(group.feature_names)
 
 
 def test_order_record() -> None:
