@@ -2,8 +2,13 @@
 
 Shared by the benchmarks: how long importing a Lambda's handler takes beyond interpreter
 start-up, and which heavy packages (pandas, scikit-learn, devstack …) came along with it.
+The import runs in the environment Lambda gives a deployed function (``LAMBDA_ENV``),
+because that changes what importing does: outside Lambda the X-Ray SDK builds clients for
+centralized sampling (~0.3 s here) that a Lambda never builds, and Powertools' ``Tracer``,
+enabled by ``Tracing: Active``, patches botocore on import.
 """
 
+import os
 import statistics
 import subprocess
 import sys
@@ -12,6 +17,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("pandas", "sklearn", "numpy", "pyarrow", "duckdb", "devstack")
+LAMBDA_ENV = {
+    "LAMBDA_TASK_ROOT": str(ROOT / "functions"),  # the X-Ray SDK's test for "in Lambda"
+    "AWS_LAMBDA_FUNCTION_NAME": "featurestream-bench",  # Powertools' test, with the next
+    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+    "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+"""What Lambda sets for a function deployed by template.yaml that changes what an import does."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +41,10 @@ def _importtime(code: str) -> list[tuple[int, int, str]]:
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code],
         cwd=ROOT / "functions",  # the Lambda's CodeUri is its import root
+        env={
+            **{k: v for k, v in os.environ.items() if k != "POWERTOOLS_TRACE_DISABLED"},
+            **LAMBDA_ENV,
+        },
         capture_output=True,
         text=True,
         check=True,

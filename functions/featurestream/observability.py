@@ -25,7 +25,7 @@ logger: Final = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFA
 metrics: Final = Metrics(
     namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE
 )
-tracer: Final = Tracer()
+tracer: Final = Tracer(patch_modules=("botocore",))
 
 
 def publish_values(series: Mapping[str, tuple[MetricUnit, Sequence[float]]]) -> None:

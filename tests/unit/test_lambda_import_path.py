@@ -112,24 +112,52 @@ def test_module_imports_nothing_heavy(probe: dict[str, Any], module: str) -> Non
     assert chains == {}, f"{module} pulls in {chains}"
 
 
-PRINT_MODULES_AFTER_INFERENCE = (
-    "import json, sys, handlers.inference; print(json.dumps(sorted(sys.modules)))"
-)
+IN_LAMBDA_PROBE = """
+import json, sys
+import handlers.inference
+import botocore.client
+call = botocore.client.BaseClient.__dict__["_make_api_call"]  # the X-Ray SDK wraps it (wrapt)
+traced = type(call).__name__ == "FunctionWrapper"
+print(json.dumps({"traced": traced, "modules": sorted(sys.modules)}))
+"""
 
 
-def test_the_inference_handler_does_without_pydantic() -> None:
-    """The event models are for the stream Lambdas: importing pydantic and building them is
-    about a quarter of the inference Lambda's cold start, for a customer id pattern."""
+@pytest.fixture(scope="module")
+def in_lambda() -> dict[str, Any]:
+    """The inference handler imported as a deployed Lambda imports it: ``LAMBDA_TASK_ROOT``
+    puts the X-Ray SDK in its Lambda mode, and Powertools' Tracer is enabled (Tracing:
+    Active)."""
     result = subprocess.run(
-        [sys.executable, "-c", PRINT_MODULES_AFTER_INFERENCE],
+        [sys.executable, "-c", IN_LAMBDA_PROBE],
         cwd=FUNCTIONS,
         check=False,
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "LAMBDA_TASK_ROOT": str(FUNCTIONS),
+            "AWS_LAMBDA_FUNCTION_NAME": "featurestream-inference",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        },
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    loaded = set(json.loads(result.stdout))
-    assert "pydantic" not in loaded
-    assert "featurestream.events" not in loaded
+    probe: dict[str, Any] = json.loads(result.stdout)
+    return probe
+
+
+def test_the_inference_handler_does_without_pydantic(in_lambda: dict[str, Any]) -> None:
+    """The event models are for the stream Lambdas: importing pydantic and building them was
+    about a sixth of the inference Lambda's cold start, for a customer id pattern."""
+    assert "pydantic" not in in_lambda["modules"]
+    assert "featurestream.events" not in in_lambda["modules"]
+
+
+def test_tracing_patches_botocore_and_nothing_else(in_lambda: dict[str, Any]) -> None:
+    """The handlers reach AWS through botocore only; patching every library the X-Ray SDK
+    knows (sqlite3, httplib, requests ...) cost about a third of the import."""
+    assert in_lambda["traced"] is True
+    assert "sqlite3" not in in_lambda["modules"]
