@@ -15,17 +15,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from devstack.lambda_runtime import deployed_import_env
+
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("pandas", "sklearn", "numpy", "pyarrow", "duckdb", "devstack")
-LAMBDA_ENV = {
-    "LAMBDA_TASK_ROOT": str(ROOT / "functions"),  # the X-Ray SDK's test for "in Lambda"
-    "AWS_LAMBDA_FUNCTION_NAME": "featurestream-bench",  # Powertools' test, with the next
-    "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-    "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
-"""What Lambda sets for a function deployed by template.yaml that changes what an import does."""
+LAMBDA_ENV = deployed_import_env(ROOT / "functions", "featurestream-bench")
 
 
 @dataclass(frozen=True)

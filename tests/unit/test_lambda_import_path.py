@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from devstack.lambda_runtime import deployed_import_env
+
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 HEAVY = ("pandas", "sklearn", "numpy", "pyarrow", "duckdb", "devstack", "batch", "moto")
 LAMBDA_MODULES = sorted(
@@ -135,12 +137,7 @@ def in_lambda() -> dict[str, Any]:
         text=True,
         env={
             "PATH": "/usr/bin:/bin",
-            "LAMBDA_TASK_ROOT": str(FUNCTIONS),
-            "AWS_LAMBDA_FUNCTION_NAME": "featurestream-inference",
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
+            **deployed_import_env(FUNCTIONS, "featurestream-inference"),
         },
         timeout=120,
     )
