@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 LOAD_ARGS ?=
+REPLAY_ARGS ?=
 # The SAM CLI lives in its own venv (its pins conflict with the project's); built on Python
 # 3.13 so `sam build` finds the python3.13 the Lambda runtime needs on PATH.
 SAM_PYTHON ?= python3.13
@@ -17,29 +18,49 @@ SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed
 SAM := PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 # cfn-lint, checkov and bandit live in their own venv too (checkov's pins conflict with the
-# project's), at exact versions so a new release's checks cannot fail CI unannounced.
+# project's), locked like the others (locks/security.in names their exact versions).
 SEC_VENV := .venv-security
 SEC_STAMP := $(SEC_VENV)/.installed
 SEC_BIN := $(SEC_VENV)/bin
-SEC_TOOLS := 'cfn-lint==1.58.0' 'checkov==3.3.30' 'bandit==1.9.4'
 BANDIT_PATHS := functions producers devstack batch featurestream_cli
 FUNCTION ?= OrderFeaturesFunction
 EVENT ?= events/order-batch.json
 
-.PHONY: help install test lint fit train bench clean validate build events invoke deploy demo up down replay load chaos docs security
+
+.PHONY: help install lock upgrade test lint fit train bench clean validate build events invoke deploy demo up down replay load chaos docs security
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "featurestream needs Python >= 3.11 (set PYTHON=python3.11)")'
+# Supported Pythons: the ones locks/dev.txt is resolved and tested for.
+SUPPORTED_PYTHON := 3.11 3.12 3.13
+DEV_LOCK := locks/dev.txt
+UV := $(BIN)/uv
+# `uv pip sync` installs exactly a lock: what is not in it is removed, hashes are checked.
+SYNC = $(UV) pip sync --quiet --require-hashes --python
+
+$(STAMP): $(DEV_LOCK) pyproject.toml
+	@$(PYTHON) -c 'import sys; v = "%d.%d" % sys.version_info[:2]; sys.exit(0 if v in "$(SUPPORTED_PYTHON)".split() else "featurestream supports Python $(SUPPORTED_PYTHON); $(PYTHON) is " + v + ". Run: make PYTHON=python3.11 ...")' || exit 1
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	@$(BIN)/python tools/locks.py bootstrap uv > $(VENV)/uv.lock.txt
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(VENV)/uv.lock.txt
+	$(SYNC) $(BIN)/python $(DEV_LOCK)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the project with its dev extra (fast when nothing changed)
+install: $(STAMP) ## create .venv with exactly locks/dev.txt and the project (fast when nothing changed)
+
+lock: install ## re-resolve the locks after an input changed (pins move only where they must)
+	$(BIN)/python tools/locks.py compile
+
+upgrade: install ## move every lock to the newest versions; kept only if test, validate and security pass
+	@$(BIN)/python tools/locks.py save
+	$(BIN)/python tools/locks.py compile --upgrade
+	@if $(MAKE) test validate security; then $(BIN)/python tools/locks.py forget; \
+	  echo "locks upgraded and green: review git diff locks/ functions/requirements.txt, then commit"; \
+	 else $(BIN)/python tools/locks.py restore; $(MAKE) install; \
+	  echo "the upgraded locks failed a check: the previous locks are back" >&2; exit 1; fi
 
 test: install ## run the whole test suite (fails when no test ran)
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
@@ -62,20 +83,18 @@ bench: install ## run the benchmarks (each prints a ratio against a baseline mea
 clean: ## remove the virtualenvs, build output and local state
 	rm -rf $(VENV) $(SAM_VENV) $(SEC_VENV) .aws-sam .state .pytest_cache .mypy_cache .ruff_cache build *.egg-info
 
-$(SAM_STAMP):
+$(SAM_STAMP): $(STAMP) locks/sam.txt
 	@test -x $(SAM_VENV)/bin/python || PYENV_VERSION=$${PYENV_VERSION:-3.13.0} $(SAM_PYTHON) -m venv $(SAM_VENV)
-	@$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv
-	$(SAM_VENV)/bin/uv pip install --quiet --python $(SAM_VENV)/bin/python 'aws-sam-cli>=1.140'
+	$(SYNC) $(SAM_VENV)/bin/python locks/sam.txt
 	@touch $(SAM_STAMP)
 
 validate: install $(SAM_STAMP) ## check template.yaml: catalog in step, sam validate --lint
 	$(BIN)/featurestream template --check
 	$(SAM) validate --lint
 
-$(SEC_STAMP): Makefile
+$(SEC_STAMP): $(STAMP) locks/security.txt
 	@test -x $(SEC_BIN)/python || $(PYTHON) -m venv $(SEC_VENV)
-	@$(SEC_BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(SEC_BIN)/uv pip install --quiet --python $(SEC_BIN)/python $(SEC_TOOLS)
+	$(SYNC) $(SEC_BIN)/python locks/security.txt
 	@touch $(SEC_STAMP)
 
 security: $(SEC_STAMP) ## cfn-lint + checkov on template.yaml, bandit on the code (docs/security.md)
@@ -114,5 +133,5 @@ down: ## stop the local stack
 load: install ## full replay through the local stack, 10 ms store latency: lag table + chart in .state/load/ (docs/load.md)
 	$(BIN)/python -m devstack.load $(LOAD_ARGS)
 
-replay: install ## replay raw/ into the running local stack's streams (start it with make up)
-	eval "$$($(BIN)/featurestream local env)" && $(BIN)/featurestream replay
+replay: install ## replay raw/ into the running local stack (make up first; REPLAY_ARGS="--limit 1000")
+	eval "$$($(BIN)/featurestream local env)" && $(BIN)/featurestream replay $(REPLAY_ARGS)
