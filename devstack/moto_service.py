@@ -1,23 +1,42 @@
-"""moto in server mode as a local-stack service, with its Kinesis shard made O(1) per call.
+"""moto in server mode as a local-stack service, with its Kinesis made O(1) per record.
 
-moto 5.2.5 finds a shard's last sequence number by listing every key of the shard on each
-put, and scans a shard from its first record on each GetRecords (aws-semantics §7.2), so a
-110,000-event replay costs quadratic time. :func:`patch_kinesis_shard` replaces those three
-shard methods with constant-time (per returned record) versions that give the same results:
-moto numbers a shard's records 1, 2, 3 ... without gaps, so the next record after sequence
-``n`` is key ``n + 1``. Where that assumption does not hold the original method runs.
-``python -m devstack.moto_service`` applies the patch, then runs moto's own server.
+moto finds a shard's last sequence number by listing every key of the shard on each put,
+scans a shard from its first record on each GetRecords, serialises every record through
+botocore's shape model, and lists its own package folder on every request to find the
+backend for a host. A 110,000-event replay then costs quadratic time (docs/dependencies.md
+has the measurements). :class:`MotoPatch` replaces those pieces with versions that give the
+same answers:
+
+- moto numbers a shard's records 1, 2, 3 ... without gaps, so the record after sequence ``n``
+  is key ``n + 1`` (where that does not hold, moto's own method runs);
+- PutRecords and GetRecords answer with one ``json.dumps`` (Kinesis speaks JSON 1.1, with
+  ``Data`` in base64 on the wire and as bytes in the shard, as moto keeps it); errors still
+  go through moto's serializer;
+- the backend of a host never changes while the server runs, so it is looked up once.
+
+These are moto's private internals, so moto is pinned exactly (:data:`MOTO_VERSION`) and
+:func:`check_fit` compares a fingerprint of every moto function the patch replaces or relies
+on with the one it was made against, before anything is patched. A different moto stops the
+service at start-up with the version found and expected. ``python -m devstack.moto_service``
+checks, patches, then runs moto's own server.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import inspect
 import json
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from devstack.process import ServiceSpec
+from featurestream.dependency_fit import DependencyMismatch, require_fit
 
 SERVICES: Final = ("kinesis", "sqs", "s3", "dynamodb", "cloudwatch")
 ENDPOINT_ENV: Final = tuple(f"AWS_ENDPOINT_URL_{service.upper()}" for service in SERVICES)
@@ -25,9 +44,31 @@ HEALTH_PATH: Final = "/moto-api/config"
 """A cheap GET moto answers without touching any backend (``/moto-api/data.json`` dumps
 every record, which is slow once a replay has filled the streams)."""
 
+MOTO_VERSION: Final = "5.2.6"
+"""The moto the patch was made and verified against; pyproject.toml pins it exactly."""
+FINGERPRINTS: Final = {
+    "moto.kinesis.models.Record.__init__": "28d16fccf0ac",
+    "moto.kinesis.models.Record.to_json": "aa7e1be707e5",
+    "moto.kinesis.models.Shard.put_record": "b898d6885c0e",
+    "moto.kinesis.models.Shard.get_records": "97c3ed5a62c6",
+    "moto.kinesis.models.Shard.get_max_sequence_number": "eff48df162f5",
+    "moto.kinesis.models.Shard.get_min_sequence_number": "acae97051214",
+    "moto.kinesis.models.KinesisBackend.get_records": "15d3ac1f7c0c",
+    "moto.kinesis.models.KinesisBackend.put_records": "c7a18a62e3fb",
+    "moto.kinesis.responses.KinesisResponse.get_records": "ff064b0a1a6e",
+    "moto.kinesis.responses.KinesisResponse.put_records": "605c7b12968c",
+    "moto.moto_server.werkzeug_app.DomainDispatcherApplication.get_backend_for_host": (
+        "1f41972c1e4e"
+    ),
+    "moto.backends.list_of_moto_modules": "4f741a10b065",
+}
+"""sha256 (first 12 hex digits) of the source of every moto function the patch replaces or
+whose behaviour it assumes, as of :data:`MOTO_VERSION`; ``python -m devstack.moto_service
+--fingerprints`` prints the installed moto's."""
+
 
 def moto_spec(port: int = 0) -> ServiceSpec:
-    """How the local stack runs moto: this module, on loopback, with the Kinesis patch."""
+    """How the local stack runs moto: this module, on loopback, with the patch."""
     argv = (sys.executable, "-m", "devstack.moto_service", "--host", "{host}", "--port", "{port}")
     return ServiceSpec(
         name="moto",
@@ -38,135 +79,230 @@ def moto_spec(port: int = 0) -> ServiceSpec:
     )
 
 
-def patch_kinesis_shard() -> None:
-    """Make moto's ``Shard`` put, GetRecords and ListShards independent of the shard length."""
-    from moto.kinesis.models import Shard
+def _resolve(dotted: str) -> Any:
+    """The object a dotted name (``module.Class.attribute``) names."""
+    import importlib
 
-    if getattr(Shard, "_featurestream_patched", False):
-        return
-    original_get_records: Callable[..., tuple[list[Any], int, int]] = Shard.get_records
-
-    def get_max_sequence_number(self: Any) -> int:
-        return int(next(reversed(self.records))) if self.records else 0
-
-    def get_min_sequence_number(self: Any) -> int:
-        return int(next(iter(self.records))) if self.records else 0
-
-    def get_records(
-        self: Any, last_sequence_id: str, limit: int | None
-    ) -> tuple[list[Any], int, int]:
-        records = self.records
-        last = int(last_sequence_id)
-        if not records:
-            return [], last, 0
-        first, newest = next(iter(records)), next(reversed(records))
-        sequence = max(last + 1, first)
-        if sequence <= newest and sequence not in records:  # a gap: not moto's numbering
-            return original_get_records(self, last_sequence_id, limit)
-        results: list[Any] = []
-        while sequence in records and (limit is None or len(results) < limit):
-            results.append(records[sequence])
-            sequence += 1
-        if not results:
-            return [], last, 0
-        behind = records[newest].created_at - results[-1].created_at
-        return results, int(results[-1].sequence_number), int(behind * 1000)
-
-    Shard.get_max_sequence_number = get_max_sequence_number  # type: ignore[method-assign]
-    Shard.get_min_sequence_number = get_min_sequence_number  # type: ignore[method-assign]
-    Shard.get_records = get_records  # type: ignore[method-assign]
-    Shard._featurestream_patched = True  # type: ignore[attr-defined]
+    parts = dotted.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            target: Any = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for attribute in parts[split:]:
+            target = getattr(target, attribute)
+        return target
+    raise ImportError(dotted)
 
 
-def patch_kinesis_responses() -> None:
-    """Answer PutRecords and GetRecords with plain JSON instead of moto's generic serializer.
-
-    moto 5.2.5 serialises every record through botocore's shape model (and re-parses the
-    body for every parameter), about 0.2 ms per record each way. The wire format is the
-    same (Kinesis speaks JSON 1.1; ``Data`` is base64 both ways and moto keeps it base64);
-    errors still go through moto's serializer.
-    """
-    from moto.kinesis.responses import KinesisResponse
-
-    if getattr(KinesisResponse, "_featurestream_patched", False):
-        return
-
-    def params(self: Any) -> dict[str, Any]:
-        body = self.body.decode() if isinstance(self.body, bytes) else self.body
-        parsed: dict[str, Any] = json.loads(body or "{}")
-        return parsed
-
-    def get_records(self: Any) -> str:
-        request = params(self)
-        iterator, records, behind = self.kinesis_backend.get_records(
-            request.get("StreamARN"), request.get("ShardIterator"), request.get("Limit")
-        )
-        return json.dumps(
-            {
-                "NextShardIterator": iterator,
-                "Records": [
-                    {
-                        "Data": record.data,
-                        "PartitionKey": record.partition_key,
-                        "SequenceNumber": str(record.sequence_number),
-                        "ApproximateArrivalTimestamp": record.created_at,
-                    }
-                    for record in records
-                ],
-                "MillisBehindLatest": behind,
-            }
-        )
-
-    def put_records(self: Any) -> str:
-        request = params(self)
-        response = self.kinesis_backend.put_records(
-            request.get("StreamARN"), request.get("StreamName"), request.get("Records") or []
-        )
-        return json.dumps(response)
-
-    KinesisResponse.get_records = get_records  # type: ignore[method-assign,assignment]
-    KinesisResponse.put_records = put_records  # type: ignore[method-assign,assignment]
-    KinesisResponse._featurestream_patched = True  # type: ignore[attr-defined]
+def fingerprint(dotted: str) -> str:
+    """sha256 of the named function's source, first 12 hex digits ("missing" if gone)."""
+    try:
+        source = inspect.getsource(_resolve(dotted))
+    except (ImportError, AttributeError, OSError, TypeError):
+        return "missing"
+    return hashlib.sha256(source.encode()).hexdigest()[:12]
 
 
-def patch_request_dispatch() -> None:
-    """Resolve each request's backend from a cache, and stop logging every request.
+def installed_fingerprints() -> dict[str, str]:
+    return {name: fingerprint(name) for name in FINGERPRINTS}
 
-    moto 5.2.5 lists its package folder (``os.listdir`` + one ``isdir`` per service) on every
-    request to find the backend for a host, and werkzeug logs every request line: together
-    about two thirds of moto's CPU during a replay (sampled). The backend of a host never
-    changes while the server runs, so one lookup per host is enough.
-    """
-    import logging
 
-    from moto import backends
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+def installed_moto_version() -> str:
+    import moto
 
-    if getattr(DomainDispatcherApplication, "_featurestream_patched", False):
-        return
-    modules = frozenset(backends.list_of_moto_modules())
-    backends.list_of_moto_modules = lambda: modules
-    lookup = DomainDispatcherApplication.get_backend_for_host
-    cache: dict[str | None, Any] = {}
+    return str(moto.__version__)
 
-    def get_backend_for_host(self: Any, host: str | None) -> Any:
-        if host not in cache:
-            cache[host] = lookup(self, host)
-        return cache[host]
 
-    DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
-    DomainDispatcherApplication._featurestream_patched = True  # type: ignore[attr-defined]
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+def check_fit() -> None:
+    """Raise :class:`DependencyMismatch` unless every patched moto function is the one the
+    patch was made against."""
+    changed = [
+        f"{name} changed" if found != "missing" else f"{name} is gone"
+        for name, found in installed_fingerprints().items()
+        if found != FINGERPRINTS[name]
+    ]
+    require_fit("moto", installed_moto_version(), MOTO_VERSION, __name__, changed)
+
+
+# -- the replacements ------------------------------------------------------------------------
+
+
+def _max_sequence_number(shard: Any) -> int:
+    return int(next(reversed(shard.records))) if shard.records else 0
+
+
+def _min_sequence_number(shard: Any) -> int:
+    return int(next(iter(shard.records))) if shard.records else 0
+
+
+def _millis_between(earlier: datetime, later: datetime) -> int:
+    return int((later - earlier).total_seconds() * 1000)
+
+
+def fast_get_records(
+    shard: Any, last_sequence_id: str, limit: int | None, *, original: Callable[..., Any]
+) -> tuple[list[Any], int, int]:
+    """``Shard.get_records`` by key lookup: the records after ``last_sequence_id`` (at most
+    ``limit``), the last sequence number returned, and how far the newest record is ahead."""
+    records = shard.records
+    last = int(last_sequence_id)
+    if not records:
+        return [], last, 0
+    first, newest = next(iter(records)), next(reversed(records))
+    sequence = max(last + 1, first)
+    results: list[Any] = []
+    while sequence <= newest and (limit is None or len(results) < limit):
+        if sequence not in records:  # a gap: not moto's numbering, so moto's own scan
+            result: tuple[list[Any], int, int] = original(shard, last_sequence_id, limit)
+            return result
+        results.append(records[sequence])
+        sequence += 1
+    if not results:
+        return [], last, 0
+    behind = _millis_between(results[-1].created_at, records[newest].created_at)
+    return results, int(results[-1].sequence_number), behind
+
+
+def _epoch_seconds(moment: datetime) -> float:
+    """moto's ``utcnow()`` is naive UTC: read it as UTC, never as the machine's local time."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _request(response: Any) -> dict[str, Any]:
+    body = response.body.decode() if isinstance(response.body, bytes) else response.body
+    parsed: dict[str, Any] = json.loads(body or "{}")
+    return parsed
+
+
+def plain_get_records(response: Any) -> str:
+    """GetRecords answered as moto's ``Record.to_json`` would be serialised: the arrival
+    time as epoch seconds, the JSON protocol's timestamp format."""
+    request = _request(response)
+    iterator, records, behind = response.kinesis_backend.get_records(
+        request.get("StreamARN"), request.get("ShardIterator"), request.get("Limit")
+    )
+    return json.dumps(
+        {
+            "NextShardIterator": iterator,
+            "Records": [
+                {
+                    "Data": base64.b64encode(record.data).decode("ascii"),
+                    "PartitionKey": record.partition_key,
+                    "SequenceNumber": str(record.sequence_number),
+                    "ApproximateArrivalTimestamp": _epoch_seconds(record.created_at),
+                }
+                for record in records
+            ],
+            "MillisBehindLatest": behind,
+        }
+    )
+
+
+def plain_put_records(response: Any, *, original: Callable[[Any], Any]) -> Any:
+    """PutRecords with ``Data`` decoded from base64 as moto's parser does (the shard then
+    holds the same bytes, and the size limits count them); anything malformed goes to
+    moto's own method, so its error answer is moto's."""
+    request = _request(response)
+    try:
+        records = [
+            {**entry, "Data": base64.b64decode(entry["Data"], validate=True)}
+            for entry in request.get("Records") or []
+        ]
+    except (KeyError, TypeError, ValueError):
+        return original(response)
+    answer = response.kinesis_backend.put_records(
+        request.get("StreamARN"), request.get("StreamName"), records
+    )
+    return json.dumps(answer)
+
+
+class MotoPatch:
+    """The replacements, applied to moto's classes and undone by :meth:`undo` (tests compare
+    moto with and without them in one process)."""
+
+    def __init__(self) -> None:
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def _replace(self, owner: Any, name: str, value: Any) -> None:
+        self._saved.append((owner, name, owner.__dict__[name]))
+        setattr(owner, name, value)
+
+    def apply(self) -> None:
+        check_fit()
+        from moto import backends
+        from moto.kinesis.models import Shard
+        from moto.kinesis.responses import KinesisResponse
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+        original_get_records = Shard.get_records
+
+        def get_records(shard: Any, last_sequence_id: str, limit: int | None) -> Any:
+            return fast_get_records(shard, last_sequence_id, limit, original=original_get_records)
+
+        self._replace(Shard, "get_records", get_records)
+        self._replace(Shard, "get_max_sequence_number", _max_sequence_number)
+        self._replace(Shard, "get_min_sequence_number", _min_sequence_number)
+        self._replace(KinesisResponse, "get_records", plain_get_records)
+        original_put_records = KinesisResponse.put_records
+
+        def put_records(response: Any) -> Any:
+            return plain_put_records(response, original=original_put_records)
+
+        self._replace(KinesisResponse, "put_records", put_records)
+
+        modules = frozenset(backends.list_of_moto_modules())
+        lookup = DomainDispatcherApplication.get_backend_for_host
+        cache: dict[str | None, Any] = {}
+
+        def get_backend_for_host(app: Any, host: str | None) -> Any:
+            if host not in cache:
+                cache[host] = lookup(app, host)
+            return cache[host]
+
+        self._replace(backends, "list_of_moto_modules", lambda: modules)
+        self._replace(DomainDispatcherApplication, "get_backend_for_host", get_backend_for_host)
+
+    def undo(self) -> None:
+        while self._saved:
+            owner, name, value = self._saved.pop()
+            setattr(owner, name, value)
+
+
+@contextmanager
+def patched_moto() -> Iterator[MotoPatch]:
+    """moto patched for the block, as the service runs it."""
+    patch = MotoPatch()
+    patch.apply()
+    try:
+        yield patch
+    finally:
+        patch.undo()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack.moto_service", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int)
+    parser.add_argument(
+        "--fingerprints",
+        action="store_true",
+        help="print the installed moto's fingerprints of the patched functions and exit",
+    )
     args = parser.parse_args(argv)
-    patch_kinesis_shard()
-    patch_kinesis_responses()
-    patch_request_dispatch()
+    if args.fingerprints:
+        print(f"moto {installed_moto_version()}")
+        for name, value in installed_fingerprints().items():
+            print(f'    "{name}": "{value}",')
+        return 0
+    if args.port is None:
+        parser.error("--port is required")
+    try:
+        MotoPatch().apply()
+    except DependencyMismatch as error:
+        print(f"moto service: {error}", file=sys.stderr)
+        return 3
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     from moto.server import main as moto_main
 
     moto_main(["--host", args.host, "--port", str(args.port)])

@@ -51,8 +51,7 @@ def encode_event(event: AnyEvent | Mapping[str, Any] | bytes | str) -> EncodedEv
         model = validate_event(dict(event))
     else:
         raise InvalidEvent(f"event: expected a mapping, JSON or event model, not {type(event)}")
-    # the serializer behind model_dump_json(), without the str round trip (~3 us less)
-    data = type(model).__pydantic_serializer__.to_json(model)
+    data = model.model_dump_json().encode()
     if len(data) > MAX_EVENT_BYTES:
         raise InvalidEvent(f"event is {len(data)} bytes; the limit is {MAX_EVENT_BYTES}")
     kind: StreamKind = "customer" if isinstance(model, CustomerEvent) else "order"

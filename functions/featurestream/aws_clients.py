@@ -21,6 +21,9 @@ botocore spends CPU in proportion to the size of a call in three places that add
 
 Both shortcuts are taken only for shapes :func:`is_plain_json` accepts, so a model change
 that would make botocore reshape a body or an answer turns them off, never silently wrong.
+The parser subclass relies on three private hooks of botocore's parser: botocore is pinned
+exactly (:data:`BOTOCORE_VERSION`), and importing this module fails with
+:class:`~featurestream.dependency_fit.DependencyMismatch` when the hooks changed.
 
 The clients come from botocore directly: boto3 would add nothing to them, and importing it
 (with s3transfer) was 57 modules of the handler's cold-start import.
@@ -29,10 +32,13 @@ The clients come from botocore directly: boto3 would add nothing to them, and im
 import json
 from typing import Any, Final, cast
 
+import botocore
 import botocore.session
 from botocore.config import Config
 from botocore.model import Shape
 from botocore.parsers import ResponseParserFactory, RestJSONParser
+
+from featurestream.dependency_fit import argument_names, require_fit
 
 ANSWER_LEAVES: Final = frozenset({"string"})
 """Leaves botocore's parse returns exactly as ``json.loads`` gave them."""
@@ -119,12 +125,31 @@ class _PlainJsonParser(RestJSONParser):
         return plain
 
 
-_PARSER_HOOKS_PRESENT: Final = all(
-    hasattr(RestJSONParser, hook)
-    for hook in ("_do_parse", "_initial_body_parse", "_populate_response_metadata")
-)
-"""The parser's private hooks the shortcut relies on: a botocore without them gets its own
-parser back (slower, never broken) instead of an AttributeError mid-request."""
+BOTOCORE_VERSION: Final = "1.44.18"
+"""The botocore the parser hooks were checked against; pyproject.toml pins it exactly."""
+PARSER_HOOKS: Final = {
+    "_do_parse": ("self", "response", "shape"),
+    "_initial_body_parse": ("self", "body_contents"),
+    "_populate_response_metadata": ("self", "response"),
+}
+"""The private hooks of botocore's REST-JSON parser that :class:`_PlainJsonParser` uses,
+with the arguments it passes them."""
+
+
+def parser_hook_problems() -> list[str]:
+    """What no longer fits the hooks :class:`_PlainJsonParser` relies on (empty: all fit)."""
+    problems = []
+    for hook, arguments in PARSER_HOOKS.items():
+        function = getattr(RestJSONParser, hook, None)
+        if function is None:
+            problems.append(f"RestJSONParser.{hook} is gone")
+        elif argument_names(function) != arguments:
+            found = ", ".join(argument_names(function))
+            problems.append(f"RestJSONParser.{hook} now takes ({found})")
+    return problems
+
+
+require_fit("botocore", botocore.__version__, BOTOCORE_VERSION, __name__, parser_hook_problems())
 
 
 class PlainJsonParserFactory(ResponseParserFactory):
@@ -141,7 +166,7 @@ class PlainJsonParserFactory(ResponseParserFactory):
         self._parser_defaults.update(kwargs)
 
     def create_parser(self, protocol_name: str) -> Any:
-        if protocol_name != "rest-json" or not _PARSER_HOOKS_PRESENT:
+        if protocol_name != "rest-json":
             return super().create_parser(protocol_name)
         return _PlainJsonParser(self._plain, **self._parser_defaults)
 
