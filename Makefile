@@ -18,7 +18,7 @@ SAM_VENV := .venv-sam
 SAM_STAMP := $(SAM_VENV)/.installed
 SAM := PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 # cfn-lint, checkov and bandit live in their own venv too (checkov's pins conflict with the
-# project's), locked like the others (locks/security.in names their exact versions).
+# project's), locked like the others (requirements/security.in names their exact versions).
 SEC_VENV := .venv-security
 SEC_STAMP := $(SEC_VENV)/.installed
 SEC_BIN := $(SEC_VENV)/bin
@@ -33,9 +33,9 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
-# Supported Pythons: the ones locks/dev.txt is resolved and tested for.
+# Supported Pythons: the ones requirements/dev.txt is resolved and tested for.
 SUPPORTED_PYTHON := 3.11 3.12 3.13
-DEV_LOCK := locks/dev.txt
+DEV_LOCK := requirements/dev.txt
 UV := $(BIN)/uv
 # `uv pip sync` installs exactly a lock: what is not in it is removed, hashes are checked.
 SYNC = $(UV) pip sync --quiet --require-hashes --python
@@ -49,7 +49,7 @@ $(STAMP): $(DEV_LOCK) pyproject.toml
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-install: $(STAMP) ## create .venv with exactly locks/dev.txt and the project (fast when nothing changed)
+install: $(STAMP) ## create .venv with exactly requirements/dev.txt and the project (fast when nothing changed)
 
 lock: install ## re-resolve the locks after an input changed (pins move only where they must)
 	$(BIN)/python tools/locks.py compile
@@ -58,7 +58,7 @@ upgrade: install ## move every lock to the newest versions; kept only if test, v
 	@$(BIN)/python tools/locks.py save
 	$(BIN)/python tools/locks.py compile --upgrade
 	@if $(MAKE) test validate security; then $(BIN)/python tools/locks.py forget; \
-	  echo "locks upgraded and green: review git diff locks/ functions/requirements.txt, then commit"; \
+	  echo "locks upgraded and green: review git diff requirements/ functions/requirements.txt, then commit"; \
 	 else $(BIN)/python tools/locks.py restore; $(MAKE) install; \
 	  echo "the upgraded locks failed a check: the previous locks are back" >&2; exit 1; fi
 
@@ -83,18 +83,18 @@ bench: install ## run the benchmarks (each prints a ratio against a baseline mea
 clean: ## remove the virtualenvs, build output and local state
 	rm -rf $(VENV) $(SAM_VENV) $(SEC_VENV) .aws-sam .state .pytest_cache .mypy_cache .ruff_cache build *.egg-info
 
-$(SAM_STAMP): $(STAMP) locks/sam.txt
+$(SAM_STAMP): $(STAMP) requirements/sam.txt
 	@test -x $(SAM_VENV)/bin/python || PYENV_VERSION=$${PYENV_VERSION:-3.13.0} $(SAM_PYTHON) -m venv $(SAM_VENV)
-	$(SYNC) $(SAM_VENV)/bin/python locks/sam.txt
+	$(SYNC) $(SAM_VENV)/bin/python requirements/sam.txt
 	@touch $(SAM_STAMP)
 
 validate: install $(SAM_STAMP) ## check template.yaml: catalog in step, sam validate --lint
 	$(BIN)/featurestream template --check
 	$(SAM) validate --lint
 
-$(SEC_STAMP): $(STAMP) locks/security.txt
+$(SEC_STAMP): $(STAMP) requirements/security.txt
 	@test -x $(SEC_BIN)/python || $(PYTHON) -m venv $(SEC_VENV)
-	$(SYNC) $(SEC_BIN)/python locks/security.txt
+	$(SYNC) $(SEC_BIN)/python requirements/security.txt
 	@touch $(SEC_STAMP)
 
 security: $(SEC_STAMP) ## cfn-lint + checkov on template.yaml, bandit on the code (docs/security.md)

@@ -35,7 +35,7 @@ def test_every_declared_requirement_is_satisfied_by_its_pin_in_the_dev_lock():
         assert versions, f"{requirement.name} is declared but not locked: run `make lock`"
         for version in versions:
             assert requirement.specifier.contains(version, prereleases=True), (
-                f"locks/dev.txt pins {requirement.name}=={version}, outside {requirement}: "
+                f"requirements/dev.txt pins {requirement.name}=={version}, outside {requirement}: "
                 "run `make lock`"
             )
 
