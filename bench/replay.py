@@ -206,9 +206,14 @@ def main() -> int:
     parser.add_argument("--encode-rows", type=int, default=2000)
     args = parser.parse_args()
     _safe_env()
+
+    with tempfile.TemporaryDirectory(prefix="bench-replay-") as workdir:
+        return _run(args, Path(workdir))
+
+
+def _run(args: argparse.Namespace, workdir: Path) -> int:
     from producers.streams import StreamNames
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-replay-"))
     costs = encoding_cost(args.encode_rows)
     print(
         "encoding (CSV row -> validated JSON bytes, "

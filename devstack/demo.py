@@ -9,9 +9,12 @@ the inference API. Customer ids and feature values only, never names.
 
 from __future__ import annotations
 
+import _thread
+import contextlib
 import csv
 import json
 import os
+import shutil
 import sys
 import threading
 import time
@@ -22,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from devstack.stack import LocalStack, StackConfig, fetch_status
+from devstack.process import StackFailure
+from devstack.stack import LocalStack, StackConfig
 from producers.progress import Progress
 
 SHOWN_CUSTOMERS = 3
@@ -143,6 +147,7 @@ class Demo:
         self.show = list(options.show) or customers_with_orders(options.orders)
         self.result = DemoResult()
         self.env: dict[str, str] = {}
+        self._failure: StackFailure | None = None
 
     # -- phases ------------------------------------------------------------------------------
 
@@ -152,7 +157,7 @@ class Demo:
         try:
             with timings.phase("stack up"):
                 self.start_stack()
-            base = Counts.of(fetch_status(self.env["FEATURESTREAM_TRIGGER_URL"]))
+            base = Counts.of(self.stack.watch())
             queued_before = self._queue_depths()
             started = time.monotonic()
             self._replay_and_consume(base, timings)
@@ -209,9 +214,14 @@ class Demo:
             with timings.phase("catch-up"):
                 if waiter is not None:
                     waiter.join()
+        except KeyboardInterrupt:
+            if self._failure is None:
+                raise
         finally:
             stop.set()
             bars.stop()
+        if self._failure is not None:
+            raise self._failure
         if not self.result.caught_up:
             raise DemoError(
                 f"consumers did not catch up within {self.options.catch_up_timeout:.0f} s "
@@ -232,18 +242,29 @@ class Demo:
             failed_file=self.stack.state_dir / "replay-failed.jsonl",
         )
         summary = run_replay(options, progress=progress)
+        if self._failure is not None:
+            raise self._failure
         if summary.error or summary.failed or summary.interrupted:
             reason = summary.error or f"{summary.failed} events not sent"
             raise DemoError(f"replay failed: {'interrupted' if summary.interrupted else reason}")
         self.result.sent = summary.sent
 
     def _wait(self, base: Counts, total: int, bar: Progress, stop: threading.Event) -> None:
-        """Poll the trigger runner until ``total`` records are done and every shard is idle."""
-        url = self.env["FEATURESTREAM_TRIGGER_URL"]
+        """Poll the trigger runner until ``total`` records are done and every shard is idle.
+
+        A part that dies or keeps failing (:meth:`LocalStack.watch`) stops the replay on the
+        main thread the way Ctrl-C does, and the demo ends with that error.
+        """
         deadline = time.monotonic() + self.options.catch_up_timeout
         try:
             while not stop.is_set() and time.monotonic() < deadline:
-                now = Counts.of(fetch_status(url)).minus(base)
+                try:
+                    status = self.stack.watch()
+                except StackFailure as failure:
+                    self._failure = failure
+                    _thread.interrupt_main()
+                    return
+                now = Counts.of(status).minus(base)
                 self.result.processed = now.processed
                 done = now.processed + now.to_on_failure
                 bar.update(min(done, total))
@@ -445,15 +466,30 @@ class DemoError(RuntimeError):
     """The demo could not complete; the message is for the user."""
 
 
+def cli_command() -> str:
+    """How to run this CLI from the user's shell: ``featurestream`` when that name finds this
+    very program on PATH, else its path (``.venv/bin/featurestream`` after ``make up``)."""
+    here = Path(sys.executable).with_name("featurestream")
+    found = shutil.which("featurestream")
+    if found and Path(found).resolve() == here.resolve():
+        return "featurestream"
+    with contextlib.suppress(ValueError):
+        return str(here.relative_to(Path.cwd()))
+    return str(here)
+
+
 def next_steps(env: dict[str, str]) -> list[str]:
-    """Commands to try against a running stack (printed by ``make up``/``demo --keep``)."""
+    """Commands to try against a running stack (printed by ``make up``/``demo --keep``),
+    spelled so they run as shown in the user's shell."""
     api = env.get("FEATURESTREAM_API_URL", "$FEATURESTREAM_API_URL")
+    cli = cli_command()
+    width = len(cli) + 23
     return [
-        'eval "$(featurestream local env)"',
-        "featurestream local status          # services, and records read/processed per function",
-        "featurestream local logs -f         # the handlers' structured logs",
-        "aws kinesis list-streams            # or any boto3 client: endpoints come from the env",
-        "featurestream replay --limit 1000   # send more events",
+        f'eval "$({cli} local env)"',
+        f"{cli + ' local status':<{width}} # services, records read/processed, read errors",
+        f"{cli + ' local logs -f':<{width}} # the handlers' structured logs",
+        f"{'aws kinesis list-streams':<{width}} # or any boto3 client: endpoints come from the env",
+        f"{cli + ' replay --limit 1000':<{width}} # send more events",
         f'curl -H "Authorization: Bearer $FEATURESTREAM_API_TOKEN" {api}/customers/C1/features',
-        "featurestream local down            # stop (featurestream local reset wipes .state/)",
+        f"{cli + ' local down':<{width}} # stop ({cli} local reset wipes .state/)",
     ]

@@ -27,7 +27,7 @@ from typing import Any
 
 from devstack.cpu import self_cpu, service_cpu
 from devstack.demo import Demo, DemoOptions
-from devstack.stack import StackConfig, fetch_status
+from devstack.stack import StackConfig
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ def run_load(demo: Demo, latency_ms: float, interval: float, timeout: float) -> 
     env = demo.env
     result = LoadResult(latency_ms=latency_ms)
     set_store_latency(env["AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME"], latency_ms)
-    first = sample_of(0.0, 0, fetch_status(env["FEATURESTREAM_TRIGGER_URL"]), {})
+    first = sample_of(0.0, 0, demo.stack.watch(), {})
     base = dict(first.per_shard_done)
     replay_done = threading.Event()
     started = time.monotonic()
@@ -193,7 +193,7 @@ def run_load(demo: Demo, latency_ms: float, interval: float, timeout: float) -> 
     deadline = started + timeout
     try:
         while time.monotonic() < deadline:
-            status = fetch_status(env["FEATURESTREAM_TRIGGER_URL"])
+            status = demo.stack.watch()
             now = time.monotonic() - started
             sample = sample_of(now, published.count, status, base)
             result.samples.append(sample)

@@ -49,6 +49,10 @@ class ServiceError(RuntimeError):
     """A service failed to start or stop; the message is meant for the user."""
 
 
+class StackFailure(ServiceError):
+    """A running service died or keeps failing; raised at once to whatever waits on it."""
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     """What to run. ``argv`` may use ``{port}``, ``{host}`` and ``{state_dir}`` placeholders.
@@ -199,8 +203,27 @@ class BackgroundService:
         self._forget()
         return True
 
-    def log_tail(self, lines: int = 20) -> str:
+    def log_tail(self, lines: int = 20, max_bytes: int = 256 * 1024) -> str:
+        """The log's last ``lines`` lines (read from its last ``max_bytes`` only)."""
         try:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+            with self.log_file.open("rb") as log:
+                log.seek(max(0, log.seek(0, os.SEEK_END) - max_bytes))
+                text = log.read().decode(errors="replace")
         except OSError:
             return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def last_error(self) -> str | None:
+        """The exception line (``Type: message``) that ends the log's newest traceback."""
+        return last_exception(self.log_tail(400))
+
+
+def last_exception(log_text: str) -> str | None:
+    """The line naming the exception of the last traceback in ``log_text``."""
+    lines = log_text.splitlines()
+    for start in range(len(lines) - 1, -1, -1):
+        if lines[start].startswith("Traceback (most recent call last)"):
+            for line in lines[start + 1 :]:
+                if line.strip() and not line[0].isspace():
+                    return line.strip()
+    return None

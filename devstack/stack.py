@@ -16,6 +16,7 @@ import os
 import secrets
 import socket
 import sys
+import time
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,7 @@ from devstack.process import (
     ServiceError,
     ServiceSpec,
     ServiceStatus,
+    StackFailure,
     state_root,
 )
 
@@ -46,6 +48,8 @@ API_ENDPOINT_ENV: Final = "FEATURESTREAM_API_URL"
 INFERENCE_FUNCTION: Final = "InferenceFunction"
 STOP_TIMEOUTS: Final = {"featurestore": 120.0}
 """Seconds before SIGKILL follows SIGTERM (default 15)."""
+CONSUMERS_READING_TIMEOUT: Final = 30.0
+"""Seconds ``up`` gives every shard consumer to complete its first read."""
 
 
 @dataclass(frozen=True)
@@ -161,9 +165,12 @@ class LocalStack:
         spec = ServiceSpec("trigger", argv, cfg.trigger_port, health_path="/health", env=env or {})
         return self._service(spec)
 
-    def api(self, env: dict[str, str] | None = None) -> BackgroundService:
+    def api(
+        self, env: dict[str, str] | None = None, *, create_token: bool = False
+    ) -> BackgroundService:
         """``featurestream serve`` with the inference function's environment from the
-        template (group names, endpoint name, max record ages), as Lambda would get it."""
+        template (group names, endpoint name, max record ages), as Lambda would get it.
+        Only a start creates the token file: looking at the stack writes nothing."""
         argv = (
             sys.executable,
             "-m",
@@ -177,7 +184,7 @@ class LocalStack:
         env = {
             **self.inference_environment(),
             **(env or {}),
-            "FEATURESTREAM_API_TOKEN": self.api_token(),
+            "FEATURESTREAM_API_TOKEN": self.api_token(create=create_token),
         }
         spec = ServiceSpec("api", argv, self.config.api_port, env=env)
         return self._service(spec)
@@ -214,11 +221,14 @@ class LocalStack:
     def handler_log(self) -> Path:
         return self.state_dir / "logs" / "handlers.log"
 
-    def api_token(self) -> str:
-        """The local API's bearer token: random per state folder, kept in ``.state/run/``."""
+    def api_token(self, *, create: bool = False) -> str:
+        """The local API's bearer token: random per state folder, kept in ``.state/run/``
+        ("" when there is none and ``create`` is false)."""
         path = self.state_dir / "run" / TOKEN_FILE
         if path.is_file():
             return path.read_text().strip()
+        if not create:
+            return ""
         path.parent.mkdir(parents=True, exist_ok=True)
         token = secrets.token_urlsafe(18)
         path.write_text(token)
@@ -295,9 +305,50 @@ class LocalStack:
         lines = self.provision(env) if provision else []
         for line in lines:
             say(line)
-        for status in _start_together([self.trigger(env), self.api(env)]):
+        for status in _start_together([self.trigger(env), self.api(env, create_token=True)]):
             say(f"{'up':<8} {status.name:<14} {status.url}")
+        self.wait_until_reading()
         return lines
+
+    def watch(self) -> dict[str, Any]:
+        """The trigger runner's status, once every service is alive and no consumer keeps
+        failing to read; otherwise :class:`StackFailure` at once, with the error (and, for a
+        failed read or a dead service, the exception from the stand-in's own log). Every
+        loop that waits on the stack polls this, so a broken part ends the wait in seconds.
+        """
+        for service in self.services():
+            if not service.status().running:
+                raise StackFailure(
+                    f"{service.spec.name} is not running any more"
+                    + _log_detail(service)
+                    + f"; see {service.log_file}"
+                )
+        trigger = self.trigger()
+        url = trigger.url()
+        try:
+            status = fetch_status(url or "")
+        except (OSError, ValueError) as error:
+            raise StackFailure(
+                f"the trigger runner does not answer at {url}: {error}{_log_detail(trigger)}"
+            ) from None
+        if status.get("failing"):
+            raise StackFailure("; ".join(status["failing"]) + _log_detail(self.moto()))
+        return status
+
+    def wait_until_reading(self, timeout: float = CONSUMERS_READING_TIMEOUT) -> None:
+        """Return once every mapping found its stream and read each shard at least once;
+        :class:`StackFailure` if a part fails meanwhile or ``timeout`` runs out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            waiting = _not_reading(self.watch())
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise StackFailure(
+                    f"the trigger runner has not read {', '.join(waiting)} within "
+                    f"{timeout:.0f} s; see {self.trigger().log_file}"
+                )
+            time.sleep(0.1)
 
     def provision(self, env: dict[str, str]) -> list[str]:
         """Create the template's resources on the running services (idempotent)."""
@@ -333,6 +384,25 @@ def fetch_status(trigger_url: str, timeout: float = 5.0) -> dict[str, Any]:
     with urllib.request.urlopen(f"{trigger_url}/status", timeout=timeout) as response:  # noqa: S310  # nosec B310  # local trigger URL
         doc: dict[str, Any] = json.loads(response.read())
     return doc
+
+
+def _log_detail(service: BackgroundService) -> str:
+    error = service.last_error()
+    return f"; {service.spec.name}'s log says: {error}" if error else ""
+
+
+def _not_reading(status: dict[str, Any]) -> list[str]:
+    """The streams and shards the runner has not yet read once."""
+    waiting = []
+    for function in status.get("functions", {}).values():
+        if not function["stream_found"]:
+            waiting.append(function["stream"])
+        waiting += [
+            f"{function['stream']} {shard_id}"
+            for shard_id, shard in function["shards"].items()
+            if shard["last_poll"] is None
+        ]
+    return waiting
 
 
 def _endpoint_env(name: str) -> tuple[str, ...]:

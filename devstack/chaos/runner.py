@@ -35,7 +35,7 @@ from devstack.chaos.workload import (
 )
 from devstack.featurestore import admin
 from devstack.featurestore.config import FaultConfig
-from devstack.stack import LocalStack, fetch_status
+from devstack.stack import LocalStack
 from featurestream.catalog import CUSTOMERS, ORDERS
 from featurestream.params import load_params
 from producers.encoding import EncodedEvent
@@ -91,7 +91,7 @@ class ScenarioRunner:
         return roots
 
     def _totals(self) -> dict[str, Any]:
-        status = fetch_status(self.trigger_url)
+        status = self.stack.watch()
         summed: dict[str, Any] = {"caught_up": bool(status["caught_up"])}
         for function in status["functions"].values():
             for name, value in function["totals"].items():

@@ -12,7 +12,7 @@ from devstack.trigger.destination import SqsDestination
 from devstack.trigger.lane import Invoker, Lane
 from devstack.trigger.records import StreamRecord
 from devstack.trigger.shard_reader import ShardReader
-from devstack.trigger.stats import ShardStats
+from devstack.trigger.stats import ShardStats, describe_error
 
 log = logging.getLogger(__name__)
 
@@ -104,16 +104,18 @@ class ShardConsumer:
             started = time.time()
             try:
                 records, behind = self.reader.read()
-            except Exception as error:  # keep polling; botocore already retried
+            except Exception as error:  # keep polling (botocore already retried); status shows it
+                self.stats.read_failed(error, started)
                 log.error(
                     "%s %s: GetRecords failed (%s)",
                     self.mapping.stream_name,
                     self.reader.shard_id,
-                    type(error).__name__,
+                    describe_error(error),
                 )
                 self._stopping.wait(self.poll_interval)
                 continue
             with self.stats.lock:
+                self.stats.consecutive_read_errors = 0
                 self.stats.records_read += len(records)
                 self.stats.pending += len(records)
                 self.stats.millis_behind_latest = behind

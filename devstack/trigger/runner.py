@@ -19,19 +19,22 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from devstack.lifecycle import Startable
+from devstack.process import StackFailure
 from devstack.trigger.config import EventSourceMapping, load_mappings
 from devstack.trigger.consumer import ShardConsumer
 from devstack.trigger.destination import SqsDestination
 from devstack.trigger.logfile import JsonLog, default_log_file
 from devstack.trigger.pool import WorkerPool
 from devstack.trigger.shard_reader import ShardReader
-from devstack.trigger.stats import totals
+from devstack.trigger.stats import failing_shards, totals
 from devstack.trigger.worker import WorkerSpec
 
 log = logging.getLogger(__name__)
 
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 5},
+    # Three attempts (about 1.5 s of backoff): a read that still fails is counted, and
+    # READ_FAILURES_BEFORE_FAILING of them in a row make the shard fail within seconds.
+    retries={"mode": "standard", "total_max_attempts": 3},
     connect_timeout=2,
     read_timeout=30,
     max_pool_connections=64,
@@ -258,7 +261,7 @@ class TriggerRunner(Startable):
                 "shards": snapshots,
             }
         caught_up = all(f["stream_found"] and f["totals"]["caught_up"] for f in functions.values())
-        return {
+        status: dict[str, Any] = {
             "stack": self.stack_name,
             "started_at": self.started_at,
             "now": time.time(),
@@ -266,14 +269,19 @@ class TriggerRunner(Startable):
             "caught_up": caught_up,
             "functions": functions,
         }
+        status["failing"] = failing_shards(status)
+        return status
 
     def wait_until_caught_up(self, timeout: float = 30.0, since: float | None = None) -> bool:
         """True once every shard was polled empty after ``since`` (default: now) with no
-        record left to process; False after ``timeout`` seconds."""
+        record left to process; False after ``timeout`` seconds. A shard that keeps failing
+        to read raises :class:`~devstack.process.StackFailure` at once, not after the wait."""
         since = time.time() if since is None else since
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             status = self.status()
+            if status["failing"]:
+                raise StackFailure("; ".join(status["failing"]))
             shards = [s for f in status["functions"].values() for s in f["shards"].values()]
             if status["caught_up"] and all(
                 s["closed"] or (s["last_poll"] or 0) >= since for s in shards

@@ -7,8 +7,13 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+READ_FAILURES_BEFORE_FAILING = 3
+"""Consecutive failed GetRecords calls (each already retried by botocore) after which a shard
+counts as failing: its status says so and anything waiting on it stops with the error."""
+
 COUNTERS = (
     "records_read",
+    "read_errors",
     "records_processed",
     "batches_invoked",
     "function_errors",
@@ -28,6 +33,11 @@ class ShardStats:
 
     shard_id: str
     records_read: int = 0
+    read_errors: int = 0
+    consecutive_read_errors: int = 0
+    last_read_error: str | None = None
+    """``Type: message`` of the newest failed read, never a record's content."""
+    last_read_error_at: float | None = None
     records_processed: int = 0
     batches_invoked: int = 0
     function_errors: int = 0
@@ -52,6 +62,13 @@ class ShardStats:
             for name, delta in deltas.items():
                 setattr(self, name, getattr(self, name) + delta)
 
+    def read_failed(self, error: BaseException, when: float) -> None:
+        with self.lock:
+            self.read_errors += 1
+            self.consecutive_read_errors += 1
+            self.last_read_error = describe_error(error)
+            self.last_read_error_at = when
+
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
             data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "lock"}
@@ -60,8 +77,10 @@ class ShardStats:
             max(0, int((time.time() - oldest) * 1000)) if oldest is not None else 0
         )
         data["behind"] = data.pop("pending")
+        data["failing"] = data["consecutive_read_errors"] >= READ_FAILURES_BEFORE_FAILING
         data["caught_up"] = (
             data["behind"] == 0
+            and data["consecutive_read_errors"] == 0
             and data["last_poll"] is not None
             and (data["closed"] or (data["millis_behind_latest"] or 0) == 0)
             and data["polls_since_read"] > 0
@@ -78,3 +97,21 @@ def totals(shards: list[dict[str, Any]]) -> dict[str, Any]:
     summed["behind"] = sum(int(s["behind"]) for s in shards)
     summed["caught_up"] = all(s["caught_up"] for s in shards)
     return summed
+
+
+def describe_error(error: BaseException) -> str:
+    """``Type: message``, one line: what a user needs to see of a failed call."""
+    message = " ".join(str(error).split())
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def failing_shards(status: dict[str, Any]) -> list[str]:
+    """One line per failing shard of a runner's ``/status`` document."""
+    return [
+        f"{function['function_name']} cannot read {function['stream']} {shard_id}: "
+        f"{shard['consecutive_read_errors']} GetRecords calls in a row failed, the last with "
+        f"{shard['last_read_error']}"
+        for function in status.get("functions", {}).values()
+        for shard_id, shard in function.get("shards", {}).items()
+        if shard.get("failing")
+    ]

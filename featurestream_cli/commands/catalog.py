@@ -98,7 +98,7 @@ def _catalog_row(spec: FeatureGroupSpec, feature: Feature) -> dict[str, Any]:
 
 @click.group()
 def command() -> None:
-    """The feature catalog: list, show, search, apply, docs, hash, check."""
+    """The feature catalog: list, show, search, apply, docs, check."""
 
 
 @command.command("list")

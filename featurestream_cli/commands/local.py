@@ -12,6 +12,7 @@ import shlex
 import shutil
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -125,7 +126,16 @@ def status(as_json: bool) -> None:
             click.echo(
                 f"  {name:<26} read {t['records_read']:>7}  processed {t['records_processed']:>7}"
                 f"  behind {t['behind']:>6}  to on-failure {t['records_to_on_failure']}"
+                f"  read errors {t['read_errors']}  caught up {'yes' if t['caught_up'] else 'no'}"
             )
+            for shard_id, shard in function["shards"].items():
+                if shard["consecutive_read_errors"]:
+                    when = datetime.fromtimestamp(shard["last_read_error_at"], UTC)
+                    click.echo(
+                        f"    {shard_id}: {shard['consecutive_read_errors']} reads in a row "
+                        f"failed, last at {when:%H:%M:%S} UTC: {shard['last_read_error']}"
+                    )
+        all_up &= not doc.get("failing")
         if as_json:
             click.echo(json.dumps(doc, indent=1))
     if not all_up:

@@ -16,7 +16,7 @@ import pytest
 
 from batch.history import read_history
 from devstack.chaos.workload import cut_raw
-from devstack.stack import LocalStack, fetch_status
+from devstack.stack import LocalStack
 from featurestream.events import CustomerEvent, OrderEvent
 from featurestream.params import load_params
 from featurestream.transforms import features_for, recency, tenure, value_as_string
@@ -51,8 +51,8 @@ def _newest(
     return newest
 
 
-def _totals(url: str) -> tuple[int, int, bool]:
-    status = fetch_status(url)
+def _totals(stack: LocalStack) -> tuple[int, int, bool]:
+    status = stack.watch()  # a dead or failing part fails the test at once
     totals = [f["totals"] for f in status["functions"].values()]
     processed = sum(t["records_processed"] for t in totals)
     to_failure = sum(t["records_to_on_failure"] for t in totals)
@@ -92,10 +92,9 @@ def test_replayed_events_land_as_the_batch_reference_and_poison_pills_are_quaran
     sqs = boto3.client("sqs")
     kinesis = boto3.client("kinesis")
     runtime = boto3.client("sagemaker-featurestore-runtime")
-    trigger = local_stack_env["FEATURESTREAM_TRIGGER_URL"]
     for queue in ("featurestream-quarantine", "featurestream-stream-failures"):
         _drain(sqs, queue)
-    base_processed, base_failed, _ = _totals(trigger)
+    base_processed, base_failed, _ = _totals(local_stack)
     started = datetime.now(UTC)
 
     # Poison pills first, on the shard of a customer whose events follow them.
@@ -116,7 +115,7 @@ def test_replayed_events_land_as_the_batch_reference_and_poison_pills_are_quaran
 
     deadline = time.monotonic() + 90
     while True:
-        processed, failed, caught_up = _totals(trigger)
+        processed, failed, caught_up = _totals(local_stack)
         done = processed - base_processed + failed - base_failed
         if done >= expected_done and caught_up:
             break
