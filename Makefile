@@ -22,7 +22,7 @@ SAM := PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/b
 SEC_VENV := .venv-security
 SEC_STAMP := $(SEC_VENV)/.installed
 SEC_BIN := $(SEC_VENV)/bin
-BANDIT_PATHS := functions producers devstack batch featurestream_cli
+BANDIT_PATHS := functions producers devstack batch featurestream_cli tools
 FUNCTION ?= OrderFeaturesFunction
 EVENT ?= events/order-batch.json
 
@@ -70,6 +70,7 @@ lint: install ## ruff (lint + format check) and mypy on the library
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy --strict tools
 
 fit: install ## fit the MinMax scalers on raw/ and write the versioned params artifact
 	$(BIN)/featurestream fit

@@ -104,8 +104,14 @@ def test_packages_whose_internals_are_patched_are_pinned_exactly_to_the_patched_
     import botocore
     import moto
 
-    assert moto.__version__ == MOTO_VERSION
-    assert botocore.__version__ == BOTOCORE_VERSION
+    assert moto.__version__ == MOTO_VERSION, (
+        f"moto {moto.__version__} is installed; devstack.moto_service was verified against "
+        f"moto {MOTO_VERSION}: run `make install`, or re-verify the patch (docs/dependencies.md)"
+    )
+    assert botocore.__version__ == BOTOCORE_VERSION, (
+        f"botocore {botocore.__version__} is installed; featurestream.aws_clients' parser hooks "
+        f"were verified against botocore {BOTOCORE_VERSION}: run `make install`, or re-verify"
+    )
 
 
 def test_bootstrap_gives_uv_s_locked_entry_with_hashes():
