@@ -18,6 +18,7 @@ import shutil
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from typing import Any, TextIO
 
 from devstack.process import StackFailure
 from devstack.stack import LocalStack, StackConfig
+from devstack.trigger.stats import describe_error
 from producers.progress import Progress
 
 SHOWN_CUSTOMERS = 3
@@ -169,9 +171,7 @@ class Demo:
             for line in self.result.summary_lines():
                 self.say(line)
             with timings.phase("reads + predictions"):
-                self._show_features()
-                self._tutorial_reads()
-                self._predictions()
+                self._reads_and_predictions()
         finally:
             if self.options.keep_running or already_up:
                 self.say(f"\nThe stack stays up. Timings: {timings.line()}")
@@ -351,6 +351,22 @@ class Demo:
             f"{len(batch['UnprocessedIdentifiers'])} unprocessed"
         )
 
+    def _reads_and_predictions(self) -> None:
+        """The online features, the tutorial's reads and the predictions; a failed call is a
+        :class:`DemoError` naming it (or the stand-in that died), never a traceback."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._show_features()
+            self._tutorial_reads()
+            self._predictions()
+        except DemoError:
+            self.stack.watch()  # a dead stand-in explains the failure best
+            raise
+        except (BotoCoreError, ClientError) as error:
+            self.stack.watch()
+            raise DemoError(f"reading the online store failed: {describe_error(error)}") from None
+
     def _predictions(self) -> None:
         url = self.env["FEATURESTREAM_API_URL"]
         body = json.dumps({"customer_ids": list(self.show)}).encode()
@@ -363,8 +379,11 @@ class Demo:
                 "Content-Type": "application/json",
             },
         )
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # nosec B310  # URL is the local stack's http API
-            answer = json.loads(response.read())
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # nosec B310  # URL is the local stack's http API
+                answer = json.loads(response.read())
+        except (OSError, ValueError) as error:
+            raise DemoError(f"POST {url}/predictions failed: {_explain(error)}") from None
         self.say(f"\nPredictions (POST {url}/predictions, model {answer.get('model_version')}):")
         for item in answer.get("predictions", []):
             self.result.predictions.append(item)
@@ -375,6 +394,17 @@ class Demo:
                 self.say(line)
         for item in answer.get("missing", []):
             self.say(f"  {item.get('customer_id')}: missing {item.get('missing_groups')}")
+
+
+def _explain(error: Exception) -> str:
+    """``Type: message``, with the API's own message for an HTTP error answer."""
+    if isinstance(error, urllib.error.HTTPError):
+        try:
+            detail = json.loads(error.read()).get("message", "")
+        except (OSError, ValueError, AttributeError):
+            detail = ""
+        return f"the API answered {error.code}" + (f": {detail}" if detail else "")
+    return describe_error(error)
 
 
 def _days(seconds: float) -> str:
