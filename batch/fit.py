@@ -19,12 +19,12 @@ def _fit(values: Sequence[float]) -> MinMax:
 
 
 def fit_customer_scalers(events: Sequence[CustomerEvent], as_of: datetime) -> dict[str, MinMax]:
-    """The customers group's scaler: tenure in whole days as of ``as_of``."""
+    """The customers group's scaler: tenure in calendar days as of ``as_of``."""
     return {"n_days_active": _fit([days_between(e.data.active_since, as_of) for e in events])}
 
 
 def fit_order_scalers(events: Sequence[OrderEvent], as_of: datetime) -> dict[str, MinMax]:
-    """The orders group's scalers: amount, and recency in whole days as of ``as_of``."""
+    """The orders group's scalers: amount, and recency in calendar days as of ``as_of``."""
     return {
         "purchase_amount": _fit([e.data.purchase_amount for e in events]),
         "n_days_since_last_purchase": _fit(

@@ -50,7 +50,7 @@ def main() -> None:
 
     amount = params.scaler("purchase_amount")
     recency = params.scaler("n_days_since_last_purchase")
-    as_of_naive = pd.Timestamp(as_of).tz_convert("UTC").tz_localize(None)
+    as_of_date = pd.Timestamp(as_of).tz_convert("UTC").tz_localize(None).normalize()
     rows = [
         {**event.data.model_dump(), "purchased_on": event.data.purchased_on.replace(tzinfo=None)}
         for event in events[:PANDAS_EVENTS]
@@ -60,7 +60,10 @@ def main() -> None:
         for row in rows:
             frame = pd.DataFrame([row])
             frame["purchased_on"] = pd.to_datetime(frame["purchased_on"])
-            days = (as_of_naive - frame["purchased_on"]).dt.days.to_numpy(dtype=np.float64)
+            # calendar days between UTC dates, as the library and the tutorial count them
+            days = (as_of_date - frame["purchased_on"].dt.normalize()).dt.days.to_numpy(
+                dtype=np.float64
+            )
             frame["n_days_since_last_purchase"] = (days - recency.data_min) / (
                 recency.data_max - recency.data_min
             )

@@ -136,7 +136,7 @@ CUSTOMERS: Final = FeatureGroupSpec(
         Feature(
             "n_days_active",
             "Fractional",
-            "Tenure: whole days since active_since as of write time, min-max scaled; "
+            "Tenure: calendar days (UTC dates) from active_since to write time, min-max scaled; "
             "recompute at read time from active_since",
             parameters=_params(**_CUSTOMER_SOURCE, scaling="minmax", derivedFrom="active_since"),
         ),
@@ -185,7 +185,7 @@ ORDERS: Final = FeatureGroupSpec(
         Feature(
             "n_days_since_last_purchase",
             "Fractional",
-            "Recency: whole days since purchased_on as of write time, min-max scaled; "
+            "Recency: calendar days (UTC dates) from purchased_on to write time, min-max scaled; "
             "recompute at read time from purchased_on",
             parameters=_params(**_ORDER_SOURCE, scaling="minmax", derivedFrom="purchased_on"),
         ),

@@ -39,5 +39,9 @@ def format_event_time(moment: datetime) -> str:
 
 
 def days_between(start: datetime, as_of: datetime) -> int:
-    """Whole days from ``start`` to ``as_of``, floored like pandas ``Timedelta.days``."""
-    return (as_utc(as_of) - as_utc(start)).days
+    """Whole calendar days from the UTC date of ``start`` to the UTC date of ``as_of``.
+
+    The tutorial's ``get_delta_days`` subtracts dates, not moments: an order at 23:59 is one
+    day old at 00:01 the next day. Elapsed-time durations (record ages, TTLs) do not use this.
+    """
+    return (as_utc(as_of).date() - as_utc(start).date()).days

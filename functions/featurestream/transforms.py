@@ -40,12 +40,12 @@ def age_bins(age: int) -> dict[str, int]:
 
 
 def tenure(active_since: datetime, as_of: datetime, params: FittedParams) -> float:
-    """``n_days_active``: whole days since registration as of ``as_of``, min-max scaled."""
+    """``n_days_active``: calendar days from registration to ``as_of`` (UTC dates), scaled."""
     return params.scaler("n_days_active").scale(days_between(active_since, as_of))
 
 
 def recency(purchased_on: datetime, as_of: datetime, params: FittedParams) -> float:
-    """``n_days_since_last_purchase``: whole days since the order as of ``as_of``, scaled."""
+    """``n_days_since_last_purchase``: calendar days from the order to ``as_of``, scaled."""
     return params.scaler("n_days_since_last_purchase").scale(days_between(purchased_on, as_of))
 
 

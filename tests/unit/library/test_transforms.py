@@ -1,6 +1,6 @@
 """Every transform edge, with expected values worked out by hand."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -56,11 +56,37 @@ def test_under_18_sets_no_bin() -> None:
     assert sum(age_bins(17).values()) == 0
 
 
-def test_day_counts_floor_like_pandas() -> None:
-    start = datetime(2021, 12, 30, 12, tzinfo=UTC)
-    assert days_between(start, datetime(2021, 12, 31, 11, 59, tzinfo=UTC)) == 0
-    assert days_between(start, datetime(2021, 12, 31, 12, tzinfo=UTC)) == 1
-    assert days_between(start, datetime(2021, 12, 30, 11, tzinfo=UTC)) == -1
+BRASILIA = timezone(-timedelta(hours=2))
+TOKYO = timezone(timedelta(hours=9))
+
+
+@pytest.mark.parametrize(
+    ("start", "as_of", "days"),
+    [
+        # two minutes apart, on consecutive dates
+        (datetime(2021, 12, 31, 23, 59, tzinfo=UTC), datetime(2022, 1, 1, 0, 1, tzinfo=UTC), 1),
+        # almost a whole day apart, on the same date
+        (datetime(2021, 12, 31, tzinfo=UTC), datetime(2021, 12, 31, 23, 59, 59, tzinfo=UTC), 0),
+        (datetime(2021, 12, 31, tzinfo=UTC), datetime(2022, 1, 1, 23, 59, tzinfo=UTC), 1),
+        (datetime(2020, 2, 28, 12, tzinfo=UTC), datetime(2020, 3, 1, 11, tzinfo=UTC), 2),  # leap
+        # as_of before the start: negative
+        (
+            datetime(2021, 12, 31, 23, 59, tzinfo=UTC),
+            datetime(2021, 12, 30, 23, 59, tzinfo=UTC),
+            -1,
+        ),
+        # each moment counts on its UTC date: 23:00 at -02:00 is 01:00 UTC on the 1st ...
+        (datetime(2021, 12, 31, 12, tzinfo=UTC), datetime(2021, 12, 31, 23, tzinfo=BRASILIA), 1),
+        # ... 08:00 at +09:00 on the 1st is 23:00 UTC on the 31st
+        (datetime(2022, 1, 1, 8, tzinfo=TOKYO), datetime(2022, 1, 1, 0, 1, tzinfo=UTC), 1),
+        # a naive datetime is taken as UTC
+        (datetime(2021, 12, 31, 23, 59), datetime(2022, 1, 1, 0, 1, tzinfo=UTC), 1),
+    ],
+)
+def test_day_counts_are_calendar_days_between_utc_dates(
+    start: datetime, as_of: datetime, days: int
+) -> None:
+    assert days_between(start, as_of) == days
 
 
 def test_time_relative_features_depend_only_on_as_of() -> None:
@@ -79,7 +105,7 @@ def test_constant_scaler_maps_to_zero() -> None:
 def test_customer_record() -> None:
     event = CustomerEvent.model_validate(customer())
     features = customer_features(event, params=PARAMS, as_of=AS_OF)
-    days = (AS_OF - datetime(2017, 1, 2, 3, 4, 5, tzinfo=UTC)).days
+    days = 1825  # 2017-01-02 to 2022-01-01: 5 years of 365 days, one leap day, less 1 day
     assert features == {
         "customer_id": "C42",
         "sex": 0,
@@ -121,7 +147,7 @@ def test_each_event_type_feeds_its_own_group(event, group) -> None:
 def test_order_record() -> None:
     event = OrderEvent.model_validate(order(data={"is_reordered": False, "purchase_amount": 51.0}))
     features = order_features(event, params=PARAMS, as_of=AS_OF)
-    days = (AS_OF - datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC)).days
+    days = 303  # 2021-03-04 to 2022-01-01: 28 days left in March, then 275 (April-December)
     assert features == {
         "customer_id": "C42",
         "order_id": "O17",
