@@ -8,7 +8,10 @@ and tests can set them the same way. Endpoints are *not* settings: boto3 reads
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final, TypeVar
+
+from featurestream.timeutil import as_utc
 
 N = TypeVar("N", int, float)
 
@@ -21,6 +24,11 @@ DEFAULT_STORE_BATCH_SIZE: Final = 25  # entries per BatchWriteRecord call, 1-25
 DEFAULT_STORE_BATCH_LINGER_MS: Final = 20.0
 DEFAULT_STORE_MAX_ATTEMPTS: Final = 4
 DEFAULT_QUEUE_MAX_ATTEMPTS: Final = 4
+# The window of event times accepted (see featurestream.events.EventTimeWindow); the same
+# defaults as the template's EventTimeNotBefore and EventTimeMaxSkewSeconds.
+DEFAULT_EVENT_TIME_NOT_BEFORE: Final = datetime(2000, 1, 1, tzinfo=UTC)
+DEFAULT_EVENT_TIME_MAX_SKEW_SECONDS: Final = 300.0
+MAX_EVENT_TIME_MAX_SKEW_SECONDS: Final = 86400.0  # the template's MaxValue
 
 
 class ConfigError(RuntimeError):
@@ -41,6 +49,8 @@ class Settings:
     queue_max_attempts: int = DEFAULT_QUEUE_MAX_ATTEMPTS
     store_batch_size: int = DEFAULT_STORE_BATCH_SIZE
     store_batch_linger_ms: float = DEFAULT_STORE_BATCH_LINGER_MS
+    event_time_not_before: datetime = DEFAULT_EVENT_TIME_NOT_BEFORE
+    event_time_max_skew_seconds: float = DEFAULT_EVENT_TIME_MAX_SKEW_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -68,6 +78,10 @@ class Settings:
             store_batch_linger_ms=non_negative_float(
                 env, "STORE_BATCH_LINGER_MS", DEFAULT_STORE_BATCH_LINGER_MS
             ),
+            event_time_not_before=instant(
+                env, "EVENT_TIME_NOT_BEFORE", DEFAULT_EVENT_TIME_NOT_BEFORE
+            ),
+            event_time_max_skew_seconds=_max_skew(env),
         )
 
 
@@ -108,4 +122,29 @@ def positive_float(env: Mapping[str, str], name: str, default: float) -> float:
 def non_negative_float(env: Mapping[str, str], name: str, default: float) -> float:
     return _setting(
         env, name, default, convert=float, accept=lambda v: v >= 0, expected="a number >= 0"
+    )
+
+
+def instant(env: Mapping[str, str], name: str, default: datetime) -> datetime:
+    """An ISO-8601 date or time (``2000-01-01``, ``2000-01-01T00:00:00Z``); no zone = UTC."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be an ISO-8601 date or time: {text!r}") from None
+    return as_utc(moment)
+
+
+def _max_skew(env: Mapping[str, str]) -> float:
+    """``EVENT_TIME_MAX_SKEW_SECONDS``: 0 to a day; a day ahead is no clock skew but a bug."""
+    name = "EVENT_TIME_MAX_SKEW_SECONDS"
+    return _setting(
+        env,
+        name,
+        DEFAULT_EVENT_TIME_MAX_SKEW_SECONDS,
+        convert=float,
+        accept=lambda v: 0 <= v <= MAX_EVENT_TIME_MAX_SKEW_SECONDS,
+        expected=f"a number of seconds from 0 to {MAX_EVENT_TIME_MAX_SKEW_SECONDS:g}",
     )

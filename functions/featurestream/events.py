@@ -9,7 +9,9 @@ The contract carries no names or free text: only what features are computed from
 JSON Schemas generated from these models are committed under ``docs/events/``.
 """
 
-from datetime import datetime
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
@@ -25,6 +27,7 @@ from pydantic import (
 )
 
 from featurestream.identifiers import CUSTOMER_ID_PATTERN, ORDER_ID_PATTERN, PRODUCT_ID_PATTERN
+from featurestream.timeutil import format_event_time
 
 SCHEMA_VERSION: Final = 1
 MIN_AGE: Final = 18
@@ -35,6 +38,8 @@ MAX_EVENT_BYTES: Final = 16 * 1024
 CUSTOMER_EVENT_TYPES: Final = ("customer.registered", "customer.updated")
 ORDER_EVENT_TYPES: Final = ("order.placed",)
 _ALL_EVENT_TYPES: Final = frozenset(CUSTOMER_EVENT_TYPES + ORDER_EVENT_TYPES)
+_FIELD_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+"""What an unknown field's name must look like to be named in a reason."""
 
 
 def _require_text_or_datetime(value: Any) -> Any:
@@ -124,6 +129,10 @@ class CustomerEvent(_Envelope):
     def customer_id(self) -> str:
         return self.data.customer_id
 
+    def timestamps(self) -> tuple[tuple[str, datetime], ...]:
+        """Every instant the event carries, by field path (``active_since`` feeds tenure)."""
+        return (("event_time", self.event_time), ("data.active_since", self.data.active_since))
+
 
 class OrderEvent(_Envelope):
     """An order was placed (``event_time`` = ``purchased_on``)."""
@@ -140,6 +149,10 @@ class OrderEvent(_Envelope):
     @property
     def customer_id(self) -> str:
         return self.data.customer_id
+
+    def timestamps(self) -> tuple[tuple[str, datetime], ...]:
+        """Every instant the event carries (``purchased_on`` equals ``event_time``)."""
+        return (("event_time", self.event_time),)
 
 
 Event = Annotated[CustomerEvent | OrderEvent, Field(discriminator="event_type")]
@@ -164,6 +177,8 @@ def describe_validation_error(error: ValidationError) -> str:
         loc = list(item["loc"])
         if loc and loc[0] in _ALL_EVENT_TYPES:  # the union's tag, not a field
             loc = loc[1:]
+        if item["type"] == "extra_forbidden" and loc and not _FIELD_NAME.match(str(loc[-1])):
+            loc[-1] = "(a field whose name is not an identifier)"  # the key is input, too
         location = ".".join(str(part) for part in loc) or "event"
         message = item["msg"]
         if item["type"] == "union_tag_invalid":  # pydantic's message quotes the input tag
@@ -195,6 +210,39 @@ def validate_event(event: dict[str, Any]) -> CustomerEvent | OrderEvent:
         return _EVENT_ADAPTER.validate_python(event)
     except ValidationError as error:
         raise InvalidEvent(describe_validation_error(error)) from error
+
+
+@dataclass(frozen=True)
+class EventTimeWindow:
+    """The instants an event may carry: from ``not_before`` to the processing time plus
+    ``max_skew_seconds``.
+
+    The Feature Store keeps online the record with the newest event time, so one event
+    dated in the future would hide every real event of its customer until then. The upper
+    bound follows the processing clock, not the data: a replay that shifts history to end
+    now still fits, and ``max_skew_seconds`` absorbs producers' clocks running ahead.
+    """
+
+    not_before: datetime
+    max_skew_seconds: float
+
+    def violation(self, event: CustomerEvent | OrderEvent, now: datetime) -> str | None:
+        """Why ``event`` falls outside the window at processing time ``now``, or None.
+
+        The reason names the field and the window, never the value."""
+        latest = now + timedelta(seconds=self.max_skew_seconds)
+        for field, moment in event.timestamps():
+            if moment < self.not_before:
+                return (
+                    f"{field} is before {format_event_time(self.not_before)}, "
+                    "the earliest time accepted (EVENT_TIME_NOT_BEFORE)"
+                )
+            if moment > latest:
+                return (
+                    f"{field} is more than {self.max_skew_seconds:g} s after the processing "
+                    "time (EVENT_TIME_MAX_SKEW_SECONDS)"
+                )
+        return None
 
 
 def event_id_for(event_type: str, natural_key: str) -> str:

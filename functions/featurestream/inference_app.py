@@ -110,7 +110,8 @@ class InferenceApp:
     def reset(self) -> None:
         self._state.reset()
 
-    def __call__(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
+        """Answer one HTTP API event; whatever ``event`` holds, the answer is a response."""
         rid = request_id(event, context)
         try:
             request = parse_request(event)

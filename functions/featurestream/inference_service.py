@@ -100,7 +100,7 @@ class InferenceService:
                     "the feature store failed to read this customer",
                     errors=[e.to_dict() for e in errors],
                 )
-            raise not_found(f"customer {customer_id} has no features in the online store")
+            raise not_found("the customer has no features in the online store")
         return {
             "customer_id": customer_id,
             **self._header(as_of),

@@ -7,7 +7,8 @@ outcomes:
 * **written**: its entry was accepted (the Feature Store keeps the newest event time online, so a
   late or duplicate event changes nothing online);
 * **quarantined**: the record can never be processed (not JSON, wrong schema, impossible
-  values, wrong event type for this stream); sent to the quarantine queue with its payload and
+  values, wrong event type for this stream, a partition key other than its customer id, a
+  time outside the accepted window); sent to the quarantine queue with its payload and
   reason, and counted as done so it never blocks the shard;
 * **failed**: anything transient (throttling, 5xx, timeouts after botocore's retries, a
   quarantine send that failed) or a store rejection of a valid event (a bug or configuration
@@ -45,6 +46,7 @@ from featurestream.events import (
     CUSTOMER_EVENT_TYPES,
     ORDER_EVENT_TYPES,
     CustomerEvent,
+    EventTimeWindow,
     InvalidEvent,
     OrderEvent,
     parse_event,
@@ -74,6 +76,12 @@ CUSTOMER_STREAM: Final = StreamKind("customer-events", CUSTOMER_EVENT_TYPES, CUS
 ORDER_STREAM: Final = StreamKind("order-events", ORDER_EVENT_TYPES, ORDERS)
 
 
+PARTITION_KEY_MISMATCH: Final = (
+    "partition key differs from data.customer_id: a customer's events must share one "
+    "partition key to be processed in order"
+)
+
+
 class Outcome(StrEnum):
     WRITTEN = "written"
     QUARANTINED = "quarantined"
@@ -99,8 +107,11 @@ class RecordResult:
 RecordOutcome = RecordResult | BaseException
 
 
-def decode(record: KinesisStreamRecord, kind: StreamKind) -> Decoded:
-    """Base64 → bytes → validated event of a type this stream carries, or the reason not."""
+def decode(
+    record: KinesisStreamRecord, kind: StreamKind, window: EventTimeWindow, now: datetime
+) -> Decoded:
+    """Base64 → bytes → validated event of a type this stream carries, keyed by its customer
+    and dated inside ``window`` at processing time ``now``; or the reason not."""
     try:
         payload = record.kinesis.data_as_bytes()
     except (binascii.Error, ValueError):
@@ -114,6 +125,11 @@ def decode(record: KinesisStreamRecord, kind: StreamKind) -> Decoded:
             payload,
             reason=f"event type {event.event_type} does not belong on the {kind.name} stream",
         )
+    if record.kinesis.partition_key != event.customer_id:
+        return Decoded(payload, reason=PARTITION_KEY_MISMATCH)
+    outside = window.violation(event, now)
+    if outside is not None:
+        return Decoded(payload, reason=outside)
     return Decoded(payload, event=event)
 
 
@@ -132,6 +148,7 @@ class Ingestor:
         quarantine: Quarantine,
         params: FittedParams,
         executor: ThreadPoolExecutor,
+        window: EventTimeWindow,
         clock: Callable[[], datetime] = _utcnow,
         function_name: str | None = None,
     ) -> None:
@@ -139,6 +156,7 @@ class Ingestor:
         self._writer = writer
         self._quarantine = quarantine
         self._params = params
+        self._window = window
         self._clock = clock
         self._function_name = function_name
         self._executor = executor
@@ -182,13 +200,16 @@ class Ingestor:
         def writes() -> Iterator[tuple[int, Record]]:
             for index, record in enumerate(records):
                 try:
-                    decoded = decode(record, self.kind)
+                    decoded = decode(record, self.kind, self._window, self._as_of)
                     if decoded.event is None:
                         job = self._executor.submit(self._send_to_quarantine, record, decoded)
                         quarantining.append((index, job))
                         continue
                     events[index] = event = decoded.event
-                    _, features = features_for(event, params=self._params, as_of=self._as_of)
+                    # an event inside the skew, dated after the processing time, is as of
+                    # its own time: tenure and recency are never negative
+                    as_of = max(self._as_of, event.event_time)
+                    _, features = features_for(event, params=self._params, as_of=as_of)
                     prepared = to_record(features)
                 except Exception as error:  # a bug for this record only: it fails, the rest go on
                     outcomes[index] = error
@@ -361,5 +382,8 @@ def build_ingestor(kind: StreamKind, settings: Settings) -> Ingestor:
         quarantine=Quarantine(sqs_client, settings.quarantine_queue_url),
         params=load_params(),
         executor=executor,
+        window=EventTimeWindow(
+            settings.event_time_not_before, settings.event_time_max_skew_seconds
+        ),
         function_name=os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
     )

@@ -1,9 +1,13 @@
 """The quarantine queue: invalid events, kept with everything needed to look at them again.
 
 An event that can never be processed (not JSON, wrong schema, impossible values, wrong event
-type for its stream) is sent here and then counts as done, so a poison pill never blocks its
-shard. The message holds the exact payload (base64), the reason, and where the record was in
-the stream. A failed send is transient: the record is reported failed and redelivered.
+type for its stream, another customer's partition key, a time outside the accepted window)
+is sent here and then counts as done, so a poison pill never blocks its shard. The message
+holds the exact payload (base64), the reason, and where the record was in the stream. The
+payload is kept only because repairing and republishing the event needs it: it may hold
+personal data, so the queue is KMS-encrypted and keeps messages a bounded time
+(docs/security.md), and the reason names fields, never values. A failed send is transient:
+the record is reported failed and redelivered.
 Delivery is at least once: when another record of the batch fails, Lambda redelivers from
 that record on, and an invalid record after it is quarantined again; ``(stream_arn,
 shard_id, sequence_number)`` identifies it, and ``payload_sha256`` its content.

@@ -8,8 +8,11 @@ Each group's record age is the request time minus its event time; older than tha
 max age is flagged stale (served, but flagged: the caller decides). Groups have their own
 limits because their event times mean different things: a profile's is its last profile
 event, legitimately years old; the latest order's is how recent the customer's activity is.
+A record dated after the request is always stale, and its times count as the request's, so
+tenure and recency are never negative.
 """
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final, NamedTuple
@@ -94,9 +97,12 @@ def _typed(group: str, record: Mapping[str, str]) -> dict[str, FeatureValue]:
         if text is None:
             continue
         try:
-            values[name] = parse(text)
+            value = parse(text)
         except ValueError:
             raise CorruptRecord(f"{group}.{name} is not {kind}") from None
+        if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN, inf
+            raise CorruptRecord(f"{group}.{name} is not a finite number")
+        values[name] = value
     return values
 
 
@@ -109,12 +115,12 @@ def group_view(
     max_age_seconds: float | None,
 ) -> GroupView:
     """Type a stored record, recompute its time-relative features as of ``as_of``, age it
-    (stale when older than ``max_age_seconds``; None = never stale)."""
+    (stale when older than ``max_age_seconds``, None = no limit, or dated after ``as_of``)."""
     spec = SPECS[group]
     try:
         event_time_text = record[spec.event_time_feature]
         event_time = parse_timestamp(event_time_text)
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OverflowError):  # overflow: past year 9999 once in UTC
         raise CorruptRecord(f"{group} record has no readable {spec.event_time_feature}") from None
     values = _typed(group, record)
     as_written: dict[str, FeatureValue] = {}
@@ -126,10 +132,12 @@ def group_view(
             continue
         try:  # often the event time itself (a registration, the latest order): parsed once
             moment = event_time if text == event_time_text else parse_timestamp(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise CorruptRecord(f"{group}.{source} is not a timestamp") from None
-        values[feature] = compute(moment, as_of, params)
+        # a time after the request counts as the request's: never a negative tenure/recency
+        values[feature] = compute(min(moment, as_of), as_of, params)
     age = (as_of - event_time).total_seconds()
-    stale = max_age_seconds is not None and age > max_age_seconds
+    # a record dated after the request is never fresh, whatever the group's limit
+    stale = age < 0 or (max_age_seconds is not None and age > max_age_seconds)
     version = record.get("transform_version")
     return GroupView(group, event_time, event_time_text, age, stale, version, values, as_written)

@@ -6,8 +6,10 @@ identifier (the API limit). A request's chunks can be read at the same time
 (``parallel_calls``), so 100 customers wait for one store round trip, not two.
 ``UnprocessedIdentifiers`` are re-sent, with a short backoff, exactly as returned (boto3 does
 not retry them); what is still unprocessed after the last attempt is a 503. Per-item
-``Errors`` are returned to the caller, never dropped. A missing record is simply absent
-(aws-semantics §1.8).
+``Errors`` are returned to the caller, never dropped. A customer with no record is in none
+of the answer's three lists (``Records``, ``Errors``, ``UnprocessedIdentifiers``:
+https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_feature_store_BatchGetRecord.html)
+and is reported missing.
 """
 
 import time

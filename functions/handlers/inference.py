@@ -17,10 +17,11 @@ app = InferenceApp()
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """An API Gateway HTTP API (payload 2.0) event in, an HTTP response out."""
     # the correlation id is API Gateway's request id, read here rather than through
     # ``correlation_id_path``: the same value without a JMESPath search per request
     request_context = event.get("requestContext") if isinstance(event, dict) else None
-    logger.set_correlation_id((request_context or {}).get("requestId"))
+    rid = request_context.get("requestId") if isinstance(request_context, dict) else None
+    logger.set_correlation_id(rid if isinstance(rid, str) else None)
     return app(event, context)

@@ -9,12 +9,20 @@ invalid values. Everything logged is captured twice: a handler on the Powertools
 import base64
 import json
 import logging
+import time
 
 import pytest
 
+from featurestream.kinesis_event import kinesis_event
 from featurestream.observability import logger
 from handlers import customer_features, order_features
-from tests.fixtures.kinesis_events import CUSTOMER_POSITION, batch, customer_event, order_event
+from tests.fixtures.kinesis_events import (
+    CUSTOMER_POSITION,
+    ORDER_POSITION,
+    batch,
+    customer_event,
+    order_event,
+)
 
 NAME = "Zebulon Quackenbush"
 T1 = "2021-06-01T10:00:00.000Z"
@@ -95,3 +103,36 @@ def test_no_names_in_logs(ingest_stack, captured_logs, capsys, module, events, p
     assert "batch processed" in logged
     for needle in (NAME, json.dumps(NAME), "Quackenbush"):
         assert needle not in logged
+
+
+def test_names_in_keys_and_partition_keys_stay_out_of_reasons_and_logs(
+    ingest_stack, captured_logs, capsys
+):
+    """A name as a field's key, as the partition key, or beside a time out of bounds: the
+    quarantine message keeps it in the payload (and the partition key) for repair, and the
+    reason and every log line leave it out."""
+    named_key = order_event(1, "C1", T1)
+    named_key["data"][NAME] = True
+    keyed_by_name = order_event(2, "C2", T1)
+    far_future = order_event(3, "C3", "9999-12-31T23:59:59.000Z")
+    far_future["source"] = NAME
+    entries = [
+        ("C1", json.dumps(named_key).encode()),
+        (NAME, json.dumps(keyed_by_name).encode()),
+        ("C3", json.dumps(far_future).encode()),
+    ]
+    event = kinesis_event(entries, position=ORDER_POSITION, arrival=time.time())
+
+    assert ingest_stack.invoke(order_features, event) == {"batchItemFailures": []}
+
+    quarantined = ingest_stack.quarantined()
+    assert len(quarantined) == 3
+    for message in quarantined:
+        assert NAME not in message["reason"]
+    assert {m["partition_key"] for m in quarantined} == {"C1", NAME, "C3"}
+    payloads = [base64.b64decode(m["payload_base64"]).decode() for m in quarantined]
+    assert sum(NAME in payload for payload in payloads) == 2  # keyed_by_name holds none
+    out, err = capsys.readouterr()
+    logged = "\n".join([*captured_logs.lines, out, err])
+    assert "invalid record quarantined" in logged
+    assert "Quackenbush" not in logged

@@ -25,8 +25,8 @@ def api(inference_env):
     handlers.inference.app.reset()
 
 
-def http(api, method, path, *, body=None, token=TOKEN):
-    data = None if body is None else json.dumps(body).encode()
+def http(api, method, path, *, body=None, token=TOKEN, raw=None):
+    data = raw if raw is not None else None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(api.url + path, data=data, method=method)
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")
@@ -59,6 +59,18 @@ def test_features_and_errors_over_http(api):
     assert status == 400 and "unknown route" in body["message"]
     status, _, body = http(api, "POST", "/predictions", body={"customer_ids": ["bob"]})
     assert status == 400 and "not a customer id" in body["message"]
+
+
+def test_hostile_bodies_over_http_are_clear_4xx_never_500(api):
+    nested = b'{"customer_ids": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    status, _, body = http(api, "POST", "/predictions", raw=nested)
+    assert (status, body["message"]) == (400, "request body is nested too deeply")
+    status, _, body = http(api, "POST", "/predictions", raw=b" " * (1024 * 1024))
+    assert (status, body["code"]) == (413, "PayloadTooLarge")
+    status, _, body = http(api, "POST", "/predictions", raw=b'{"customer_ids": ["\xff"]}')
+    assert status == 400 and "not valid JSON" in body["message"]  # sent base64-encoded
+    status, _, body = http(api, "GET", "/customers/Jane%20Doe/features")
+    assert status == 400 and "Jane" not in json.dumps(body)
 
 
 def test_the_event_is_payload_format_2_0_without_the_token():

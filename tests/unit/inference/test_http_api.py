@@ -22,8 +22,8 @@ def app():
 @pytest.mark.parametrize(
     ("event", "fragment"),
     [
-        (api_event("GET", "/nowhere"), "unknown route GET /nowhere"),
-        (api_event("DELETE", "/predictions"), "unknown route DELETE /predictions"),
+        (api_event("GET", "/nowhere"), "unknown route: GET on this path"),
+        (api_event("DELETE", "/predictions"), "unknown route: DELETE on this path"),
         (api_event("POST", "/customers/C1/features"), "unknown route"),
         (api_event("POST", "/predictions", body="{not json"), "not valid JSON"),
         (api_event("POST", "/predictions"), "request body is required"),
@@ -38,10 +38,17 @@ def app():
         ),
         (
             api_event("POST", "/predictions", body={"customer_ids": ["C1", "x1"]}),
-            "not a customer id: 'x1'",
+            "customer_ids[1] is not a customer id",
         ),
-        (api_event("POST", "/predictions", body={"customer_ids": [7]}), "not a customer id: 'int'"),
-        (api_event("GET", "/customers/C0/features"), "not a customer id: 'C0'"),
+        (
+            api_event("POST", "/predictions", body={"customer_ids": [7]}),
+            "customer_ids[0] must be a string",
+        ),
+        (
+            api_event("POST", "/predictions", body={"customer_ids": ["C1\n"]}),
+            "customer_ids[0] is not a customer id",
+        ),
+        (api_event("GET", "/customers/C0/features"), "customer_id in the path is not a customer"),
         (api_event("GET", "/customers/robert'); DROP/features"), "not a customer id"),
     ],
 )

@@ -108,11 +108,22 @@ def test_every_timestamp_the_library_reads_gives_the_same_view(written):
     assert view.values["n_days_active"] == tenure(moment, AS_OF, load_params())
 
 
-@pytest.mark.parametrize("written", ["", "2021-13-01T00:00:00Z", "yesterday"])
+@pytest.mark.parametrize(
+    "written", ["", "2021-13-01T00:00:00Z", "yesterday", "9999-12-31T23:00:00-23:00"]
+)
 def test_an_unreadable_timestamp_is_a_corrupt_record(written):
     record = {"customer_id": "C1", "event_time": written}
     with pytest.raises(CorruptRecord, match="event_time"):
         group_view("customers", record, as_of=AS_OF, params=load_params(), max_age_seconds=None)
+
+
+@pytest.mark.parametrize("written", ["nan", "inf", "-Infinity"])
+def test_a_stored_number_that_is_not_finite_is_a_corrupt_record(written):
+    """JSON has no NaN or infinity: serving one would make the answer unreadable."""
+    moment = format_event_time(AS_OF)
+    record = {"event_time": moment, "purchased_on": moment, "purchase_amount": written}
+    with pytest.raises(CorruptRecord, match=r"^orders\.purchase_amount is not a finite number$"):
+        group_view("orders", record, as_of=AS_OF, params=load_params(), max_age_seconds=None)
 
 
 # -- the service ------------------------------------------------------------------------------

@@ -3,6 +3,8 @@ processor (outcomes → Powertools' partial-batch response)."""
 
 import base64
 import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
 import pytest
@@ -25,6 +27,8 @@ from featurestream.store import (
     classify,
     client_config,
 )
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def client_error(code, status, message="m"):
@@ -52,6 +56,56 @@ def test_settings_from_env():
         Settings.from_env(
             {"FEATURE_GROUP_NAME": "g", "QUARANTINE_QUEUE_URL": "q", "PUT_CONCURRENCY": "0"}
         )
+
+
+BASE = {"FEATURE_GROUP_NAME": "g", "QUARANTINE_QUEUE_URL": "q"}
+
+
+def test_the_event_time_window_defaults_to_2000_and_five_minutes():
+    settings = Settings.from_env(BASE)
+    assert settings.event_time_not_before == datetime(2000, 1, 1, tzinfo=UTC)
+    assert settings.event_time_max_skew_seconds == 300.0
+
+
+def test_the_templates_window_defaults_are_the_settings_defaults():
+    from devstack.template import Template, local_stack
+
+    template = Template.load(ROOT / "template.yaml")
+    function = template.function("OrderFeaturesFunction")
+    env = template.resolve(function.environment, local_stack(template))
+    window = {k: str(env[k]) for k in ("EVENT_TIME_NOT_BEFORE", "EVENT_TIME_MAX_SKEW_SECONDS")}
+    from_template = Settings.from_env({**BASE, **window})
+    assert from_template == Settings.from_env(BASE)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2010-06-01", datetime(2010, 6, 1, tzinfo=UTC)),
+        ("2010-06-01T12:00:00Z", datetime(2010, 6, 1, 12, tzinfo=UTC)),
+        ("2010-06-01T14:00:00+02:00", datetime(2010, 6, 1, 12, tzinfo=UTC)),
+        (" ", datetime(2000, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_event_time_not_before_reads_a_date_or_a_time(text, expected):
+    got = Settings.from_env({**BASE, "EVENT_TIME_NOT_BEFORE": text}).event_time_not_before
+    assert got == expected and got.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("EVENT_TIME_NOT_BEFORE", "last year"),
+        ("EVENT_TIME_NOT_BEFORE", "2000-13-01"),
+        ("EVENT_TIME_MAX_SKEW_SECONDS", "-1"),
+        ("EVENT_TIME_MAX_SKEW_SECONDS", "nan"),
+        ("EVENT_TIME_MAX_SKEW_SECONDS", "5m"),
+        ("EVENT_TIME_MAX_SKEW_SECONDS", "86401"),
+    ],
+)
+def test_a_malformed_window_is_a_config_error_naming_the_variable(name, text):
+    with pytest.raises(ConfigError, match=f"^{name} must be"):
+        Settings.from_env({**BASE, name: text})
 
 
 def test_client_config_sizes_pool_and_retries():

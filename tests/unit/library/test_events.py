@@ -1,6 +1,7 @@
 """The event contract: what is accepted, and the field-level reason for what is not."""
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from featurestream.events import (
     MAX_EVENT_BYTES,
     CustomerEvent,
+    EventTimeWindow,
     InvalidEvent,
     OrderEvent,
     event_id_for,
@@ -138,6 +140,48 @@ def test_missing_fields_are_each_named() -> None:
 def test_reasons_never_echo_values() -> None:
     reason = reason_for(order(data={"name": "Jane Roe", "customer_id": "Jane Roe"}))
     assert "Jane" not in reason
+
+
+def test_an_unknown_field_is_named_only_when_its_name_is_an_identifier() -> None:
+    reason = reason_for(order(data={"Jane Roe": 1, "jane.roe@example.com": 2, "colour": 3}))
+    assert "Jane" not in reason and "jane" not in reason
+    assert "data.(a field whose name is not an identifier): Extra inputs" in reason
+    assert "data.colour: Extra inputs are not permitted" in reason
+
+
+WINDOW = EventTimeWindow(datetime(2000, 1, 1, tzinfo=UTC), 300.0)
+NOW = datetime(2022, 1, 1, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("moment", "reason"),
+    [
+        (datetime(2000, 1, 1, tzinfo=UTC), None),
+        (NOW + timedelta(seconds=300), None),
+        (datetime(1999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC), "event_time is before 2000-01"),
+        (NOW + timedelta(seconds=300, milliseconds=1), "event_time is more than 300 s after"),
+    ],
+)
+def test_the_window_includes_both_bounds(moment: datetime, reason: str | None) -> None:
+    stamp = moment.isoformat()
+    event = validate_event(order(event_time=stamp, data={"purchased_on": stamp}))
+    found = WINDOW.violation(event, NOW)
+    assert found is None if reason is None else found.startswith(reason)
+
+
+def test_the_window_checks_a_profiles_registration_too() -> None:
+    event = validate_event(
+        customer(
+            event_type="customer.updated",
+            event_time="2021-01-01T00:00:00Z",
+            data={"active_since": "1900-01-01T00:00:00Z"},
+        )
+    )
+    found = WINDOW.violation(event, NOW)
+    assert found == (
+        "data.active_since is before 2000-01-01T00:00:00.000Z, "
+        "the earliest time accepted (EVENT_TIME_NOT_BEFORE)"
+    )
 
 
 def test_updated_event_may_come_after_registration() -> None:

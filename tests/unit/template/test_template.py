@@ -118,7 +118,8 @@ def test_streams_are_encrypted_parameterised_and_keep_key_order():
 
 def test_queues_and_bucket_are_encrypted_and_private():
     for queue_id in TEMPLATE.resources_of_type("AWS::SQS::Queue"):
-        assert TEMPLATE.resource(queue_id)["Properties"]["SqsManagedSseEnabled"] is True
+        props = TEMPLATE.resource(queue_id)["Properties"]
+        assert props.get("SqsManagedSseEnabled") is True or props.get("KmsMasterKeyId")
     bucket = TEMPLATE.resource("OfflineStoreBucket")["Properties"]
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert all(bucket["PublicAccessBlockConfiguration"].values())
