@@ -26,7 +26,7 @@ from producers.files import OutputError
 from producers.jsonlines import append_events
 from producers.pacing import Pacer
 from producers.progress import Progress
-from producers.publisher import EventPublisher, PublishError, PublisherStats
+from producers.publisher import DeliveryFailure, EventPublisher, PublishError, PublisherStats
 from producers.streams import StreamNames
 from producers.timeline import SourceKind, TimelineEvent, read_timeline
 
@@ -266,8 +266,7 @@ def _publish(
         def commit() -> None:
             nonlocal committed, last_flush
             assert publisher is not None  # nosec B101  # type narrowing only
-            failures = publisher.flush()
-            append_events(options.failed_file, (failure.event for failure in failures))
+            _append_failures(options.failed_file, publisher.flush())
             if checkpoint is not None:
                 checkpoint.save(queued)
             committed, last_flush = queued, clock()
@@ -297,6 +296,8 @@ def _publish(
         # The checkpoint stays before the chunk in flight, so a rerun resends it; failures
         # collected before the error still go to the failed-events file.
         summary.error = str(error)
+        if isinstance(error, _FailuresNotSaved):
+            summary.failed_file = None
         if publisher is not None:
             _save_failures(options.failed_file, publisher, summary)
     finally:
@@ -309,9 +310,21 @@ def _publish(
 
 def _save_failures(path: Path, publisher: EventPublisher, summary: ReplaySummary) -> None:
     """Append the failures a stopped flush left behind; report if even that is impossible."""
-    failures = publisher.take_failures()
+    try:
+        _append_failures(path, publisher.take_failures())
+    except _FailuresNotSaved as error:
+        summary.error = f"{summary.error}; also {error}"
+        summary.failed_file = None
+
+
+def _append_failures(path: Path, failures: list[DeliveryFailure]) -> None:
+    """Append failed events to the failed-events file; if that fails, the error names them."""
     try:
         append_events(path, (failure.event for failure in failures))
     except OutputError as error:
         ids = ", ".join(failure.event.event_id for failure in failures[:20])
-        summary.error = f"{summary.error}; also {error}; failed and not saved: {ids}"
+        raise _FailuresNotSaved(f"{error}; failed and not saved: {ids}") from error
+
+
+class _FailuresNotSaved(OutputError):
+    """The failed-events file could not take the failures; the message names them."""

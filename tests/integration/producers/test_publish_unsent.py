@@ -164,3 +164,17 @@ def test_a_crash_while_rewriting_leaves_the_original_file_intact(
         assert "failed-events.jsonl is unchanged" in result.stderr
         assert "Traceback" not in result.stderr
         assert sorted(p.name for p in tmp_path.iterdir()) == ["failed-events.jsonl"]
+
+
+def test_lines_that_are_not_utf8_or_too_long_are_reported_by_line(
+    streams: Streams, tmp_path: Path
+) -> None:
+    failed = tmp_path / "f.jsonl"
+    stdin = b"\n".join([line(1).replace(b'"test"', b'"t\xe9st"'), b"[" * 300_000, line(2)])
+    result = run(["publish", "--failed-file", str(failed)], stdin=stdin)
+    assert result.exit_code == 0, result.stderr
+    assert "<stdin>:1: payload is not valid UTF-8" in result.stderr
+    assert "<stdin>:2: event: longer than 17408 bytes" in result.stderr
+    assert ids(streams.read(streams.order)) == ["order.placed:O2"]
+    folder = run(["publish", str(tmp_path), "--failed-file", str(failed)])
+    assert folder.exit_code == 2 and f"{tmp_path}: cannot open (Is a directory)" in folder.stderr
