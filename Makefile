@@ -23,6 +23,12 @@ SEC_VENV := .venv-security
 SEC_STAMP := $(SEC_VENV)/.installed
 SEC_BIN := $(SEC_VENV)/bin
 BANDIT_PATHS := functions producers devstack batch featurestream_cli tools
+# Points a recipe's shell at the running local stack, or stops with one clear error: without
+# it, the endpoints would fall back to AWS (no credentials: an error per record; with them,
+# the real account).
+LOCAL_STACK_ENV = stack_env="$$($(BIN)/featurestream local env 2>/dev/null)" || { \
+	  echo "make $@: the local stack is not running; start it with: make up" >&2; exit 1; }; \
+	eval "$$stack_env"
 FUNCTION ?= OrderFeaturesFunction
 EVENT ?= events/order-batch.json
 
@@ -109,8 +115,8 @@ build: install $(SAM_STAMP) ## sam build (python3.13 runtime) into .aws-sam/
 events: install ## regenerate the sample Lambda events in events/ from raw/
 	$(BIN)/featurestream events
 
-invoke: install ## run a function in-process on a sample event (FUNCTION=..., EVENT=...), no Docker
-	$(BIN)/featurestream invoke $(FUNCTION) -e $(EVENT)
+invoke: install ## run a function in-process on a sample event (FUNCTION=..., EVENT=...) against the running local stack, no Docker
+	@$(LOCAL_STACK_ENV) && $(BIN)/featurestream invoke $(FUNCTION) -e $(EVENT)
 
 deploy: build ## sam deploy with samconfig.toml (GUIDED=1 for the first deploy)
 	$(SAM) deploy $(if $(GUIDED),--guided,)
@@ -135,4 +141,4 @@ load: install ## full replay through the local stack, 10 ms store latency: lag t
 	$(BIN)/python -m devstack.load $(LOAD_ARGS)
 
 replay: install ## replay raw/ into the running local stack (make up first; REPLAY_ARGS="--limit 1000")
-	eval "$$($(BIN)/featurestream local env)" && $(BIN)/featurestream replay $(REPLAY_ARGS)
+	@$(LOCAL_STACK_ENV) && $(BIN)/featurestream replay $(REPLAY_ARGS)

@@ -9,10 +9,11 @@ different files or filters.
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from producers.files import write_replacing
 
 _VERSION = 1
 
@@ -59,9 +60,8 @@ class Checkpoint:
         return cls(path, expected_fingerprint, position)
 
     def save(self, position: int) -> None:
-        """Atomically record ``position`` (written to a temp file, then renamed)."""
-        self.position = position
-        temporary = self.path.with_name(self.path.name + ".tmp")
+        """Atomically record ``position`` (written to a temp file, then renamed); raises
+        :class:`~producers.files.OutputError` if it cannot be written."""
         body = {"version": _VERSION, "fingerprint": self.fingerprint, "position": position}
-        temporary.write_text(json.dumps(body) + "\n")
-        os.replace(temporary, self.path)
+        write_replacing(self.path, json.dumps(body) + "\n")
+        self.position = position

@@ -11,7 +11,8 @@
 - Whole-call errors (throttling, 5xx, timeouts) are retried by botocore's configured retry
   mode; once botocore gives up they count as a failed attempt of every record in that call.
   A missing stream, denied access, bad credentials or an unreachable endpoint raise
-  :class:`PublishError` at once: retrying cannot fix them.
+  :class:`PublishError` at once: retrying cannot fix them. The unsent events stay
+  buffered (``pending()``) and earlier failures stay in ``take_failures()``.
 - Thread-safe; one request is in flight per stream, so concurrent callers cannot reorder
   a customer's events either. Buffered events are flushed on ``close()``, on leaving a
   ``with`` block, and at interpreter exit.
@@ -20,6 +21,7 @@
 import atexit
 import functools
 import logging
+import os
 import random
 import threading
 import time
@@ -138,8 +140,12 @@ def make_kinesis_client(
         connect_timeout=10,
         read_timeout=30,
     )
+    session = boto3.session.Session()
+    # AWS_REGION is the region setting every AWS SDK reads; boto3 reads only its own
+    # AWS_DEFAULT_REGION (and the profile), so AWS_REGION fills in when those are unset.
+    region = session.region_name or os.environ.get("AWS_REGION") or None
     try:
-        return boto3.session.Session().client("kinesis", config=config)
+        return session.client("kinesis", config=config, region_name=region)
     except NoRegionError as error:
         raise PublishError(
             "no AWS region configured: set AWS_REGION or AWS_DEFAULT_REGION",
@@ -222,13 +228,23 @@ class StreamPublisher:
 
     def flush(self) -> list[DeliveryFailure]:
         """Send everything buffered; return the failures collected since the last flush."""
-        self._drain()
+        self.drain()
         return self.take_failures()
 
+    def drain(self) -> None:
+        """Send everything buffered; failures are kept for :meth:`take_failures`."""
+        self._drain()
+
     def take_failures(self) -> list[DeliveryFailure]:
+        """The failures collected since they were last taken (and forget them)."""
         with self._lock:
             failures, self._failures = self._failures, []
         return failures
+
+    def pending(self) -> list[EncodedEvent]:
+        """The buffered events, in order: not yet accepted and not given up on."""
+        with self._lock:
+            return [entry.event for entry in self._buffer]
 
     def _drain(self) -> None:
         with self._send_lock:
@@ -434,11 +450,26 @@ class EventPublisher:
 
     def flush(self) -> list[DeliveryFailure]:
         """Send everything buffered (customers first); return the failures since the last
-        flush. Raises :class:`PublishError` if a stream cannot be written at all."""
-        failures: list[DeliveryFailure] = []
+        flush. Raises :class:`PublishError` if a stream cannot be written at all; then
+        the unsent events stay buffered (:meth:`pending`) and the failures collected so
+        far stay available to :meth:`take_failures`, so neither is lost."""
         for kind in ("customer", "order"):
-            failures.extend(self._publishers[kind].flush())
-        return failures
+            self._publishers[kind].drain()
+        return self.take_failures()
+
+    def take_failures(self) -> list[DeliveryFailure]:
+        """The failures not yet returned by :meth:`flush` (e.g. after a ``PublishError``)."""
+        return [
+            failure
+            for kind in ("customer", "order")
+            for failure in self._publishers[kind].take_failures()
+        ]
+
+    def pending(self) -> list[EncodedEvent]:
+        """The buffered events (customers first): not accepted by Kinesis, not failed."""
+        return [
+            event for kind in ("customer", "order") for event in self._publishers[kind].pending()
+        ]
 
     def close(self) -> list[DeliveryFailure]:
         """Flush and stop the exit hook. Failures are returned and kept in

@@ -19,13 +19,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Final, Literal
 
-from featurestream.sources import RowError
+from featurestream.sources import RowError, SourceFileError
 from producers.checkpoint import Checkpoint, fingerprint
 from producers.exit_codes import exit_code_for
-from producers.jsonlines import append_failures
+from producers.files import OutputError
+from producers.jsonlines import append_events
 from producers.pacing import Pacer
 from producers.progress import Progress
-from producers.publisher import EventPublisher, PublishError, PublisherStats
+from producers.publisher import DeliveryFailure, EventPublisher, PublishError, PublisherStats
 from producers.streams import StreamNames
 from producers.timeline import SourceKind, TimelineEvent, read_timeline
 
@@ -51,6 +52,10 @@ class ReplayOptions:
     checkpoint: Path | None = None
     failed_file: Path = DEFAULT_FAILED_FILE
     chunk_records: int = 2000
+
+    def __post_init__(self) -> None:
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            raise ValueError("--since must be earlier than --until: the window holds no event")
 
     def sources(self) -> list[tuple[SourceKind, Path]]:
         chosen: list[tuple[SourceKind, Path]] = [
@@ -162,9 +167,11 @@ def run_replay(
             "since": options.since.isoformat() if options.since else None,
             "until": options.until.isoformat() if options.until else None,
         }
-        checkpoint = Checkpoint.open(
-            options.checkpoint, fingerprint([path for _, path in sources], params)
-        )
+        try:
+            inputs = fingerprint([path for _, path in sources], params)
+        except OSError as error:
+            raise SourceFileError(f"{error.filename}: cannot open ({error.strerror})") from error
+        checkpoint = Checkpoint.open(options.checkpoint, inputs)
     try:
         timeline = read_timeline(
             sources, since=options.since, until=options.until, on_bad_row=bad_row
@@ -259,8 +266,7 @@ def _publish(
         def commit() -> None:
             nonlocal committed, last_flush
             assert publisher is not None  # nosec B101  # type narrowing only
-            failures = publisher.flush()
-            append_failures(options.failed_file, failures)
+            _append_failures(options.failed_file, publisher.flush())
             if checkpoint is not None:
                 checkpoint.save(queued)
             committed, last_flush = queued, clock()
@@ -286,11 +292,39 @@ def _publish(
             summary.interrupted = True
             with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C abandons the flush
                 commit()
-    except PublishError as error:
+    except (PublishError, OutputError) as error:
+        # The checkpoint stays before the chunk in flight, so a rerun resends it; failures
+        # collected before the error still go to the failed-events file.
         summary.error = str(error)
+        if isinstance(error, _FailuresNotSaved):
+            summary.failed_file = None
+        if publisher is not None:
+            _save_failures(options.failed_file, publisher, summary)
     finally:
         if publisher is not None:
             stats = publisher.stats
             summary.sent = stats.sent - before.sent
             summary.retried = stats.retried - before.retried
             summary.failed = stats.failed - before.failed
+
+
+def _save_failures(path: Path, publisher: EventPublisher, summary: ReplaySummary) -> None:
+    """Append the failures a stopped flush left behind; report if even that is impossible."""
+    try:
+        _append_failures(path, publisher.take_failures())
+    except _FailuresNotSaved as error:
+        summary.error = f"{summary.error}; also {error}"
+        summary.failed_file = None
+
+
+def _append_failures(path: Path, failures: list[DeliveryFailure]) -> None:
+    """Append failed events to the failed-events file; if that fails, the error names them."""
+    try:
+        append_events(path, (failure.event for failure in failures))
+    except OutputError as error:
+        ids = ", ".join(failure.event.event_id for failure in failures[:20])
+        raise _FailuresNotSaved(f"{error}; failed and not saved: {ids}") from error
+
+
+class _FailuresNotSaved(OutputError):
+    """The failed-events file could not take the failures; the message names them."""

@@ -3,18 +3,24 @@
 Each line is validated like any event; an invalid line is reported with its line number
 and field-level reason (never its content). On a pipe the buffer is flushed whenever no
 further input is waiting, so a slow upstream's events are not held back.
+
+The summary records which lines Kinesis acknowledged, so a file of unsent events can be
+rewritten to shrink by exactly those (:func:`remove_acknowledged`) and by nothing else.
 """
 
 import contextlib
 import select
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO, Literal
 
 from featurestream.events import InvalidEvent
+from producers.encoding import EncodedEvent
 from producers.exit_codes import exit_code_for
-from producers.jsonlines import read_lines
+from producers.files import replaced
+from producers.jsonlines import MAX_LINE_BYTES, copy_lines_except, read_lines
 from producers.publisher import DeliveryFailure, EventPublisher, PublishError
 
 OnError = Literal["skip", "fail"]
@@ -29,6 +35,11 @@ class LinesSummary:
     retried: int = 0
     failed: int = 0
     failures: list[DeliveryFailure] = field(default_factory=list)
+    unsent: list[EncodedEvent] = field(default_factory=list)
+    """Valid events read but neither accepted nor failed: a stream error or Ctrl-C came first."""
+    acknowledged: set[int] = field(default_factory=set)
+    """Numbers of the lines whose event Kinesis accepted."""
+    last_line: int = 0
     stopped_at: str | None = None
     error: str | None = None
     interrupted: bool = False
@@ -38,7 +49,7 @@ class LinesSummary:
         return exit_code_for(
             interrupted=self.interrupted,
             bad_input=self.stopped_at is not None,
-            failed=self.error is not None or self.failed > 0,
+            failed=self.error is not None or self.failed > 0 or bool(self.unsent),
         )
 
     def summary_lines(self) -> list[str]:
@@ -50,6 +61,8 @@ class LinesSummary:
             f"retried   {self.retried}",
             f"failed    {self.failed}",
         ]
+        if self.unsent:
+            out.append(f"not sent  {len(self.unsent)} (stopped before Kinesis accepted them)")
         if self.stopped_at:
             out.append(f"stopped   at {self.stopped_at} (--on-error fail)")
         if self.error:
@@ -68,6 +81,15 @@ def _input_waiting(handle: BinaryIO) -> bool:
     return bool(ready)
 
 
+def _reason(line: bytes, error: InvalidEvent) -> str:
+    """Why a line is invalid, naming the field, never quoting the line."""
+    try:
+        line.decode()
+    except UnicodeDecodeError:
+        return "payload is not valid UTF-8"
+    return error.reason
+
+
 def publish_lines(
     handle: BinaryIO,
     publisher: EventPublisher,
@@ -76,25 +98,30 @@ def publish_lines(
     on_error: OnError = "skip",
     on_invalid: Callable[[str], None] | None = None,
 ) -> LinesSummary:
-    """Validate and publish every line; failures are returned in the summary."""
+    """Validate and publish every line; failures and unsent events are in the summary."""
     summary = LinesSummary()
     before = publisher.stats
+    put: list[tuple[int, EncodedEvent]] = []
 
     def flush() -> None:
         summary.failures.extend(publisher.flush())
 
     try:
         try:
-            for number, line in read_lines(handle):
+            for line in read_lines(handle):
                 summary.lines += 1
+                summary.last_line = line.number
                 try:
-                    publisher.put(line)
+                    if line.too_long:
+                        raise InvalidEvent(f"event: longer than {MAX_LINE_BYTES} bytes")
+                    put.append((line.number, publisher.put(line.data)))
                 except InvalidEvent as error:
+                    reason = error.reason if line.too_long else _reason(line.data, error)
                     summary.invalid += 1
-                    summary.reasons[error.reason] += 1
-                    where = f"{source_name}:{number}"
+                    summary.reasons[reason] += 1
+                    where = f"{source_name}:{line.number}"
                     if on_invalid is not None:
-                        on_invalid(f"{where}: {error.reason}")
+                        on_invalid(f"{where}: {reason}")
                     if on_error == "fail":
                         summary.stopped_at = where
                         break
@@ -108,8 +135,30 @@ def publish_lines(
                 flush()
     except PublishError as error:
         summary.error = str(error)
+    summary.failures.extend(publisher.take_failures())  # left behind by an interrupted flush
+    summary.unsent = publisher.pending()
+    not_accepted = {id(event) for event in summary.unsent}
+    not_accepted.update(id(failure.event) for failure in summary.failures)
+    summary.acknowledged = {number for number, event in put if id(event) not in not_accepted}
     stats = publisher.stats
     summary.sent = stats.sent - before.sent
     summary.retried = stats.retried - before.retried
     summary.failed = stats.failed - before.failed
     return summary
+
+
+def remove_acknowledged(path: Path, acknowledged: Collection[int]) -> int | None:
+    """Rewrite ``path`` without the ``acknowledged`` lines, keeping every other line (invalid,
+    failed, unsent or unread) byte for byte and in order; delete it when no line is left.
+
+    Returns the lines kept, or None when nothing was acknowledged (``path`` is untouched).
+    Write-then-rename: if anything fails, ``path`` is as it was and
+    :class:`~producers.files.OutputError` is raised.
+    """
+    if not acknowledged:
+        return None
+    with path.open("rb") as source, replaced(path) as target:
+        kept = copy_lines_except(source, target, acknowledged)
+    if kept == 0:
+        path.unlink()
+    return kept

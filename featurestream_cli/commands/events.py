@@ -53,7 +53,7 @@ def _valid(rows: Iterator[Any], count: int) -> list[Any]:
 def build_events(customers: Path, orders: Path) -> dict[str, dict[str, Any]]:
     """File name → Lambda event, for the three sample batches."""
     from featurestream.kinesis_event import StreamPosition, kinesis_event
-    from featurestream.sources import read_customer_events, read_order_events
+    from featurestream.sources import SourceFileError, read_customer_events, read_order_events
     from producers.encoding import encode_event
 
     customer_stream = StreamPosition("featurestream-customer-events")
@@ -66,6 +66,9 @@ def build_events(customers: Path, orders: Path) -> dict[str, dict[str, Any]]:
         (e.partition_key, e.data)
         for e in map(encode_event, _valid(read_order_events(orders), ORDER_BATCH))
     ]
+    for path, entries in ((customers, customer_entries), (orders, order_entries)):
+        if not entries:
+            raise SourceFileError(f"{path}: no valid rows to make sample events from")
     poisoned = [
         *order_entries[:2],
         ("C1", POISON_PILLS[0]),
@@ -98,6 +101,7 @@ def render(event: dict[str, Any]) -> str:
 def command(customers: Path, orders: Path, output: Path, check: bool) -> None:
     """Generate the sample Kinesis events (customer batch, order batch, poison pills)."""
     from featurestream.sources import SourceFileError
+    from producers.files import OutputError, ensure_folder, write_replacing
 
     try:
         events = build_events(customers, orders)
@@ -108,11 +112,14 @@ def command(customers: Path, orders: Path, output: Path, check: bool) -> None:
         path = output / name
         text = render(event)
         if check:
-            if not path.exists() or path.read_text() != text:
+            if not path.is_file() or path.read_bytes() != text.encode():
                 stale.append(str(path))
             continue
-        output.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        try:
+            ensure_folder(output)
+            write_replacing(path, text)
+        except OutputError as error:
+            raise click.ClickException(str(error)) from error
         click.echo(f"wrote {path} ({len(event['Records'])} records)")
     if stale:
         raise click.ClickException(f"out of date: {', '.join(stale)}; run `featurestream events`")

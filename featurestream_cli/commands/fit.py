@@ -44,10 +44,10 @@ def describe_input(path: Path, rows: int) -> dict[str, object]:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, dir_okay=False),
     default=DEFAULT_PARAMS_PATH,
     show_default=True,
-    help="where to write the artifact",
+    help="where to write the artifact (replaced whole, only once complete)",
 )
 def command(customers: Path, orders: Path, as_of: datetime | None, output: Path) -> None:
     """Fit the MinMax scalers on the CSVs with scikit-learn and write the params artifact.
@@ -58,11 +58,19 @@ def command(customers: Path, orders: Path, as_of: datetime | None, output: Path)
     from batch.fit import fit_params
     from batch.history import HistoryError, read_history
     from featurestream.sources import SourceFileError
+    from producers.files import OutputError, check_writable, write_replacing
 
+    try:
+        check_writable(output)
+    except OutputError as error:
+        raise click.BadParameter(str(error), param_hint="--output") from error
     try:
         history = read_history(customers, orders)
     except (HistoryError, SourceFileError) as error:
         raise click.ClickException(str(error)) from error
+    for path, events in ((customers, history.customers), (orders, history.orders)):
+        if not events:
+            raise click.ClickException(f"{path}: no rows to fit on")
     reference = as_of or history.end
     params = fit_params(
         history,
@@ -72,7 +80,10 @@ def command(customers: Path, orders: Path, as_of: datetime | None, output: Path)
             "orders": describe_input(orders, len(history.orders)),
         },
     )
-    output.write_text(params.to_json())
+    try:
+        write_replacing(output, params.to_json())
+    except OutputError as error:
+        raise click.ClickException(str(error)) from error
     click.echo(f"wrote {output} (version {params.version}, as of {reference.isoformat()})")
     for name, scaler in sorted(params.scalers.items()):
         click.echo(f"  {name:<28} min {scaler.data_min:<12g} max {scaler.data_max:g}")

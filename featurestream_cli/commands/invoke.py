@@ -14,18 +14,40 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     result = {}
-    for value in values:
+    for number, value in enumerate(values, start=1):
         key, sep, text = value.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{what} must be KEY=VALUE: {value!r}")
+        if not sep or not key:  # the value is not quoted back: it may be a secret
+            raise click.BadParameter(f"{what} number {number} is not KEY=VALUE")
         result[key] = text
     return result
+
+
+def _read_json(path: Path, option: str) -> Any:
+    """The file's JSON; a clear error naming the option, file and line otherwise (the
+    message never quotes the content, which may be a real event)."""
+    try:
+        text = path.read_bytes().decode()
+    except OSError as error:
+        raise click.BadParameter(
+            f"{path}: cannot read ({error.strerror})", param_hint=option
+        ) from None
+    except UnicodeDecodeError as error:
+        raise click.BadParameter(
+            f"{path}: not valid UTF-8 (byte {error.start + 1})", param_hint=option
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise click.BadParameter(
+            f"{path}:{error.lineno}:{error.colno}: not valid JSON ({error.msg})", param_hint=option
+        ) from None
 
 
 @contextlib.contextmanager
@@ -56,7 +78,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
     "-t",
     "--template",
     "template_path",
-    type=click.Path(path_type=Path, exists=True),
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
     default=Path("template.yaml"),
     show_default=True,
 )
@@ -82,7 +104,15 @@ def command(  # noqa: PLR0917 - click passes options positionally
     from devstack.lambda_runtime import function_runtime
     from devstack.template import TemplateError
 
-    env_file = json.loads(env_vars.read_text()) if env_vars else {}
+    env_file = _read_json(env_vars, "--env-vars") if env_vars else {}
+    if not isinstance(env_file, dict) or not all(
+        isinstance(env_file.get(key, {}), dict) for key in ("Parameters", function_id)
+    ):
+        raise click.BadParameter(
+            f'{env_vars}: must be {{"{function_id}": {{...}}, "Parameters": {{...}}}}',
+            param_hint="--env-vars",
+        )
+    event = _read_json(event_path, "--event")
     try:
         runtime = function_runtime(
             template_path,
@@ -98,7 +128,6 @@ def command(  # noqa: PLR0917 - click passes options positionally
         raise click.ClickException(str(error)) from error
     spec = runtime.spec
     env = {**runtime.environment, **_pairs(env_pairs, "--env")}
-    event = json.loads(event_path.read_text())
     module_name, _, attribute = spec.handler.rpartition(".")
     code_dir = str((template_path.parent / spec.code_uri).resolve())
     context = runtime.context()

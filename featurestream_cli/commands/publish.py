@@ -1,6 +1,5 @@
 """``featurestream publish``: events as JSON lines (a failed-events file, stdin) → streams."""
 
-import os
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from featurestream_cli.commands.replay import (
     on_error_option,
     stream_options,
 )
+from producers.exit_codes import EXIT_FAILED
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -24,8 +24,8 @@ from featurestream_cli.commands.replay import (
     type=click.Path(path_type=Path, dir_okay=False),
     default=Path("failed-events.jsonl"),
     show_default=True,
-    help="events that still fail are written here; when it is FILE itself, FILE is "
-    "rewritten to hold only what still failed (removed if nothing did)",
+    help="events read but not sent (failed, or stopped by a stream error) are appended "
+    "here; when it is FILE itself, FILE is rewritten without the lines Kinesis accepted",
 )
 @click.pass_context
 def command(
@@ -41,16 +41,24 @@ def command(
 
     Each event is validated before sending and routed by event_type: customer.* to the
     customer stream, order.* to the order stream. Re-publishes a replay's failed-events
-    file. With --on-error fail, an invalid line stops the run (earlier lines were sent).
+    file: it then shrinks by exactly the lines Kinesis accepted (invalid, failed and unsent
+    lines stay; it is removed once empty). With --on-error fail, an invalid line stops the
+    run (earlier lines were sent).
     """
-    from producers.jsonlines import append_failures
+    from producers.files import OutputError, check_writable
+    from producers.jsonlines import append_events
     from producers.publisher import EventPublisher, PublishError
-    from producers.republish import publish_lines
+    from producers.republish import publish_lines, remove_acknowledged
     from producers.streams import StreamNames
 
-    rewrite = input_path != "-" and _same_file(Path(input_path), failed_file)
+    source = None if input_path == "-" else Path(input_path)
+    rewrite = source is not None and _same_file(source, failed_file)
     try:
-        handle = sys.stdin.buffer if input_path == "-" else Path(input_path).open("rb")  # noqa: SIM115
+        check_writable(failed_file)
+    except OutputError as error:
+        raise click.BadParameter(str(error), param_hint="--failed-file") from error
+    try:
+        handle = sys.stdin.buffer if source is None else source.open("rb")
     except OSError as error:
         raise BadInputFile(f"{input_path}: cannot open ({error.strerror})") from error
     try:
@@ -63,25 +71,37 @@ def command(
         summary = publish_lines(
             handle,
             publisher,
-            source_name="<stdin>" if input_path == "-" else input_path,
+            source_name="<stdin>" if source is None else input_path,
             on_error=on_error,  # type: ignore[arg-type]  # click.Choice guarantees it
             on_invalid=lambda message: click.echo(f"invalid event: {message}", err=True),
         )
-    if rewrite:
-        temporary = failed_file.with_name(failed_file.name + ".tmp")
-        temporary.unlink(missing_ok=True)
-        append_failures(temporary, summary.failures)
-        if summary.failures:
-            os.replace(temporary, failed_file)
-        else:
-            failed_file.unlink(missing_ok=True)
-    else:
-        append_failures(failed_file, summary.failures)
     lines = summary.summary_lines()
-    if summary.failures:
-        lines.append(f"failed events written to {failed_file}")
+    exit_code = summary.exit_code
+    if source is not None and rewrite:
+        try:
+            lines.append(_rewritten(source, remove_acknowledged(source, summary.acknowledged)))
+        except OSError as error:  # write-then-rename: the file still holds every line
+            lines.append(f"error     {error}; {source} is unchanged")
+            exit_code = exit_code or EXIT_FAILED
+    else:
+        unsent = [failure.event for failure in summary.failures] + summary.unsent
+        try:
+            if append_events(failed_file, unsent):
+                lines.append(f"{len(unsent)} events not sent written to {failed_file}")
+        except OutputError as error:
+            ids = ", ".join(event.event_id for event in unsent[:20])
+            lines.append(f"error     {error}; events not sent and not saved: {ids}")
+            exit_code = exit_code or EXIT_FAILED
     echo_lines(lines)
-    ctx.exit(summary.exit_code)
+    ctx.exit(exit_code)
+
+
+def _rewritten(path: Path, kept: int | None) -> str:
+    if kept is None:
+        return f"{path} unchanged (Kinesis accepted none of its lines)"
+    if kept == 0:
+        return f"{path} removed (Kinesis accepted every line)"
+    return f"{path} now holds the {kept} lines not sent (invalid, failed or not reached)"
 
 
 def _same_file(first: Path, second: Path) -> bool:

@@ -18,7 +18,8 @@ Exit codes:
   0    every selected event was sent (bad rows skipped are reported)
   1    some events failed (written to --failed-file) or a stream, endpoint,
        credentials or checkpoint error stopped the run
-  2    usage error: bad option, unreadable input file, missing column
+  2    usage error: bad option, unreadable input file, missing column,
+       an output file (--failed-file, --checkpoint) that cannot be written
   3    bad input with --on-error fail (replay: nothing was sent)
   130  interrupted (Ctrl-C): buffered events flushed, checkpoint saved
 
@@ -140,25 +141,36 @@ def command(
     from featurestream.sources import RowError, SourceFileError
     from producers.checkpoint import CheckpointError
     from producers.exit_codes import EXIT_INTERRUPTED
+    from producers.files import OutputError, check_writable
     from producers.progress import progress_for
     from producers.replay import ReplayOptions, run_replay
     from producers.streams import StreamNames
 
-    options = ReplayOptions(
-        customers=customers,
-        orders=orders,
-        only=only,  # type: ignore[arg-type]  # click.Choice guarantees the literal
-        streams=StreamNames(customer=customer_stream, order=order_stream),
-        since=since,
-        until=until,
-        limit=limit,
-        speedup=speedup,
-        rate=rate,
-        dry_run=dry_run,
-        on_error=on_error,  # type: ignore[arg-type]
-        checkpoint=checkpoint,
-        failed_file=failed_file,
-    )
+    outputs = {"--checkpoint": checkpoint, "--failed-file": None if dry_run else failed_file}
+    for hint, path in outputs.items():
+        try:
+            if path is not None:
+                check_writable(path)
+        except OutputError as error:
+            raise click.BadParameter(str(error), param_hint=hint) from error
+    try:
+        options = ReplayOptions(
+            customers=customers,
+            orders=orders,
+            only=only,  # type: ignore[arg-type]  # click.Choice guarantees the literal
+            streams=StreamNames(customer=customer_stream, order=order_stream),
+            since=since,
+            until=until,
+            limit=limit,
+            speedup=speedup,
+            rate=rate,
+            dry_run=dry_run,
+            on_error=on_error,  # type: ignore[arg-type]
+            checkpoint=checkpoint,
+            failed_file=failed_file,
+        )
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
     shown = 0
 
     def report_bad_row(row: RowError) -> None:

@@ -25,14 +25,19 @@ def render_schemas() -> dict[str, str]:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, file_okay=False),
     default=DEFAULT_DIR,
     show_default=True,
     help="folder to write the schema files into",
 )
 def command(output: Path) -> None:
     """Write the JSON Schemas of the customer and order events, generated from the models."""
-    output.mkdir(parents=True, exist_ok=True)
-    for name, text in render_schemas().items():
-        (output / name).write_text(text)
-        click.echo(f"wrote {output / name}")
+    from producers.files import OutputError, ensure_folder, write_replacing
+
+    try:
+        ensure_folder(output)
+        for name, text in render_schemas().items():
+            write_replacing(output / name, text)
+            click.echo(f"wrote {output / name}")
+    except OutputError as error:
+        raise click.ClickException(str(error)) from error

@@ -2,10 +2,34 @@
 the way API Gateway does (payload format 2.0), with a bearer token standing in for IAM."""
 
 import os
+import re
+from typing import Final
 
 import click
 
 DEFAULT_PORT = 3000
+MIN_TOKEN_LENGTH: Final = 16
+"""Shorter tokens can be guessed; ``secrets.token_urlsafe()`` gives 43 characters."""
+_BEARER_TOKEN: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+"""RFC 6750's token syntax: what an ``Authorization: Bearer`` header can carry."""
+
+
+def check_token(token: str | None) -> str:
+    """The token if it can serve as a secret; a usage error naming what is wrong (never
+    the token itself) otherwise."""
+    if token is None or not token.strip():
+        raise click.UsageError("a token is required: set FEATURESTREAM_API_TOKEN or pass --token")
+    if not _BEARER_TOKEN.fullmatch(token):
+        raise click.UsageError(
+            "the token may hold only letters, digits and - . _ ~ + / (then = padding); "
+            "no spaces: it travels in an Authorization: Bearer header"
+        )
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise click.UsageError(
+            f"the token is too short to be a secret: use at least {MIN_TOKEN_LENGTH} "
+            "characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe())'"
+        )
+    return token
 
 
 @click.command()
@@ -15,7 +39,8 @@ DEFAULT_PORT = 3000
     "--token",
     envvar="FEATURESTREAM_API_TOKEN",
     default=None,
-    help="bearer token every call must send [env: FEATURESTREAM_API_TOKEN] (required)",
+    help=f"bearer token every call must send: at least {MIN_TOKEN_LENGTH} characters of "
+    "A-Z a-z 0-9 - . _ ~ + / [env: FEATURESTREAM_API_TOKEN] (required)",
 )
 @click.option(
     "--customers-group",
@@ -72,8 +97,7 @@ def command(
     AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME (see `featurestream local env`, `featurestream endpoint up`).
     Each group's record is flagged stale past its own max age, as in the deployed function.
     """
-    if not token:
-        raise click.UsageError("a token is required: set FEATURESTREAM_API_TOKEN or pass --token")
+    token = check_token(token)
     settings = {
         "CUSTOMERS_FEATURE_GROUP_NAME": customers_group,
         "ORDERS_FEATURE_GROUP_NAME": orders_group,

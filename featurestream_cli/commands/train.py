@@ -64,11 +64,20 @@ def command(
     loss on the holdout against a label-frequency baseline.
     """
     from batch.history import HistoryError, read_history
-    from batch.model import save_model, train_model
+    from batch.model import CONTRACT_FILE, MODEL_FILE, save_model, train_model
     from batch.training import build_training_rows, split_by_customer
     from featurestream.params import load_params
     from featurestream.sources import SourceFileError
+    from producers.files import OutputError, check_writable, ensure_folder
 
+    try:  # before training, which takes a while
+        ensure_folder(model_dir)
+        check_writable(model_dir / MODEL_FILE)
+        check_writable(model_dir / CONTRACT_FILE)
+        if not no_lambda_contract:
+            check_writable(lambda_contract)
+    except OutputError as error:
+        raise click.ClickException(str(error)) from error
     try:
         history = read_history(customers, orders)
     except (HistoryError, SourceFileError) as error:
@@ -87,7 +96,10 @@ def command(
             "orders": {"file": orders.name, "sha256": _sha256(orders)},
         },
     )
-    written = save_model(model, model_dir, None if no_lambda_contract else lambda_contract)
+    try:
+        written = save_model(model, model_dir, None if no_lambda_contract else lambda_contract)
+    except OSError as error:
+        raise click.ClickException(f"{error.filename}: cannot write ({error.strerror})") from error
     m = model.metrics
     click.echo(
         f"training rows {m.rows_train}, holdout rows {m.rows_holdout} "

@@ -1,6 +1,7 @@
 """``featurestream transform``: the tutorial's batch step, writing the ML-ready CSV."""
 
 import csv
+import io
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +34,11 @@ def _read_with_fitter(
 @click.argument("kind", type=click.Choice(["customers", "orders"]))
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option(
-    "-o", "--output", type=click.Path(path_type=Path), required=True, help="ML-ready CSV to write"
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="ML-ready CSV to write (replaced whole, only once complete)",
 )
 @click.option(
     "--params",
@@ -68,11 +73,23 @@ def command(
     from featurestream.params import load_params
     from featurestream.sources import SourceFileError
     from featurestream.transforms import features_for, value_as_string
+    from producers.files import OutputError, check_writable, write_replacing
 
     try:
+        check_writable(output)
+    except OutputError as error:
+        raise click.BadParameter(str(error), param_hint="--output") from error
+    try:
         events, fit_scalers = _read_with_fitter(kind, input_path)
+    except (HistoryError, SourceFileError) as error:
+        raise click.ClickException(str(error)) from error
+    try:
         params = load_params(params_path) if params_path else None
-    except (HistoryError, SourceFileError, ValueError, OSError) as error:
+    except OSError as error:
+        raise click.ClickException(f"{params_path}: cannot open ({error.strerror})") from error
+    except UnicodeDecodeError as error:
+        raise click.ClickException(f"{params_path}: not valid UTF-8") from error
+    except ValueError as error:  # the message names the file and what is wrong
         raise click.ClickException(str(error)) from error
     if not events:
         raise click.ClickException(f"{input_path}: no rows to transform")
@@ -84,12 +101,16 @@ def command(
             fitted_on={kind: {"file": input_path.name, "rows": len(events)}},
         )
     group = CUSTOMERS if kind == "customers" else ORDERS
-    with output.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(group.feature_names)
-        for event in events:
-            _, features = features_for(event, params=params, as_of=reference)
-            writer.writerow(value_as_string(value) for value in features.values())
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(group.feature_names)
+    for event in events:
+        _, features = features_for(event, params=params, as_of=reference)
+        writer.writerow(value_as_string(value) for value in features.values())
+    try:
+        write_replacing(output, text.getvalue())
+    except OutputError as error:
+        raise click.ClickException(str(error)) from error
     click.echo(
         f"wrote {len(events)} {kind} rows to {output} "
         f"(params {params.version}, as of {reference.isoformat()})",

@@ -125,7 +125,7 @@ def test_serve_documents_and_passes_on_the_per_group_max_ages(monkeypatch):
     monkeypatch.setenv("MAX_ORDERS_RECORD_AGE_SECONDS", "5")
     help_text = CliRunner().invoke(cli, ["serve", "--help"]).output
     assert "--max-customers-age" in help_text and "--max-orders-age" in help_text
-    args = ["serve", "--token", "t", "--customers-group", "c", "--orders-group", "o"]
+    args = ["serve", "--token", TOKEN, "--customers-group", "c", "--orders-group", "o"]
 
     result = CliRunner().invoke(cli, [*args, "--max-customers-age", "0", "--max-orders-age", "60"])
 

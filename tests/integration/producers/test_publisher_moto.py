@@ -74,3 +74,45 @@ def test_missing_stream_raises_without_retry_loop(streams: Streams) -> None:
     with pytest.raises(PublishError, match="'no-such-stream' not found"):
         publisher.flush()
     assert publisher.buffered == 1
+
+
+def customer_event(customer: str) -> dict:
+    moment = "2020-01-01T10:00:00Z"
+    return {
+        "event_id": f"customer.registered:{customer}",
+        "schema_version": 1,
+        "event_type": "customer.registered",
+        "event_time": moment,
+        "source": "test",
+        "data": {
+            "customer_id": customer,
+            "sex": "F",
+            "age": 40,
+            "is_married": False,
+            "active_since": moment,
+        },
+    }
+
+
+def test_a_stream_error_keeps_earlier_failures_and_the_unsent_events(streams: Streams) -> None:
+    """Customers are flushed first: C2's registration fails for good, then the order
+    stream turns out to be missing. Neither the failure nor the order may be lost."""
+    c2_fails = RecordingClient(
+        lambda key, data, attempt: "InternalFailure" if key == "C2" else None,
+        inner=boto3.client("kinesis"),
+    )
+    publisher = EventPublisher(
+        StreamNames(streams.customer, "no-such-stream"),
+        client=c2_fails,
+        flush_at_exit=False,
+        sleep=lambda seconds: None,
+    )
+    for event in (customer_event("C1"), customer_event("C2"), order_event(1, "C1")):
+        publisher.put(event)
+    with pytest.raises(PublishError):
+        publisher.flush()
+    assert [f.event.event_id for f in publisher.take_failures()] == ["customer.registered:C2"]
+    assert [event.event_id for event in publisher.pending()] == ["order.placed:O1"]
+    stored = [json.loads(d)["event_id"] for d in streams.read(streams.customer)]
+    assert stored == ["customer.registered:C1"]
+    assert publisher.take_failures() == []  # taken once

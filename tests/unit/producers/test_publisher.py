@@ -229,3 +229,21 @@ def test_context_manager_flushes_on_exit() -> None:
     with make(client)[0] as publisher:
         publisher.put(order_event(1))
     assert order_ids(client.accepted) == ["O1"]
+
+
+def test_aws_region_is_used_when_boto3_finds_no_region(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """AWS_REGION is the setting every AWS SDK shares; boto3 alone reads AWS_DEFAULT_REGION."""
+    from producers.publisher import make_kinesis_client
+
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))  # no profile region
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    assert make_kinesis_client().meta.region_name == "eu-west-1"
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")  # boto3's own setting wins
+    assert make_kinesis_client().meta.region_name == "us-west-2"
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION")
+    with pytest.raises(PublishError, match="no AWS region configured"):
+        make_kinesis_client()

@@ -89,3 +89,32 @@ def test_plain_progress_prints_rate_and_eta_periodically() -> None:
 
 def test_progress_is_plain_when_not_a_terminal() -> None:
     assert isinstance(progress_for("replay", 10, io.StringIO()), PlainProgress)
+
+
+def test_failures_that_cannot_be_saved_are_named_and_the_checkpoint_stays(tmp_path: Path) -> None:
+    """The failed-events file turns out unwritable mid-run (here: a folder, as a full disk
+    would): the summary names the events not saved, and the checkpoint does not move past
+    them, so a rerun sends them again."""
+    customers, orders = write_exports(tmp_path, customers=3, orders_per_customer=2)
+    unwritable = tmp_path / "failed"
+    unwritable.mkdir()
+    options = ReplayOptions(
+        customers=customers,
+        orders=orders,
+        streams=StreamNames("c", "o"),
+        failed_file=unwritable,
+        checkpoint=tmp_path / "ckpt",
+    )
+    c2_fails = RecordingClient(
+        lambda key, data, attempt: "InternalFailure" if key == "C2" else None
+    )
+    publisher = EventPublisher(
+        options.streams, client=c2_fails, flush_at_exit=False, sleep=lambda seconds: None
+    )
+    summary = run_replay(options, publisher=publisher)
+    assert summary.exit_code == 1
+    assert summary.error is not None
+    assert summary.error.startswith(f"{unwritable}: cannot write (Is a directory)")
+    assert "failed and not saved: customer.registered:C2, order.placed:O" in summary.error
+    assert not (tmp_path / "ckpt").exists()
+    assert "written to" not in "\n".join(summary.lines())
