@@ -29,6 +29,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 
 from batch.training import MODEL_FEATURES, TrainingRow
 from featurestream.model_contract import ContractFeature, ModelContract
+from producers.files import write_replacing
 
 MODEL_FILE: Final = "model.joblib"
 CONTRACT_FILE: Final = "feature_list.json"
@@ -138,9 +139,9 @@ def save_model(model: TrainedModel, model_dir: Path, lambda_contract: Path | Non
     """Write the estimator and its contract; also the Lambda's copy of the contract."""
     model_dir.mkdir(parents=True, exist_ok=True)
     written = [model_dir / MODEL_FILE, model_dir / CONTRACT_FILE]
-    written[0].write_bytes(_pickled(model.estimator))
-    written[1].write_text(model.contract.to_json())
+    write_replacing(written[0], _pickled(model.estimator))  # whole or not at all
+    write_replacing(written[1], model.contract.to_json())
     if lambda_contract is not None:
-        lambda_contract.write_text(model.contract.to_json())
+        write_replacing(lambda_contract, model.contract.to_json())
         written.append(lambda_contract)
     return written

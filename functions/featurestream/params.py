@@ -85,8 +85,17 @@ def params_from_json(text: str, *, origin: str = "params") -> FittedParams:
         }
         fitted_as_of = parse_timestamp(document["fitted_as_of"])
         version = str(document["version"])
-    except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"{origin}: not a featurestream params artifact ({error})") from error
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{origin}: not JSON (line {error.lineno}, column {error.colno})"
+        ) from None
+    except KeyError as error:
+        raise ValueError(f"{origin}: not a featurestream params artifact (no {error})") from None
+    except (ValueError, TypeError):  # their messages quote the value: name the problem only
+        raise ValueError(
+            f"{origin}: not a featurestream params artifact (a scaler bound, the fit time or "
+            "the version is not of the right type)"
+        ) from None
     missing = [name for name in SCALED_FEATURES if name not in scalers]
     if missing:
         raise ValueError(f"{origin}: no scaler for {', '.join(missing)}")
