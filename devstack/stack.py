@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import sys
 import time
 import urllib.request
@@ -26,10 +25,12 @@ from typing import Any, Final
 
 from devstack.process import (
     BackgroundService,
+    PortInUseError,
     ServiceError,
     ServiceSpec,
     ServiceStatus,
     StackFailure,
+    port_held,
     state_root,
 )
 
@@ -91,19 +92,6 @@ class StackConfig:
     @property
     def root(self) -> Path:
         return (self.state_dir or state_root()).resolve()
-
-
-class PortInUseError(ServiceError):
-    """A configured port is taken by another program."""
-
-
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return True
-    return False
 
 
 class LocalStack:
@@ -258,7 +246,8 @@ class LocalStack:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def check_ports(self) -> None:
-        """Refuse a fixed port another program holds (our own running service is fine)."""
+        """Refuse a port another program holds: a configured one, or the one a stopped
+        service last ran on (its clients use that address); our own running service is fine."""
         cfg = self.config
         wanted = {
             "moto": (cfg.moto_port, "--moto-port / FEATURESTREAM_MOTO_PORT"),
@@ -268,14 +257,16 @@ class LocalStack:
             "api": (cfg.api_port, "--api-port"),
         }
         for service in self.services():
-            port, option = wanted[service.spec.name]
-            if not port or service.status().running:
+            configured, option = wanted[service.spec.name]
+            port = configured or service.last_port()
+            if not port or service.status().running or not port_held(port):
                 continue
-            if port_in_use(port):
-                raise PortInUseError(
-                    f"port {port} for {service.spec.name} is already in use by another "
-                    f"program; choose another with {option} (0 = any free port)"
-                )
+            where = "" if configured else ", where it last ran (its clients use that address),"
+            raise PortInUseError(
+                f"port {port} for {service.spec.name}{where} is already in use by another "
+                f"program; stop that program, or choose another with {option} (0 = any free "
+                "port); `featurestream local up` then restarts the clients"
+            )
 
     def up(
         self,
