@@ -87,7 +87,7 @@ train: install ## build the point-in-time training set from raw/ and train the r
 bench: install ## run the benchmarks (each prints a ratio against a baseline measured in the same run)
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-clean: ## remove the virtualenvs, build output and local state
+clean: down ## stop the local stack (as make down), then remove the virtualenvs, build output and local state
 	rm -rf $(VENV) $(SAM_VENV) $(SEC_VENV) .aws-sam .state .pytest_cache .mypy_cache .ruff_cache build *.egg-info
 
 $(SAM_STAMP): $(STAMP) requirements/sam.txt
@@ -134,8 +134,13 @@ demo: install ## the whole pipeline locally: stack up, replay both CSVs, feature
 up: install ## start the local stack (provisioned from template.yaml) and leave it running
 	$(BIN)/featurestream local up
 
-down: ## stop the local stack
-	@test -x $(BIN)/featurestream && $(BIN)/featurestream local down || echo "nothing to stop (no .venv)"
+# Without .venv nothing can stop the stack: say so if a recorded service is still alive.
+RUN_DIR = $${FEATURESTREAM_STATE_DIR:-.state}/run
+down: ## stop the local stack; refuses while moto holds unconsumed data (DISCARD=1 stops anyway)
+	@if [ -x $(BIN)/featurestream ]; then $(BIN)/featurestream local down $(if $(DISCARD),--discard,); \
+	 else for f in $(RUN_DIR)/*.pid; do if [ -f "$$f" ] && kill -0 "$$(cat "$$f")" 2>/dev/null; then \
+	   echo "$$f: a local-stack service is still running but .venv is gone; run make install, then make down" >&2; exit 1; fi; done; \
+	   echo "nothing to stop (no .venv, no service running)"; fi
 
 load: install ## full replay through the local stack, 10 ms store latency: lag table + chart in .state/load/ (docs/load.md)
 	$(BIN)/python -m devstack.load $(LOAD_ARGS)

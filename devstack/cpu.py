@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
-PROC = Path("/proc")
+from devstack.process import PROC, proc_stat
+
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def _stat(pid: int) -> tuple[int, float, float] | None:
     """(ppid, own CPU s, reaped children's CPU s) of a live process, None if gone."""
-    try:
-        text = (PROC / str(pid) / "stat").read_text()
-    except OSError:
+    fields = proc_stat(pid)
+    if fields is None:
         return None
-    fields = text[text.rindex(")") + 2 :].split()
     # fields[0] is state (field 3); utime/stime/cutime/cstime are fields 14-17.
     ppid = int(fields[1])
     own = (int(fields[11]) + int(fields[12])) / _TICKS

@@ -5,6 +5,11 @@ port under the project-local state folder (``.state/run/``), sends its output to
 ``.state/logs/<name>.log``, waits for its HTTP health check, and stops it with SIGTERM
 (SIGKILL after a timeout). Nothing here knows about any particular emulator, so the
 Feature Store emulator, moto and the trigger runner can all be run the same way.
+
+A service keeps its address: the port it ran on stays recorded after it stops or dies, and
+the next start takes it again, so every client started against it stays valid. A process
+counts as running only if it is alive, not a zombie, and the one that was started (the
+kernel may give its pid to another process later).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess  # nosec B404  # starts our own local services
@@ -20,8 +26,20 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Final
 
 STATE_DIR_ENV = "FEATURESTREAM_STATE_DIR"
+PROC: Final = Path("/proc")
+ENDPOINT_PREFIX: Final = "AWS_ENDPOINT_URL_"
+"""Variables pointing a client at a service; a service records those it was started with."""
+EPHEMERAL_RANGE: Final = Path("/proc/sys/net/ipv4/ip_local_port_range")
+DEFAULT_EPHEMERAL_LOW: Final = 32768
+"""Linux's default start of the range (macOS starts at 49152); used where it cannot be read."""
+LASTING_PORTS_FROM: Final = 20000
+PORT_RELEASE_WAIT: Final = 2.0
+"""Seconds a port may stay taken after its process died before it counts as held."""
+RUNNING_GRACE: Final = 5.0
+"""Seconds a running service gets to answer its health check before ``start`` calls it stuck."""
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -45,12 +63,60 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def lasting_port(host: str = "127.0.0.1") -> int:
+    """A free port below the kernel's ephemeral range, for a service to keep across restarts.
+
+    A port from that range (what binding port 0 gives) can be taken at any moment as the
+    local end of some program's outgoing connection, and then the service cannot come back
+    on it; ports below the range are only ever taken by a program that asks for them.
+    Falls back to a kernel-chosen port when the range leaves no room below it.
+    """
+    try:
+        ephemeral_low = int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = DEFAULT_EPHEMERAL_LOW
+    choices = range(LASTING_PORTS_FROM, ephemeral_low)
+    for _ in range(50 if len(choices) > 100 else 0):
+        port = choices[secrets.randbelow(len(choices))]
+        if not port_in_use(port, host):
+            return port
+    return free_port(host)
+
+
+def port_held(port: int, host: str = "127.0.0.1", wait: float = PORT_RELEASE_WAIT) -> bool:
+    """True if a program keeps ``port`` for ``wait`` seconds: a process that just died may
+    hold its sockets for a moment after it counts as gone."""
+    deadline = time.monotonic() + wait
+    while port_in_use(port, host):
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True if a program listens on ``port``. Sockets in TIME-WAIT (left by connections the
+    previous server closed) do not count: every server of the stack binds with
+    SO_REUSEADDR, so this probe does too."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 class ServiceError(RuntimeError):
     """A service failed to start or stop; the message is meant for the user."""
 
 
 class StackFailure(ServiceError):
     """A running service died or keeps failing; raised at once to whatever waits on it."""
+
+
+class PortInUseError(ServiceError):
+    """A service's port (configured, or the one it last ran on) is held by another program."""
 
 
 @dataclass(frozen=True)
@@ -80,19 +146,42 @@ class ServiceStatus:
     log_file: Path | None = None
 
 
-def _alive(pid: int) -> bool:
+def proc_stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name, starting with the state
+    (field 3); None if the process is gone or there is no ``/proc`` (not Linux)."""
+    try:
+        text = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+def start_ticks(pid: int) -> int | None:
+    """When the process started (clock ticks after boot; field 22), None where unknown."""
+    fields = proc_stat(pid)
+    return int(fields[19]) if fields else None
+
+
+def _alive(pid: int, started: int | None = None) -> bool:
+    """Alive and not a zombie, and (when ``started`` is known) the very process started
+    then, not a later one the kernel gave the same pid."""
+    # Reap our own dead child first, so it is gone from /proc too.
+    with contextlib.suppress(ChildProcessError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    # A zombie child (started by this very process) counts as gone.
-    with contextlib.suppress(ChildProcessError):
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
-    return True
+        pass
+    fields = proc_stat(pid)
+    if fields is None:
+        return not PROC.is_dir()  # gone meanwhile; without /proc, kill(0) is all we know
+    if fields[0] in {"Z", "X"}:  # dead, waiting for a parent that does not reap it
+        return False
+    return started is None or int(fields[19]) == started
 
 
 class BackgroundService:
@@ -106,20 +195,46 @@ class BackgroundService:
 
     # -- recorded state ----------------------------------------------------------------------
 
-    def _info(self) -> dict[str, object] | None:
+    def _info(self) -> dict[str, Any] | None:
         try:
-            info: dict[str, object] = json.loads(self.info_file.read_text())
+            info: dict[str, Any] = json.loads(self.info_file.read_text())
         except (OSError, ValueError):
             return None
         return info
 
-    def _forget(self) -> None:
-        for path in (self.info_file, self.pid_file):
-            path.unlink(missing_ok=True)
+    def _record(self, info: dict[str, Any]) -> None:
+        """Write the info file whole or not at all (a reader never sees half of it)."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        partial = self.info_file.with_suffix(".json.tmp")
+        partial.write_text(json.dumps(info))
+        partial.replace(self.info_file)
+
+    def _retire(self) -> None:
+        """Forget the process but keep its address, for the next start and for clients."""
+        info = self._info()
+        self.pid_file.unlink(missing_ok=True)
+        if info is not None and "pid" in info:
+            self._record({"port": info["port"], "url": info["url"]})
 
     def url(self) -> str | None:
+        """Where the service runs, or last ran (the address its clients were given)."""
         info = self._info()
         return str(info["url"]) if info else None
+
+    def last_port(self) -> int | None:
+        """The port the service runs or last ran on, None if it never started here."""
+        info = self._info()
+        return int(info["port"]) if info else None
+
+    def started_with(self) -> dict[str, str]:
+        """The ``AWS_ENDPOINT_URL_*`` variables the running process was started with."""
+        info = self._info() or {}
+        return dict(info.get("endpoints", {}))
+
+    def started_at(self) -> float | None:
+        """Wall-clock time the running process was started, None if it is not running."""
+        info = self._info() or {}
+        return float(info["started_at"]) if "started_at" in info else None
 
     def is_healthy(self, url: str | None = None, timeout: float = 1.0) -> bool:
         base = url or self.url()
@@ -133,10 +248,19 @@ class BackgroundService:
         except OSError:
             return False
 
+    def is_running(self) -> bool:
+        """The recorded process is alive (no health check: cheap enough to poll)."""
+        return self._pid() is not None
+
+    def _pid(self) -> int | None:
+        info = self._info() or {}
+        pid = int(info["pid"]) if "pid" in info else None
+        return pid if pid is not None and _alive(pid, info.get("started")) else None
+
     def status(self) -> ServiceStatus:
+        pid = self._pid()
         info = self._info()
-        pid = int(info["pid"]) if info else None  # type: ignore[call-overload]
-        if info is None or pid is None or not _alive(pid):
+        if pid is None or info is None:
             return ServiceStatus(self.spec.name, False, log_file=self.log_file)
         url = str(info["url"])
         return ServiceStatus(self.spec.name, True, pid, url, self.is_healthy(url), self.log_file)
@@ -144,12 +268,24 @@ class BackgroundService:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self, timeout: float = 20.0) -> ServiceStatus:
-        """Start unless already running; wait until the health check answers."""
+        """Start unless already running; wait until the health check answers.
+
+        The port: the spec's, else the one the service last ran on, else a free one that
+        lasts (:func:`lasting_port`). A running process that does not answer its health
+        check within ``RUNNING_GRACE`` seconds is an error (it is stuck), not "up".
+        """
         current = self.status()
         if current.running:
-            return current
-        self._forget()
-        port = self.spec.port or free_port(self.spec.host)
+            return self._answering(current)
+        self._retire()
+        recorded = self.last_port()
+        port = self.spec.port or recorded or lasting_port(self.spec.host)
+        if port_held(port, self.spec.host):
+            where = " (where it last ran; its clients use that address)" if port == recorded else ""
+            raise PortInUseError(
+                f"port {port} for {self.spec.name}{where} is in use by another program; "
+                "stop that program or give the service another port"
+            )
         values = {"port": str(port), "host": self.spec.host, "state_dir": str(self.state_dir)}
         argv = [part.format(**values) for part in self.spec.argv]
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -165,13 +301,22 @@ class BackgroundService:
                 env={**os.environ, **self.spec.env},
             )
         self.pid_file.write_text(str(process.pid))
-        self.info_file.write_text(
-            json.dumps({"pid": process.pid, "port": port, "url": url, "argv": argv})
+        endpoints = {k: v for k, v in self.spec.env.items() if k.startswith(ENDPOINT_PREFIX)}
+        self._record(
+            {
+                "pid": process.pid,
+                "started": start_ticks(process.pid),
+                "started_at": time.time(),
+                "port": port,
+                "url": url,
+                "argv": argv,
+                "endpoints": endpoints,
+            }
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                self._forget()
+                self._retire()
                 raise ServiceError(
                     f"{self.spec.name} exited with code {process.returncode} while starting; "
                     f"last log lines:\n{self.log_tail()}"
@@ -185,11 +330,28 @@ class BackgroundService:
             f"see {self.log_file}"
         )
 
+    def _answering(self, current: ServiceStatus) -> ServiceStatus:
+        """``current`` once its health check answers; ServiceError after ``RUNNING_GRACE``."""
+        deadline = time.monotonic() + RUNNING_GRACE
+        while not current.healthy:
+            if time.monotonic() > deadline:
+                raise ServiceError(
+                    f"{self.spec.name} (pid {current.pid}) is running but does not answer "
+                    f"{current.url}{self.spec.health_path}; see {self.log_file}, or stop it "
+                    f"with `kill {current.pid}` and start again"
+                )
+            time.sleep(0.2)
+            current = self.status()
+            if not current.running:
+                return self.start()
+        return current
+
     def stop(self, timeout: float = 15.0) -> bool:
-        """SIGTERM (clean shutdown), then SIGKILL after ``timeout``; False if not running."""
+        """SIGTERM (clean shutdown), then SIGKILL after ``timeout``; False if not running.
+        The port stays recorded: the next start takes it again."""
         current = self.status()
         if not current.running or current.pid is None:
-            self._forget()
+            self._retire()
             return False
         pid = current.pid
         with contextlib.suppress(ProcessLookupError):
@@ -200,7 +362,9 @@ class BackgroundService:
         if _alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        self._forget()
+            while _alive(pid) and time.monotonic() < deadline + 5:
+                time.sleep(0.05)
+        self._retire()
         return True
 
     def log_tail(self, lines: int = 20, max_bytes: int = 256 * 1024) -> str:

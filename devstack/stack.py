@@ -2,19 +2,21 @@
 runner and the inference API, as background services on loopback, started in dependency
 order and provisioned from ``template.yaml``.
 
-Ports come from :class:`StackConfig` (0 = a free one). A port already taken is refused up
-front with a message naming the service and the option to change, instead of a service dying
-mid-start. Each service's URL is recorded under ``.state/run/`` by
-:class:`devstack.process.BackgroundService`, so ``featurestream local env/status/down`` work
-from any later shell. Endpoints reach the handlers only through ``AWS_ENDPOINT_URL_*``.
+Ports come from :class:`StackConfig` (0 = the port the service last ran on, else a free
+one). A port already taken is refused up front with a message naming the service and the
+option to change, instead of a service dying mid-start. Each service's URL is recorded under
+``.state/run/`` by :class:`devstack.process.BackgroundService`, so ``featurestream local
+env/status/down`` work from any later shell. Endpoints reach the handlers only through
+``AWS_ENDPOINT_URL_*``; a client started against an address that changed since, or a trigger
+runner whose moto restarted under it, is restarted by ``up``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
-import socket
 import sys
 import time
 import urllib.request
@@ -22,16 +24,21 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from devstack.process import (
     BackgroundService,
+    PortInUseError,
     ServiceError,
     ServiceSpec,
     ServiceStatus,
     StackFailure,
+    port_held,
     state_root,
 )
+
+if TYPE_CHECKING:
+    from devstack.unsaved import Unsaved
 
 REGION: Final = "us-east-1"
 STACK_NAME: Final = "featurestream"
@@ -93,17 +100,17 @@ class StackConfig:
         return (self.state_dir or state_root()).resolve()
 
 
-class PortInUseError(ServiceError):
-    """A configured port is taken by another program."""
+@dataclass(frozen=True)
+class Dependency:
+    """A service another one was started against: where it was then, where it is now."""
 
+    name: str
+    started_with: str
+    now: str | None
 
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return True
-    return False
+    @property
+    def moved(self) -> bool:
+        return self.now is not None and self.now != self.started_with
 
 
 class LocalStack:
@@ -258,7 +265,8 @@ class LocalStack:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def check_ports(self) -> None:
-        """Refuse a fixed port another program holds (our own running service is fine)."""
+        """Refuse a port another program holds: a configured one, or the one a stopped
+        service last ran on (its clients use that address); our own running service is fine."""
         cfg = self.config
         wanted = {
             "moto": (cfg.moto_port, "--moto-port / FEATURESTREAM_MOTO_PORT"),
@@ -268,14 +276,16 @@ class LocalStack:
             "api": (cfg.api_port, "--api-port"),
         }
         for service in self.services():
-            port, option = wanted[service.spec.name]
-            if not port or service.status().running:
+            configured, option = wanted[service.spec.name]
+            port = configured or service.last_port()
+            if not port or service.status().running or not port_held(port):
                 continue
-            if port_in_use(port):
-                raise PortInUseError(
-                    f"port {port} for {service.spec.name} is already in use by another "
-                    f"program; choose another with {option} (0 = any free port)"
-                )
+            where = "" if configured else ", where it last ran (its clients use that address),"
+            raise PortInUseError(
+                f"port {port} for {service.spec.name}{where} is already in use by another "
+                f"program; stop that program, or choose another with {option} (0 = any free "
+                "port); `featurestream local up` then restarts the clients"
+            )
 
     def up(
         self,
@@ -286,7 +296,9 @@ class LocalStack:
         (also passed to ``on_step``, in order, with one line per started service).
 
         Services that depend on endpoints get them in their environment, exactly as
-        ``featurestream local env`` prints them.
+        ``featurestream local env`` prints them. A running trigger runner or API started
+        against an address that changed, or a trigger runner older than moto (whose streams
+        are then new), is restarted.
         """
         say = on_step or (lambda _msg: None)
         self.check_ports()
@@ -305,23 +317,74 @@ class LocalStack:
         lines = self.provision(env) if provision else []
         for line in lines:
             say(line)
-        for status in _start_together([self.trigger(env), self.api(env, create_token=True)]):
+        clients = [self.trigger(env), self.api(env, create_token=True)]
+        for client in clients:
+            reason = self.stale(client, env)
+            if reason:
+                say(f"{'restart':<8} {client.spec.name:<14} {reason}")
+                client.stop(timeout=STOP_TIMEOUTS.get(client.spec.name, 15.0))
+        for status in _start_together(clients):
             say(f"{'up':<8} {status.name:<14} {status.url}")
         self.wait_until_reading()
         return lines
 
+    def dependencies(self, service: BackgroundService) -> list[Dependency]:
+        """The services ``service`` was started against: address then, address now."""
+        started_with = service.started_with()
+        found = []
+        for provider in self.services():
+            urls = {started_with[v] for v in provider.spec.endpoint_env if v in started_with}
+            now = provider.url() if provider.is_running() else None
+            found += [Dependency(provider.spec.name, url, now) for url in sorted(urls)]
+        return found
+
+    def endpoints(self) -> dict[str, str]:
+        """``AWS_ENDPOINT_URL_*`` of the services running now (the ones down are left out)."""
+        found: dict[str, str] = {}
+        for provider in (self.moto(), self.featurestore(), self.model_endpoint()):
+            url = provider.url()
+            if url and provider.is_running():
+                found.update(dict.fromkeys(provider.spec.endpoint_env, url))
+        return found
+
+    def stale(self, service: BackgroundService, env: dict[str, str] | None = None) -> str | None:
+        """Why a running ``service`` no longer fits the stack (None: it fits): an endpoint it
+        was started with differs from the current one (``env``, default: the running
+        services'), or, for the trigger runner, moto restarted after it (the streams it
+        holds positions in were created anew). Reads recorded state only: cheap to poll."""
+        if not service.is_running():
+            return None
+        current = self.endpoints() if env is None else env
+        for name, url in sorted(service.started_with().items()):
+            now = current.get(name)
+            if now is not None and now != url:
+                return f"(started with {name}={url}, now {now})"
+        moto_since = self.moto().started_at()
+        since = service.started_at()
+        if service.spec.name == "trigger" and moto_since and since and moto_since > since:
+            return "(moto restarted after it: its streams are new, its positions in them are not)"
+        return None
+
     def watch(self) -> dict[str, Any]:
-        """The trigger runner's status, once every service is alive and no consumer keeps
-        failing to read; otherwise :class:`StackFailure` at once, with the error (and, for a
-        failed read or a dead service, the exception from the stand-in's own log). Every
-        loop that waits on the stack polls this, so a broken part ends the wait in seconds.
+        """The trigger runner's status, once every service is alive, no client holds a stale
+        endpoint and no consumer keeps failing to read; otherwise :class:`StackFailure` at
+        once, with the error (and, for a failed read or a dead service, the exception from
+        the stand-in's own log). Every loop that waits on the stack polls this, so a broken
+        part ends the wait in seconds.
         """
         for service in self.services():
-            if not service.status().running:
+            if not service.is_running():
                 raise StackFailure(
                     f"{service.spec.name} is not running any more"
                     + _log_detail(service)
                     + f"; see {service.log_file}"
+                )
+        for client in (self.trigger(), self.api()):
+            reason = self.stale(client)
+            if reason:
+                raise StackFailure(
+                    f"{client.spec.name} no longer fits the stack {reason}; "
+                    "`featurestream local up` restarts it"
                 )
         trigger = self.trigger()
         url = trigger.url()
@@ -367,8 +430,30 @@ class LocalStack:
             raise ServiceError(f"provisioning failed: {failed}")
         return report.lines()
 
+    def unsaved(self) -> list[Unsaved]:
+        """What stopping the stack would lose (moto keeps it in memory only); empty when
+        moto is not running. Records count from the trigger runner's checkpoint if it runs,
+        else all of them. Raises :class:`ServiceError` if moto does not answer."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from devstack.unsaved import count_unsaved
+
+        moto = self.moto().status()
+        if not moto.running or moto.url is None:
+            return []
+        trigger = self.trigger().status()
+        doc = None
+        if trigger.running and trigger.url:
+            with contextlib.suppress(OSError, ValueError):
+                doc = fetch_status(trigger.url)
+        try:
+            return count_unsaved(_moto_clients(moto.url), doc)
+        except (BotoCoreError, ClientError) as error:
+            raise ServiceError(f"cannot count what moto holds at {moto.url}: {error}") from None
+
     def down(self) -> list[tuple[str, bool]]:
-        """Stop in reverse order (consumers before the stores they write to).
+        """Stop in reverse order (consumers before the stores they write to). Stops
+        whatever moto holds with it: ask :meth:`unsaved` first.
 
         The emulator gets longer: on SIGTERM it writes every buffered offline row, which
         after a full replay takes 10-20 s, and a SIGKILL then would lose those rows.
@@ -384,6 +469,29 @@ def fetch_status(trigger_url: str, timeout: float = 5.0) -> dict[str, Any]:
     with urllib.request.urlopen(f"{trigger_url}/status", timeout=timeout) as response:  # noqa: S310  # nosec B310  # local trigger URL
         doc: dict[str, Any] = json.loads(response.read())
     return doc
+
+
+def _moto_clients(url: str) -> Callable[[str], Any]:
+    """boto3 clients on moto at ``url``: short timeouts, two attempts (a stuck moto is an
+    error in seconds, not a hang)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=2, read_timeout=30
+    )
+    keys = {
+        "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        "aws_session_token": CREDENTIALS["AWS_SESSION_TOKEN"],
+    }
+
+    def client(service: str) -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service, endpoint_url=url, region_name=REGION, config=config, **keys
+        )
+
+    return client
 
 
 def _log_detail(service: BackgroundService) -> str:

@@ -26,9 +26,14 @@ def command() -> None:
 @command.command()
 @click.option("--model-dir", type=click.Path(path_type=Path, file_okay=False), default="model")
 @click.option("--endpoint-name", default="", help="[default: featurestream-reorder]")
-@click.option("--port", type=int, default=0, help="Port (default: a free one).")
+@click.option(
+    "--port", type=int, default=0, help="Port (default: the one it last ran on, else a free one)."
+)
 def up(model_dir: Path, endpoint_name: str, port: int) -> None:
-    """Start the endpoint unless it is running; prints the variable to export."""
+    """Start the endpoint unless it is running; prints the variable to export.
+
+    It comes back on the port it last ran on, so clients started against it keep working.
+    """
     from devstack.process import ServiceError
 
     service = _service(model_dir, endpoint_name, port)
@@ -42,7 +47,7 @@ def up(model_dir: Path, endpoint_name: str, port: int) -> None:
 
 @command.command()
 def down() -> None:
-    """Stop the endpoint."""
+    """Stop the endpoint (its port stays recorded: the next up takes it again)."""
     service = _service()
     click.echo(f"{service.spec.name:<14} {'stopped' if service.stop() else 'not running'}")
 
@@ -50,8 +55,10 @@ def down() -> None:
 @command.command()
 def status() -> None:
     """Running or not, URL, pid, health and log file; exit 1 unless healthy."""
-    st = _service().status()
+    service = _service()
+    st = service.status()
     state = ("healthy" if st.healthy else "unhealthy") if st.running else "stopped"
-    click.echo(f"{st.name:<14} {state:<10} {st.url or ''}  log: {st.log_file}")
+    where = st.url if st.running else f"(last at {service.url()})" if service.url() else ""
+    click.echo(f"{st.name:<14} {state:<10} {where}  log: {st.log_file}")
     if not (st.running and st.healthy):
         raise SystemExit(1)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 if TYPE_CHECKING:
+    from devstack.process import BackgroundService
     from devstack.stack import LocalStack
 
 FC = TypeVar("FC", bound=Callable[..., object])
@@ -35,8 +36,8 @@ def _port_option(name: str, service: str) -> Callable[[FC], FC]:
         f"--{name}-port",
         type=int,
         default=0,
-        help=f"Port of {service} (default: FEATURESTREAM_{name.upper().replace('-', '_')}_PORT "
-        "or a free one).",
+        help=f"Port of {service} (default: FEATURESTREAM_{name.upper().replace('-', '_')}_PORT, "
+        "else the port it last ran on, else a free one).",
     )
 
 
@@ -68,7 +69,9 @@ def up(  # noqa: PLR0917 - one option per port
 ) -> None:
     """Start every service that is not running, then create the template's resources.
 
-    Safe to run again on a running stack: nothing is restarted or created twice.
+    Safe to run again on a running stack: nothing is created twice, and only a client that
+    no longer fits (started against an address that changed, or a trigger runner older than
+    moto) is restarted. A service that died comes back on the port it ran on.
     """
     from botocore.exceptions import BotoCoreError
 
@@ -96,16 +99,51 @@ def up(  # noqa: PLR0917 - one option per port
 
 
 @command.command()
-def down() -> None:
-    """Stop the stack cleanly (consumers first; buffered offline rows are flushed)."""
-    for name, stopped in _stack().down():
+@click.option(
+    "--discard",
+    is_flag=True,
+    help="Stop even though moto holds unconsumed records, queued messages or objects "
+    "(they are lost: moto keeps them in memory only).",
+)
+def down(discard: bool) -> None:
+    """Stop the stack cleanly (consumers first; buffered offline rows are flushed).
+
+    Refuses, listing the counts, while moto holds what a stop would lose: records after the
+    trigger runner's checkpoint, messages in a queue, objects in a bucket.
+    """
+    from devstack.process import ServiceError
+
+    stack = _stack()
+    if not discard:
+        try:
+            unsaved = stack.unsaved()
+        except ServiceError as exc:
+            raise click.ClickException(f"{exc}; stop anyway with --discard") from None
+        if unsaved:
+            lines = "\n".join(f"  {item.line()}" for item in unsaved)
+            if not stack.trigger().status().running:
+                lines += (
+                    "\n  (the trigger runner is not running: every record counts as unconsumed)"
+                )
+            raise click.ClickException(
+                "stopping would lose what moto keeps in memory only:\n"
+                f"{lines}\n"
+                "Let the trigger runner catch up (`featurestream local status`) and read the "
+                "queues, or stop anyway with `featurestream local down --discard` "
+                "(`make down DISCARD=1`)."
+            )
+    for name, stopped in stack.down():
         click.echo(f"{name:<14} {'stopped' if stopped else 'not running'}")
 
 
 @command.command()
 @click.option("--json", "as_json", is_flag=True, help="Also print the trigger runner's status.")
 def status(as_json: bool) -> None:
-    """Each service: running or not, URL, pid, health, log file; exit 1 unless all healthy."""
+    """Each service: running or not, URL, pid, health, log file; for the trigger runner and
+    the API, whether the endpoints they were started with still answer. Exit 1 unless all
+    is well."""
+    from devstack.process import StackFailure
+
     stack = _stack()
     all_up = True
     trigger_url = None
@@ -113,8 +151,11 @@ def status(as_json: bool) -> None:
         st = service.status()
         all_up &= st.running and st.healthy
         state = ("healthy" if st.healthy else "unhealthy") if st.running else "stopped"
-        detail = f"{st.url}  (pid {st.pid})" if st.running else ""
+        last = service.url()
+        detail = f"{st.url}  (pid {st.pid})" if st.running else f"(last at {last})" if last else ""
         click.echo(f"{st.name:<14} {state:<10} {detail}  log: {st.log_file}")
+        if st.running and st.name in {"trigger", "api"}:
+            all_up &= _show_dependencies(stack, service)
         if st.name == "trigger" and st.healthy:
             trigger_url = st.url
     if trigger_url:
@@ -135,11 +176,30 @@ def status(as_json: bool) -> None:
                         f"    {shard_id}: {shard['consecutive_read_errors']} reads in a row "
                         f"failed, last at {when:%H:%M:%S} UTC: {shard['last_read_error']}"
                     )
-        all_up &= not doc.get("failing")
         if as_json:
             click.echo(json.dumps(doc, indent=1))
+    if all_up:
+        try:
+            stack.watch()
+        except StackFailure as failure:
+            click.echo(f"problem: {failure}")
+            all_up = False
     if not all_up:
         raise SystemExit(1)
+
+
+def _show_dependencies(stack: LocalStack, service: BackgroundService) -> bool:
+    """One line per endpoint ``service`` was started with; False if one does not answer or
+    its service moved elsewhere."""
+    providers = {p.spec.name: p for p in stack.services()}
+    fine = True
+    for dependency in stack.dependencies(service):
+        answers = providers[dependency.name].is_healthy(dependency.started_with)
+        state = "answers" if answers else "does not answer"
+        moved = f" ({dependency.name} now runs at {dependency.now})" if dependency.moved else ""
+        click.echo(f"  uses {dependency.name:<14} {dependency.started_with}  {state}{moved}")
+        fine &= answers and not dependency.moved
+    return fine
 
 
 @command.command()
