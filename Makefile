@@ -11,6 +11,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 LOAD_ARGS ?=
 REPLAY_ARGS ?=
+FUZZ_ARGS ?=
 # The SAM CLI lives in its own venv (its pins conflict with the project's); built on Python
 # 3.13 so `sam build` finds the python3.13 the Lambda runtime needs on PATH.
 SAM_PYTHON ?= python3.13
@@ -33,7 +34,7 @@ FUNCTION ?= OrderFeaturesFunction
 EVENT ?= events/order-batch.json
 
 
-.PHONY: help install lock upgrade test lint fit train bench clean validate build events invoke deploy demo up down replay load chaos docs security
+.PHONY: help install lock upgrade test fuzz lint fit train bench clean validate build events invoke deploy demo up down replay load chaos docs security
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
@@ -71,6 +72,9 @@ upgrade: install ## move every lock to the newest versions; kept only if test, v
 test: install ## run the whole test suite (fails when no test ran)
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose" >&2; exit 1; fi; exit $$rc
+
+fuzz: install ## the fuzz suite with many fresh examples (make test runs it briefly); FUZZ_ARGS for pytest
+	FEATURESTREAM_FUZZ_PROFILE=fuzz $(BIN)/pytest tests/fuzz $(FUZZ_ARGS)
 
 lint: install ## ruff (lint + format check) and mypy on the library
 	$(BIN)/ruff check .
