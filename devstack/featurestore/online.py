@@ -108,8 +108,8 @@ class OnlineStore:
             if stored is not None and event_ms <= stored:
                 raise ApiError(
                     "ValidationException",
-                    f"Invalid EventTime for HardDelete: the delete's EventTime must be later "
-                    f"than the stored record's EventTime for record identifier {record_id}",
+                    "Invalid EventTime for HardDelete: the delete's EventTime must be later "
+                    "than the stored record's EventTime",
                 )
             self.db.write("DELETE FROM records WHERE fg=? AND record_id=?", (fg, record_id))
 

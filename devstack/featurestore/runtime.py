@@ -15,6 +15,7 @@ from devstack.featurestore.model import FeatureGroup
 from devstack.featurestore.offline import OfflineStore
 from devstack.featurestore.online import OnlineStore, encode_features
 from devstack.featurestore.validation import (
+    EVENT_TIME_MAX_MS,
     FRACTIONAL_RE,
     INTEGRAL_RE,
     MAX_IDENTIFIER_BYTES,
@@ -25,6 +26,8 @@ from devstack.featurestore.validation import (
     check_enum,
     check_fg_name_or_arn,
     check_length,
+    check_list,
+    check_object,
     check_pattern,
     check_scalar,
     parse_event_time,
@@ -79,7 +82,7 @@ def _parse_value(group: FeatureGroup, name: str, fv: dict[str, Any]) -> str | li
     if collection:
         if scalar is not None or not isinstance(many, list):
             raise validation(f"Feature {name} is a {collection} collection: use ValueAsStringList")
-        check_length(f"record.{name}.valueAsStringList", many, 0, MAX_VALUE_CHARS)
+        check_list(f"record.{name}.valueAsStringList", many, 0, MAX_VALUE_CHARS)
         for item in many:
             if not isinstance(item, str):
                 raise validation(f"Collection feature {name} cannot contain null elements")
@@ -171,7 +174,7 @@ def _target_stores(group: FeatureGroup, stores: Any) -> tuple[bool, bool]:
     """(online, offline) to write; default is every store the group has."""
     if stores is None:
         return group.online_enabled, group.offline_enabled
-    check_length("targetStores", stores, 1, 2)
+    check_list("targetStores", stores, 1, 2)
     for store in stores:
         check_enum("targetStores.member", store, TARGET_STORES)
     online = "OnlineStore" in stores
@@ -214,6 +217,11 @@ class Runtime:
             if ttl_s is None and group.default_ttl is not None:
                 ttl_s = ttl_seconds("ttlDuration", group.default_ttl)
             expires_ms = parsed.event_ms + ttl_s * 1000 if ttl_s is not None else None
+            if expires_ms is not None and expires_ms > EVENT_TIME_MAX_MS:
+                raise validation(
+                    "TtlDuration: EventTime + TtlDuration is after 9999-12-31T23:59:59.999Z, "
+                    "the last instant an expiry can be"
+                )
             self.online.put(
                 group.name,
                 parsed.record_id,
@@ -229,6 +237,7 @@ class Runtime:
     def put_record(self, name: str, body: dict[str, Any]) -> None:
         api_ms = int(time.time() * 1000)
         group = self._group_for_write(name)
+        check_object("ttlDuration", body.get("TtlDuration"))
         self._write(
             group, body.get("Record"), body.get("TargetStores"), body.get("TtlDuration"), api_ms
         )
@@ -264,7 +273,7 @@ class Runtime:
     def _check_feature_names(group: FeatureGroup, names: list[str] | None) -> set[str] | None:
         if names is None:
             return None
-        check_length("featureNames", names, 1, 2500)
+        check_list("featureNames", names, 1, 2500, items=str)
         for n in names:
             if n not in group.types:
                 check_pattern("featureNames.member", n, NAME_RE, 1, 64)
@@ -272,23 +281,39 @@ class Runtime:
         return set(names)
 
     def batch_get_record(self, body: dict[str, Any]) -> dict[str, Any]:
-        identifiers: list[Any] = check_length(
-            "identifiers", body.get("Identifiers"), 1, 100, required=True
+        identifiers = check_list(
+            "identifiers", body.get("Identifiers"), 1, 100, items=dict, required=True
         )
         expiration = body.get("ExpirationTimeResponse")
         if expiration is not None:
             check_enum("expirationTimeResponse", expiration, ("Enabled", "Disabled"))
+        for ident in identifiers:  # the whole request is checked before anything is read
+            check_fg_name_or_arn(
+                "identifiers.member.featureGroupName", ident.get("FeatureGroupName")
+            )
+            ids = check_list(
+                "identifiers.member.recordIdentifiersValueAsString",
+                ident.get("RecordIdentifiersValueAsString"),
+                1,
+                100,
+                items=str,
+                required=True,
+            )
+            for rid in ids:
+                check_length(
+                    "identifiers.member.recordIdentifiersValueAsString.member",
+                    rid,
+                    0,
+                    MAX_IDENTIFIER_BYTES,
+                )
+            check_list("identifiers.member.featureNames", ident.get("FeatureNames"), 1, 2500)
         records: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         unprocessed: list[dict[str, Any]] = []
         budget = MAX_BATCH_GET_RECORDS
         for ident in identifiers:
-            name = ident.get("FeatureGroupName")
-            check_fg_name_or_arn("identifiers.member.featureGroupName", name)
-            ids = ident.get("RecordIdentifiersValueAsString")
-            check_length(
-                "identifiers.member.recordIdentifiersValueAsString", ids, 1, 100, required=True
-            )
+            name = ident["FeatureGroupName"]
+            ids = ident["RecordIdentifiersValueAsString"]
             names = ident.get("FeatureNames")
             group = self.catalog.get(name)
             if group is None or not group.online_enabled:
@@ -364,8 +389,8 @@ class Runtime:
             self.offline.append(group, marker, event_ms, api_ms, is_deleted=True)
 
     def batch_write_record(self, body: dict[str, Any]) -> dict[str, Any]:
-        entries: list[Any] = check_length("entries", body.get("Entries"), 1, 25, required=True)
-        default_ttl = body.get("TtlDuration")
+        entries = check_list("entries", body.get("Entries"), 1, 25, items=dict, required=True)
+        default_ttl = check_object("ttlDuration", body.get("TtlDuration"))
         errors: list[dict[str, Any]] = []
         api_ms = int(time.time() * 1000)
         for entry in entries:

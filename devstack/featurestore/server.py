@@ -13,13 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from devstack.featurestore.catalog import Catalog
-from devstack.featurestore.config import EmulatorConfig, FaultConfig, TiePolicy
+from devstack.featurestore.config import (
+    EmulatorConfig,
+    FaultConfig,
+    FaultSettingsError,
+    TiePolicy,
+)
 from devstack.featurestore.controlplane import ControlPlane
 from devstack.featurestore.database import Database
+from devstack.featurestore.errors import ApiError
 from devstack.featurestore.httpserver import HandlerStats, HttpServer
 from devstack.featurestore.offline import OfflineStore
 from devstack.featurestore.online import OnlineStore
-from devstack.featurestore.protocol import Request, Router
+from devstack.featurestore.protocol import Request, Router, parse_json_object
 from devstack.featurestore.runtime import format_instant
 from devstack.lifecycle import Startable
 
@@ -196,8 +202,6 @@ class FeatureStoreEmulator(Startable):
 
     def _admin(self, action: str, request: Request) -> Any:
         """Small local-only control API: health, stats, flush and fault injection."""
-        import json
-
         if action == "health":
             return {"status": "ok", "service": "featurestore"}
         if action == "stats":
@@ -213,8 +217,21 @@ class FeatureStoreEmulator(Startable):
             return {"files_written": self.offline.files_written}
         if action == "faults":
             if request.method == "POST":
-                self.config.faults = FaultConfig.from_dict(json.loads(request.body or b"{}"))
+                self.config.faults = self._fault_settings(request)
             return self.config.faults.to_dict()
-        from devstack.featurestore.errors import ApiError
+        raise ApiError("UnknownOperationException", "No such admin action", 404)
 
-        raise ApiError("UnknownOperationException", f"No admin action {action}", 404)
+    def _fault_settings(self, request: Request) -> FaultConfig:
+        try:
+            faults = FaultConfig.from_dict(parse_json_object(request.body))
+        except FaultSettingsError as error:
+            raise ApiError("ValidationException", str(error)) from None
+        known = self.router.operation_names
+        if faults.operations is not None and not faults.operations <= known:
+            raise ApiError(
+                "ValidationException",
+                "Invalid fault settings: operations must name operations of the emulator ("
+                + ", ".join(sorted(known))
+                + ")",
+            )
+        return faults
