@@ -273,10 +273,11 @@ class ControlPlane:
 
     def delete_feature_group(self, body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         group = self._group(body)
-        # Online data becomes unreachable at once; offline files (and buffered rows, which
-        # hold their own reference to the group) stay, as on AWS.
-        self.catalog.remove(group.name)
-        self.online.drop_group(group.name)
+        # Online data becomes unreachable at once; offline files (and journaled rows, whose
+        # table keeps its own definition) stay, as on AWS.
+        with self.catalog.db.transaction():
+            self.catalog.remove(group.name)
+            self.online.drop_group(group.name)
         return {}
 
     def update_feature_group(self, body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devstack.featurestore.catalog import Catalog
+from devstack.featurestore.database import Database
 from devstack.featurestore.errors import ApiError, fg_not_found_message, not_found, validation
 from devstack.featurestore.model import FeatureGroup
 from devstack.featurestore.offline import OfflineStore
@@ -187,7 +188,10 @@ def _target_stores(group: FeatureGroup, stores: Any) -> tuple[bool, bool]:
 
 
 class Runtime:
-    def __init__(self, catalog: Catalog, online: OnlineStore, offline: OfflineStore) -> None:
+    def __init__(
+        self, db: Database, catalog: Catalog, online: OnlineStore, offline: OfflineStore
+    ) -> None:
+        self.db = db
         self.catalog = catalog
         self.online = online
         self.offline = offline
@@ -213,6 +217,7 @@ class Runtime:
         parsed = parse_record(group, record)
         to_online, to_offline = _target_stores(group, stores)
         ttl_s = ttl_seconds("ttlDuration", ttl)
+        expires_ms: int | None = None
         if to_online:
             if ttl_s is None and group.default_ttl is not None:
                 ttl_s = ttl_seconds("ttlDuration", group.default_ttl)
@@ -222,17 +227,27 @@ class Runtime:
                     "TtlDuration: EventTime + TtlDuration is after 9999-12-31T23:59:59.999Z, "
                     "the last instant an expiry can be"
                 )
-            self.online.put(
-                group.name,
-                parsed.record_id,
-                parsed.event_ms,
-                features_json=parsed.online_json,
-                expires_ms=expires_ms,
-                expires_at=format_instant(expires_ms) if expires_ms is not None else None,
-            )
-        if to_offline:
-            # Every accepted put adds an offline row, historic ones included.
-            self.offline.append(group, parsed.values, parsed.event_ms, api_ms)
+        # One transaction: the online row and the offline row commit together, before the
+        # caller is answered.
+        with self.db.transaction():
+            if to_online:
+                self.online.put(
+                    group.name,
+                    parsed.record_id,
+                    parsed.event_ms,
+                    features_json=parsed.online_json,
+                    expires_ms=expires_ms,
+                    expires_at=format_instant(expires_ms) if expires_ms is not None else None,
+                )
+            if to_offline:
+                # Every accepted put adds an offline row, historic ones included.
+                self.offline.append(
+                    group,
+                    parsed.values,
+                    parsed.event_ms,
+                    api_ms,
+                    features_json=parsed.online_json,
+                )
 
     def put_record(self, name: str, body: dict[str, Any]) -> None:
         api_ms = int(time.time() * 1000)
@@ -376,17 +391,18 @@ class Runtime:
         event_ms = parse_event_time(event_time, group.event_time_type, "EventTime")
         to_online, to_offline = _target_stores(group, stores)
         marker = {group.record_id_name: record_id, group.event_time_name: event_time}
-        if to_online:
-            if deletion == "HardDelete":
-                self.online.hard_delete(group.name, record_id, event_ms)  # 400 if not newer
-            else:
-                ordered = sorted(marker, key=group.position.__getitem__)
-                tombstone = encode_features(
-                    [{"FeatureName": n, "ValueAsString": marker[n]} for n in ordered]
-                )
-                self.online.soft_delete(group.name, record_id, event_ms, tombstone)
-        if to_offline:
-            self.offline.append(group, marker, event_ms, api_ms, is_deleted=True)
+        with self.db.transaction():
+            if to_online:
+                if deletion == "HardDelete":
+                    self.online.hard_delete(group.name, record_id, event_ms)  # 400 if not newer
+                else:
+                    ordered = sorted(marker, key=group.position.__getitem__)
+                    tombstone = encode_features(
+                        [{"FeatureName": n, "ValueAsString": marker[n]} for n in ordered]
+                    )
+                    self.online.soft_delete(group.name, record_id, event_ms, tombstone)
+            if to_offline:
+                self.offline.append(group, marker, event_ms, api_ms, is_deleted=True)
 
     def batch_write_record(self, body: dict[str, Any]) -> dict[str, Any]:
         entries = check_list("entries", body.get("Entries"), 1, 25, items=dict, required=True)

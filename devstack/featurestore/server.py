@@ -86,15 +86,17 @@ class FeatureStoreEmulator(Startable):
         self.catalog = Catalog(self.db)
         self.online = OnlineStore(self.db, cfg.tie_policy)
         self.offline = OfflineStore(
+            self.db,
             cfg.offline_dir,
             cfg.offline_flush_interval,
             cfg.offline_max_buffered_rows,
             self._s3_factory() if cfg.offline_s3_endpoint else None,
         )
+        self.offline.recover()  # rows a crash left in the journal reach Parquet first
         self.control = ControlPlane(self.catalog, self.online, self.offline, cfg.max_feature_groups)
         from devstack.featurestore.runtime import Runtime
 
-        self.runtime = Runtime(self.catalog, self.online, self.offline)
+        self.runtime = Runtime(self.db, self.catalog, self.online, self.offline)
         self.router = Router(cfg, self.control, self.runtime, admin=self._admin)
         self._http = HttpServer(self.router, self._host, self._port)
         self._http.start()
@@ -109,7 +111,8 @@ class FeatureStoreEmulator(Startable):
         return self
 
     def stop(self) -> None:
-        """Stop serving, then flush every buffered offline row and close the database."""
+        """Stop serving, then move every journaled offline row to Parquet and close the
+        database (rows that cannot be written stay journaled for the next start)."""
         if self._http is None:
             return
         self._http.stop()
@@ -174,20 +177,22 @@ class FeatureStoreEmulator(Startable):
         return make
 
     def _expire_records(self) -> None:
-        """TTL expiry is a hard delete that also leaves a delete marker offline."""
-        for expired in self.online.purge_expired():
-            group = self.catalog.get(expired.fg)
-            if group is None or not group.offline_enabled:
-                continue
-            marker = {
-                group.record_id_name: expired.record_id,
-                group.event_time_name: (
-                    f"{expired.expires_ms / 1000:.3f}"
-                    if group.event_time_type == "Fractional"
-                    else format_instant(expired.expires_ms)
-                ),
-            }
-            self.offline.append(group, marker, expired.expires_ms, expired.expires_ms, True)
+        """TTL expiry is a hard delete that also leaves a delete marker offline (one
+        transaction: a crash loses neither or both)."""
+        with self.db.transaction():
+            for expired in self.online.purge_expired():
+                group = self.catalog.get(expired.fg)
+                if group is None or not group.offline_enabled:
+                    continue
+                marker = {
+                    group.record_id_name: expired.record_id,
+                    group.event_time_name: (
+                        f"{expired.expires_ms / 1000:.3f}"
+                        if group.event_time_type == "Fractional"
+                        else format_instant(expired.expires_ms)
+                    ),
+                }
+                self.offline.append(group, marker, expired.expires_ms, expired.expires_ms, True)
 
     def _maintain(self) -> None:
         interval = max(0.05, min(self.config.offline_flush_interval / 2, 1.0))
