@@ -11,7 +11,7 @@ from typing import Any
 from devstack.featurestore.catalog import Catalog
 from devstack.featurestore.errors import ApiError, cp_validation, not_found
 from devstack.featurestore.model import FeatureGroup
-from devstack.featurestore.offline import OfflineStore
+from devstack.featurestore.offline import OfflineLocationError, OfflineStore
 from devstack.featurestore.online import OnlineStore
 from devstack.featurestore.search import page_start, search
 from devstack.featurestore.validation import (
@@ -182,6 +182,11 @@ class ControlPlane:
             doc["OnlineStoreConfig"] = _online_config(online)
         if offline is not None:
             doc["OfflineStoreConfig"] = _offline_config(offline, ctx, name, epoch)
+            resolved = doc["OfflineStoreConfig"]["S3StorageConfig"]["ResolvedOutputS3Uri"]
+            try:
+                self.offline.check_location(resolved)
+            except OfflineLocationError as error:
+                raise cp_validation(f"offlineStoreConfig.s3StorageConfig.s3Uri: {error}") from None
             doc["OfflineStoreStatus"] = {"Status": "Active"}
         for key in ("RoleArn", "Description"):
             if body.get(key) is not None:
@@ -465,6 +470,8 @@ def _offline_config(
         raise cp_validation("OfflineStoreConfig.S3StorageConfig.S3Uri is required")
     member = "offlineStoreConfig.s3StorageConfig"
     uri = check_pattern(f"{member}.s3Uri", s3["S3Uri"], S3_URI_RE, 0, 1024)
+    if ".." in uri.split("://", 1)[1].split("/"):
+        raise cp_validation(f"{member}.s3Uri must not contain '..' path segments")
     if s3.get("KmsKeyId") is not None:
         check_pattern(f"{member}.kmsKeyId", s3["KmsKeyId"], KMS_RE, 0, 2048)
     fmt = check_enum(

@@ -25,7 +25,9 @@ from devstack.featurestore.runtime import Runtime
 
 log = logging.getLogger("devstack.featurestore")
 
-_CREDENTIAL_RE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/")
+# The signing region names the offline store's key (".../sagemaker/<region>/..."): only a
+# region-shaped name is taken from the header.
+_CREDENTIAL_RE = re.compile(r"Credential=[^/]+/\d{8}/([a-z]{2}(?:-[a-z0-9]+){1,4})/")
 _JSON11 = "application/x-amz-json-1.1"
 _JSON = "application/json"
 _ids = itertools.count(1)
