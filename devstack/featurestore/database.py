@@ -47,13 +47,19 @@ CREATE TABLE IF NOT EXISTS offline_rows (
     event_ms INTEGER NOT NULL,
     api_ms INTEGER NOT NULL,
     deleted INTEGER NOT NULL,
-    features TEXT NOT NULL,
-    file TEXT
+    features TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS offline_files (
+    file TEXT PRIMARY KEY,
+    tbl TEXT NOT NULL,
+    partition TEXT NOT NULL,
+    row_ids TEXT NOT NULL
 );
 """
 """``offline_tables``: each offline table's feature-group definition (rows outlive a deleted
-group); ``offline_rows``: offline rows acknowledged but not yet in a Parquet file, with the
-file being written for them once one is (see ``devstack.featurestore.offline``)."""
+group); ``offline_rows``: offline rows acknowledged but not yet in a Parquet file;
+``offline_files``: Parquet files being written and the rows (a JSON list of ids) each holds
+(see ``devstack.featurestore.offline``)."""
 
 
 class Database:

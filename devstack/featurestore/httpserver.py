@@ -72,13 +72,14 @@ class _RequestHandler(LoopbackRequestHandler):
         server = self.server
         path, _, query = self.path.partition("?")
         started = time.perf_counter()
-        cpu_started = time.thread_time()
         server.inflight += 1  # a GIL-atomic enough gauge; only used to drain on stop
         try:
             body = read_body(self, MAX_BODY_BYTES)
         except BodyError as error:
             response = _body_error(error)
+            cpu_started = time.thread_time()
         else:
+            cpu_started = time.thread_time()  # the handler's own CPU: not the body read
             response = self._respond(Request(self.command, path, query, self.headers, body))
         server.stats.add(response.operation, time.thread_time() - cpu_started)
         server.inflight -= 1

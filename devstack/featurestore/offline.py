@@ -3,10 +3,12 @@
 Every accepted write adds its offline row to the ``offline_rows`` table inside the same
 transaction as its online change, so a row the emulator acknowledged survives a crash. The
 emulator's maintenance thread moves rows to Parquet, one file per table and hourly
-partition: it records the file's name on the rows (the claim), writes the file (a temp file
-renamed into place, or one S3 put), then deletes the rows. On start-up, claimed rows are
-written again under their recorded name (replacing whatever a crash left there) and the
-other rows are moved before anything is served, so each row lands in exactly one file.
+partition: it records the file's name and its rows (the claim, in ``offline_files``), writes
+the file (a temp file renamed into place, or one S3 put), then deletes the rows and the
+claim. On start-up, a claim whose rows are all still there is written again under its name
+(replacing whatever a crash left), one that lost rows was written already and is finished,
+and the other rows are moved, all before anything is served: each row lands in exactly one
+file. A failed write keeps its claim and is retried under the same name.
 
 Files follow the service's key layout under the group's ``ResolvedOutputS3Uri``
 (``.../data/year=/month=/day=/hour=/<latest event>_<16 chars>.parquet``, partitioned by
@@ -39,6 +41,8 @@ _PARQUET_OPTIONS: dict[str, Any] = {"use_dictionary": False}
 was a third of the write cost per file. Snappy and column statistics stay, as the service
 writes them."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FORGET_SLICE = 500
+"""Rows deleted per transaction once their file is written (~1 ms of the database lock)."""
 
 
 class OfflineLocationError(ValueError):
@@ -154,6 +158,7 @@ class OfflineStore:
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._buffers: dict[tuple[str, str], _Buffer] = {}
+        self._retry: list[_Buffer] = []  # claimed files whose write failed
         self._tables: dict[str, FeatureGroup] = {}  # definitions already in offline_tables
         self._pending = 0
         self.wakeup = threading.Event()
@@ -221,12 +226,13 @@ class OfflineStore:
 
     @property
     def pending_rows(self) -> int:
-        return self._pending
+        return self._pending + sum(len(b.rows) for b in self._retry)
 
     # -- moving rows to Parquet ------------------------------------------------------------------
 
     def flush_due(self) -> None:
-        """Write buffers older than the flush interval (or all, when over the row cap)."""
+        """Write buffers older than the flush interval (or all, when over the row cap), and
+        retry failed files whose wait is over."""
         now = time.monotonic()
         with self._lock:
             force = self._pending >= self.max_buffered_rows
@@ -237,42 +243,57 @@ class OfflineStore:
             ]
             taken = [self._buffers.pop(k) for k in due]
             self._pending -= sum(len(b.rows) for b in taken)
-        self._move(taken)
+            retry = [b for b in self._retry if now - b.first_ms >= self.flush_interval]
+            self._retry = [b for b in self._retry if b not in retry]
+        self._move(retry + taken)
 
     def flush(self, fallback_local: bool = False) -> None:
         """Write everything now (shutdown, tests); optionally keep failed S3 writes locally."""
         with self._lock:
-            taken = list(self._buffers.values())
+            taken = self._retry + list(self._buffers.values())
             self._buffers.clear()
+            self._retry = []
             self._pending = 0
         self._move(taken, fallback_local=fallback_local)
 
     def recover(self) -> None:
-        """Move the rows a crash left in the journal, before anything is served."""
+        """Finish what a crash interrupted, before anything is served: a file whose rows are
+        all still journaled is written again under its name (it may be missing, or complete:
+        rows are deleted only after their file is written, so a claim that lost some rows
+        had its file written already); every other row is moved as usual."""
         with self.db.transaction() as conn:
             docs = dict(conn.execute("SELECT tbl, doc FROM offline_tables").fetchall())
+            claims = conn.execute(
+                "SELECT file, tbl, partition, row_ids FROM offline_files"
+            ).fetchall()
             rows = conn.execute(
-                "SELECT id, tbl, partition, event_ms, api_ms, deleted, features, file "
+                "SELECT id, tbl, partition, event_ms, api_ms, deleted, features "
                 "FROM offline_rows ORDER BY id"
             ).fetchall()
         groups = {table: FeatureGroup(json.loads(doc)) for table, doc in docs.items()}
-        claimed: dict[str, _Buffer] = {}
-        for row_id, table, partition, event_ms, api_ms, deleted, features, file in rows:
-            row = _Row(row_id, _values_of(features), event_ms, api_ms, bool(deleted))
-            if file is None:
-                self._buffer(groups[table], table, partition, row)
-                continue
-            buf = claimed.get(file)
-            if buf is None:
-                buf = claimed[file] = _Buffer(groups[table], table, partition, file=file)
-            buf.add(row)
+        journaled = {
+            row[0]: _Row(row[0], _values_of(row[6]), row[3], row[4], bool(row[5])) for row in rows
+        }
+        rewrite: list[_Buffer] = []
+        for file, table, partition, row_ids in claims:
+            buf = _Buffer(groups[table], table, partition, file=file)
+            for row_id in json.loads(row_ids):
+                if row_id in journaled:
+                    buf.add(journaled.pop(row_id))
+            if len(buf.rows) == len(json.loads(row_ids)):
+                rewrite.append(buf)
+            else:
+                self._forget(buf)  # written before the crash; finish deleting its rows
+        for row_id, table, partition, *_ in rows:
+            if row_id in journaled:  # in no claim
+                self._buffer(groups[table], table, partition, journaled[row_id])
         if rows:
             log.info(
-                "offline store: moving %d row(s) left by an earlier run (%d claimed)",
+                "offline store: moving %d row(s) left by an earlier run (%d file(s) to rewrite)",
                 len(rows),
-                sum(len(b.rows) for b in claimed.values()),
+                len(rewrite),
             )
-        self._move(list(claimed.values()))
+        self._move(rewrite)
         self.flush()
         with self.db.transaction() as conn:
             conn.execute(
@@ -287,25 +308,24 @@ class OfflineStore:
                     self._forget(buf)
                     continue
                 if buf.file is None:
-                    buf.file = self._file_name(buf, uri)
-                    self._claim(buf)
+                    self._claim(buf, uri)
                 try:
                     self._write(buf, local=False)
                 except Exception as exc:  # S3 down, bucket missing, bad location: keep rows
-                    reason = f"Offline store write failed: {exc}"[:1024]
-                    repeated = self.blocked.get(buf.group.arn) == reason
-                    log.log(
-                        logging.DEBUG if repeated else logging.WARNING,
-                        "%s (%s)",
-                        reason,
-                        buf.group.name,
-                    )
-                    self.blocked[buf.group.arn] = reason
+                    self._blocked(buf, f"Offline store write failed: {exc}")
                     if not (fallback_local and self._write_locally(buf)):
-                        self._requeue(buf)
+                        buf.first_ms = time.monotonic()
+                        with self._lock:
+                            self._retry.append(buf)  # same file name: retried exactly once
                     continue
                 self._forget(buf)
                 self.blocked.pop(buf.group.arn, None)
+
+    def _blocked(self, buf: _Buffer, reason: str) -> None:
+        reason = reason[:1024]
+        repeated = self.blocked.get(buf.group.arn) == reason
+        log.log(logging.DEBUG if repeated else logging.WARNING, "%s (%s)", reason, buf.group.name)
+        self.blocked[buf.group.arn] = reason
 
     def _write_locally(self, buf: _Buffer) -> bool:
         try:
@@ -316,33 +336,32 @@ class OfflineStore:
         self._forget(buf)
         return True
 
-    def _file_name(self, buf: _Buffer, uri: str) -> str:
+    def _claim(self, buf: _Buffer, uri: str) -> None:
+        """Name the buffer's file and record which rows it holds, before writing it."""
         bucket, prefix = split_s3_uri(uri)
         latest = _instant(buf.max_event_ms).strftime("%Y%m%dT%H%M%SZ")
         suffix = secrets.token_hex(8)  # 16 alphanumeric chars; one call, not 16 choices
-        return f"{bucket}/{prefix}/{buf.partition}/{latest}_{suffix}.parquet"
-
-    def _claim(self, buf: _Buffer) -> None:
+        buf.file = f"{bucket}/{prefix}/{buf.partition}/{latest}_{suffix}.parquet"
         with self.db.transaction() as conn:
-            conn.executemany(
-                "UPDATE offline_rows SET file=? WHERE id=?", [(buf.file, r.id) for r in buf.rows]
+            conn.execute(
+                "INSERT INTO offline_files VALUES (?, ?, ?, ?)",
+                (buf.file, buf.table, buf.partition, json.dumps([r.id for r in buf.rows])),
             )
 
     def _forget(self, buf: _Buffer) -> None:
-        with self.db.transaction() as conn:
-            conn.executemany("DELETE FROM offline_rows WHERE id=?", [(r.id,) for r in buf.rows])
-
-    def _requeue(self, buf: _Buffer) -> None:
-        key = (buf.table, buf.partition)
-        with self._lock:
-            existing = self._buffers.get(key)
-            if existing is not None:  # merged rows get a new file (and claim) next time
-                for row in existing.rows:
-                    buf.add(row)
-                buf.file = None
-            buf.first_ms = time.monotonic()
-            self._buffers[key] = buf
-            self._pending += len(buf.rows) - (len(existing.rows) if existing else 0)
+        """Delete the rows of a written file, a slice per transaction so requests wait at
+        most one slice for the lock; the claim goes last, so a crash midway leaves a claim
+        with rows missing, which :meth:`recover` reads as "written"."""
+        ids = [r.id for r in buf.rows]
+        for start in range(0, len(ids), _FORGET_SLICE):
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "DELETE FROM offline_rows WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(ids[start : start + _FORGET_SLICE]),),
+                )
+        if buf.file is not None:
+            with self.db.transaction() as conn:
+                conn.execute("DELETE FROM offline_files WHERE file=?", (buf.file,))
 
     def _write(self, buf: _Buffer, local: bool) -> None:
         import io

@@ -2,6 +2,7 @@
 with SIGKILL while writers are busy, restarted on the same port and state folder, and every
 acknowledged record is checked online and in the Parquet files."""
 
+import json
 import os
 import signal
 import sqlite3
@@ -179,9 +180,9 @@ def test_acknowledged_writes_survive_sigkill_online_and_offline(emulator):
     assert "Traceback" not in emulator.log.read_text()
 
 
-def test_a_file_written_before_the_crash_is_replaced_not_duplicated(emulator):
-    """A crash between writing a Parquet file and deleting its rows from the journal leaves
-    rows claimed for that file: the next start writes the same file again, once."""
+def _journal_five_puts_and_kill(emulator):
+    """Five acknowledged puts in one hour partition, then SIGKILL: (puts, the partition's
+    data folder as ``bucket/key``, an open connection to the journal)."""
     sm, rt = emulator.clients()
     _create_group(sm)
     puts = [(f"c{n}", _event_time(n), str(n)) for n in range(1, 6)]
@@ -192,20 +193,68 @@ def test_a_file_written_before_the_crash_is_replaced_not_duplicated(emulator):
     described = sm.describe_feature_group(FeatureGroupName=GROUP)["OfflineStoreConfig"]
     data = described["S3StorageConfig"]["ResolvedOutputS3Uri"].removeprefix("s3://")
     emulator.kill()
-    # The state that crash leaves: the rows claimed for a file, the file complete on disk.
     db = sqlite3.connect(emulator.state_dir / "featurestore.sqlite3")
-    partitions = db.execute("SELECT DISTINCT partition FROM offline_rows").fetchall()
-    assert len(partitions) == 1  # all five events are in one hour
-    name = f"{data}/{partitions[0][0]}/20240501T000005Z_0123456789abcdef.parquet"
+    (table, partition), *others = db.execute("SELECT DISTINCT tbl, partition FROM offline_rows")
+    assert others == []  # all five events are in one hour
+    return puts, f"{data}/{partition}", table, db
+
+
+def _claim(db, name: str, table: str, row_ids: list[int]) -> None:
+    """What the mover records before writing a file (the state a crash leaves behind)."""
+    partition = name.rsplit("/", 2)[0].split("/data/", 1)[1]
     with db:
-        db.execute("UPDATE offline_rows SET file=?", (name,))
+        db.execute(
+            "INSERT INTO offline_files VALUES (?, ?, ?, ?)",
+            (name, table, partition, json.dumps(row_ids)),
+        )
+
+
+def test_a_file_claimed_before_the_crash_is_written_once_under_its_name(emulator):
+    """Killed after claiming a file (maybe after writing it too) but before deleting its
+    rows: the next start writes that same file again, replacing it, and no other."""
+    puts, folder, table, db = _journal_five_puts_and_kill(emulator)
+    ids = [row_id for (row_id,) in db.execute("SELECT id FROM offline_rows ORDER BY id")]
+    name = f"{folder}/20240501T000005Z_0123456789abcdef.parquet"
+    _claim(db, name, table, ids)
     db.close()
     claimed = emulator.state_dir / "offline-store" / name
     claimed.parent.mkdir(parents=True)
-    claimed.write_bytes(b"the rows, as written before the crash")
+    claimed.write_bytes(b"whatever the crash left at that name")
 
     emulator.start()
 
     assert sorted(emulator.state_dir.rglob("*.parquet")) == [claimed]
     stored = pq.read_table(claimed, columns=["customer_id", "event_time", "n"]).to_pylist()
     assert sorted((r["customer_id"], r["event_time"], str(r["n"])) for r in stored) == puts
+    _assert_journal_empty(emulator)
+
+
+def test_a_file_whose_rows_were_partly_deleted_is_not_written_again(emulator):
+    """Killed while deleting the rows of a written file: the rows still there are in that
+    file already, so they are deleted, not written a second time."""
+    _, folder, table, db = _journal_five_puts_and_kill(emulator)
+    ids = [row_id for (row_id,) in db.execute("SELECT id FROM offline_rows ORDER BY id")]
+    name = f"{folder}/20240501T000005Z_0123456789abcdef.parquet"
+    _claim(db, name, table, ids)
+    with db:
+        db.execute("DELETE FROM offline_rows WHERE id IN (?, ?)", ids[:2])
+    db.close()
+    written = emulator.state_dir / "offline-store" / name
+    written.parent.mkdir(parents=True)
+    written.write_bytes(b"the file, complete before the crash")
+
+    emulator.start()
+
+    assert sorted(emulator.state_dir.rglob("*.parquet")) == [written]
+    assert written.read_bytes() == b"the file, complete before the crash"
+    _assert_journal_empty(emulator)
+
+
+def _assert_journal_empty(emulator) -> None:
+    db = sqlite3.connect(emulator.state_dir / "featurestore.sqlite3")
+    counts = [
+        db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+        for t in ("offline_rows", "offline_files")
+    ]
+    db.close()
+    assert counts == [0, 0]
