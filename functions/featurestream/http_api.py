@@ -63,7 +63,7 @@ def _body(event: dict[str, Any]) -> Any:
     try:
         text = base64.b64decode(raw).decode() if event.get("isBase64Encoded") else raw
         return json.loads(text)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # RecursionError: nested too deep
         raise bad_request("request body is not valid JSON") from None
 
 
