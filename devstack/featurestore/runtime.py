@@ -1,5 +1,5 @@
 """Feature Store runtime operations: PutRecord, GetRecord, BatchGetRecord, DeleteRecord,
-BatchWriteRecord, following aws-semantics.md sections 1.4-1.10."""
+BatchWriteRecord, as the Feature Store runtime API reference describes them (docs/emulator.md)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 ``POST /endpoints/{EndpointName}/invocations`` (rest-json; the request is not signature
 checked). Success is the container's body with its ``Content-Type`` and
 ``x-Amzn-Invoked-Production-Variant``. Errors use the service's codes and shapes
-(aws-semantics §7.1), so botocore raises the same exceptions it raises against AWS:
+(https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html),
+so botocore raises the same exceptions it raises against AWS:
 
 * unknown endpoint → 400 ``ValidationError`` "Endpoint <name> of account <acct> not found."
 * body over 6 MiB → 400 ``ValidationError``, refused from its Content-Length before it is read

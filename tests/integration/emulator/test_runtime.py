@@ -1,4 +1,4 @@
-"""Runtime semantics (aws-semantics.md 1.4-1.10, 9), driven through boto3 over HTTP."""
+"""Runtime semantics (docs/emulator.md), driven through boto3 over HTTP."""
 
 import time
 from datetime import UTC, datetime, timedelta
