@@ -11,6 +11,8 @@ function, which answers 400). Calls are serialised: one warm container, one requ
 The deployed API uses IAM authorisation; locally a bearer token stands in for it: every
 request without ``Authorization: Bearer <token>`` is answered 401 and never reaches the
 handler. The header is not passed on, so the token cannot end up in handler logs.
+A body that cannot be read (bad Content-Length, chunked, over 10 MiB, stalled) is a 4xx
+before the handler runs (``devstack.loopback_http``).
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 from devstack.lifecycle import ServedOnThread
+from devstack.loopback_http import BodyError, LoopbackRequestHandler, LoopbackServer, read_body
 
 log = logging.getLogger("devstack.api_gateway")
 
@@ -86,8 +89,8 @@ def build_event(
     api_id: str = "local",
 ) -> dict[str, Any]:
     """The HTTP API payload format 2.0 event for one request."""
-    parts = urlsplit(target)
-    path = unquote(parts.path) or "/"
+    raw_path, _, query = target.partition("?")  # origin-form target; no URL parsing to fail
+    path = unquote(raw_path) or "/"
     route_key, params = "$default", None
     for route in routes:
         match = route.pattern.match(path)
@@ -100,7 +103,7 @@ def build_event(
         "version": "2.0",
         "routeKey": route_key,
         "rawPath": path,
-        "rawQueryString": parts.query,
+        "rawQueryString": query,
         "headers": lowered,
         "requestContext": {
             "accountId": ACCOUNT_ID,
@@ -123,8 +126,8 @@ def build_event(
         },
         "isBase64Encoded": False,
     }
-    if parts.query:
-        event["queryStringParameters"] = dict(parse_qsl(parts.query))
+    if query:
+        event["queryStringParameters"] = dict(parse_qsl(query))
     if params:
         event["pathParameters"] = params
     if body:
@@ -135,8 +138,15 @@ def build_event(
     return event
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+def _proxy_response(result: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    """A handler's ``{statusCode, headers, body, isBase64Encoded}`` as status, headers, body."""
+    body = result.get("body") or ""
+    payload = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+    headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+    return int(result["statusCode"]), headers, payload
+
+
+class _RequestHandler(LoopbackRequestHandler):
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -146,6 +156,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         for name, value in {**headers, "Content-Length": str(len(body))}.items():
             self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 
@@ -158,13 +170,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
         supplied = self.headers.get("Authorization", "")
         expected = f"Bearer {api.token}"
         if not hmac.compare_digest(supplied.encode(), expected.encode()):
+            self.close_connection = True  # the body is not read: it must not become a request
             self._message(401, "Unauthorized", **{"WWW-Authenticate": "Bearer"})
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self._message(413, "Request Entity Too Large")
+        try:
+            body = read_body(self, MAX_BODY_BYTES)
+        except BodyError as error:
+            too_large = error.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+            self._message(error.status, "Request Entity Too Large" if too_large else error.message)
             return
-        body = self.rfile.read(length) if length else b""
         event = build_event(
             self.command,
             self.path,
@@ -180,10 +194,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class _Server(LoopbackServer):
     def __init__(self, address: tuple[str, int], api: LocalHttpApi) -> None:
         super().__init__(address, _RequestHandler)
         self.api = api
@@ -227,10 +238,11 @@ class LocalHttpApi(ServedOnThread):
         if not (isinstance(result, dict) and "statusCode" in result):
             # format 2.0 without statusCode: API Gateway answers 200 with the value as JSON
             return 200, {"Content-Type": "application/json"}, json.dumps(result).encode()
-        body = result.get("body") or ""
-        payload = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
-        headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
-        return int(result["statusCode"]), headers, payload
+        try:
+            return _proxy_response(result)
+        except (TypeError, ValueError):  # API Gateway's "malformed Lambda proxy response"
+            log.exception("handler returned a malformed response")
+            return 502, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}'
 
     def serve_forever(self) -> None:
         self._server.serve_forever()

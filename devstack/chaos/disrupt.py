@@ -1,4 +1,5 @@
-"""Process faults: kill a handler worker while it runs a batch; restart the emulator.
+"""Process faults: kill a handler worker while it runs a batch; restart the emulator, or
+kill it with SIGKILL and start it again.
 
 Workers are the trigger runner's grandchildren (runner → forkserver → worker). "Busy" is
 read from ``/proc/<pid>/wchan``: between invocations a worker's main thread blocks reading
@@ -100,23 +101,46 @@ def kill_busy_worker(
 
 @dataclass(frozen=True)
 class Restart:
-    """The emulator was stopped (SIGTERM, clean) and started again on the same port."""
+    """The emulator was stopped (SIGTERM, clean, or SIGKILL) and started again on the same
+    port and state folder."""
 
     down_s: float
 
 
-def restart_emulator(stack: LocalStack) -> Restart:
-    """Stop the stack's emulator and start it again on the same port and state folder, so
-    the handlers' endpoint stays valid; writes in flight meanwhile fail and are retried."""
+def _emulator(stack: LocalStack) -> tuple[BackgroundService, int]:
+    """The stack's emulator as a service pinned to its current port, and its pid, so the
+    handlers' endpoint stays valid across a restart."""
     current = stack.featurestore().status()
-    if current.url is None:
+    if current.url is None or current.pid is None:
         raise RuntimeError("the emulator is not running")
     port = int(current.url.rsplit(":", 1)[1])
     env = stack.environment()
     s3 = env.get("AWS_ENDPOINT_URL_S3") if stack.config.offline_to_s3 else None
     service = replace_env(stack.featurestore(s3), env)
-    service = BackgroundService(replace(service.spec, port=port), service.state_dir)
+    return BackgroundService(replace(service.spec, port=port), service.state_dir), current.pid
+
+
+def restart_emulator(stack: LocalStack) -> Restart:
+    """Stop the stack's emulator and start it again on the same port and state folder;
+    writes in flight meanwhile fail and are retried."""
+    service, _ = _emulator(stack)
     started = time.monotonic()
     service.stop(timeout=120.0)
+    service.start(timeout=90.0)
+    return Restart(time.monotonic() - started)
+
+
+def kill_emulator(stack: LocalStack, timeout: float = 30.0) -> Restart:
+    """SIGKILL the stack's emulator (no flush, no last commit: whatever it acknowledged must
+    already be on disk), then start it again on the same port and state folder."""
+    service, pid = _emulator(stack)
+    started = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while service.status().running:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the emulator (pid {pid}) outlived SIGKILL for {timeout:.0f} s")
+        time.sleep(0.01)
+    service.stop()  # not running: forgets the dead process's pid file
     service.start(timeout=90.0)
     return Restart(time.monotonic() - started)

@@ -32,12 +32,19 @@ class FaultPlan:
     poison_pills: bool = False
     kill_worker: bool = False
     restart_emulator: bool = False
+    kill_emulator: bool = False
 
     @property
     def disrupts(self) -> bool:
         """True when a process is killed or restarted: the replay is then paced, so the
         disruption lands while batches are in flight."""
-        return self.kill_worker or self.restart_emulator
+        return self.kill_worker or self.restart_emulator or self.kill_emulator
+
+    @property
+    def stops_the_store(self) -> bool:
+        """The emulator is down for a while: batches may outlast the retry window and go
+        to the on-failure queue, to be redriven (see docs/faults.md)."""
+        return self.restart_emulator or self.kill_emulator
 
 
 def single_fault_plans(shares: Shares) -> list[FaultPlan]:
@@ -51,6 +58,7 @@ def single_fault_plans(shares: Shares) -> list[FaultPlan]:
         FaultPlan("poison-pills", poison_pills=True),
         FaultPlan("worker-killed", kill_worker=True),
         FaultPlan("emulator-restart", restart_emulator=True),
+        FaultPlan("emulator-killed", kill_emulator=True),
     ]
 
 

@@ -20,7 +20,12 @@ from typing import Any
 
 import boto3
 
-from devstack.chaos.disrupt import kill_busy_worker, restart_emulator, wait_for_idle_workers
+from devstack.chaos.disrupt import (
+    kill_busy_worker,
+    kill_emulator,
+    restart_emulator,
+    wait_for_idle_workers,
+)
 from devstack.chaos.figures import Figures
 from devstack.chaos.plan import FaultPlan
 from devstack.chaos.redrive import redrive
@@ -172,7 +177,7 @@ class ScenarioRunner:
         figures.drain_s = drained - published
         after = self._totals()
         figures.on_failure = after["records_to_on_failure"] - before["records_to_on_failure"]
-        figures.on_failure_allowed = plan.restart_emulator
+        figures.on_failure_allowed = plan.stops_the_store
         parked = self._drain(FAILURE_QUEUE)
         if parked:
             figures.redriven = redrive(self.kinesis, parked)
@@ -313,6 +318,12 @@ class _Disruption(threading.Thread):
         now = self.runner._totals()
         return int(now["records_processed"] - self.before["records_processed"])
 
+    def _wait_for(self, records: int, timeout: float = 60.0) -> None:
+        """Until the handlers have processed ``records`` of this scenario (or ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while self._progress() < records and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     def run(self) -> None:
         try:
             notes = []
@@ -324,17 +335,26 @@ class _Disruption(threading.Thread):
                     if killed
                     else "no busy worker found to kill"
                 )
+            url = self.runner.store_url
             if self.plan.restart_emulator:
-                deadline = time.monotonic() + 60.0
-                while self._progress() < self.expected // 3 and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                url = self.runner.store_url
-                self.store_faults = sum(admin.injected_faults(url).values())
+                self._wait_for(self.expected // 3)
+                self.store_faults += sum(admin.injected_faults(url).values())
                 restart = restart_emulator(self.runner.stack)
                 admin.set_faults(url, self.faults)  # a restart starts with faults off
                 notes.append(
                     f"emulator restarted after {self._progress()} records, "
                     f"down {restart.down_s:.1f} s"
+                )
+            if self.plan.kill_emulator:
+                self._wait_for(
+                    self.expected * 2 // 3 if self.plan.restart_emulator else self.expected // 3
+                )
+                self.store_faults += sum(admin.injected_faults(url).values())
+                dead = kill_emulator(self.runner.stack)
+                admin.set_faults(url, self.faults)
+                notes.append(
+                    f"emulator killed (SIGKILL) after {self._progress()} records, "
+                    f"down {dead.down_s:.1f} s"
                 )
             self.summary = "; ".join(notes)
         except BaseException as error:  # reported by join()

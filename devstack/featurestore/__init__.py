@@ -2,7 +2,7 @@
 
 boto3 clients reach it unchanged through ``AWS_ENDPOINT_URL_SAGEMAKER`` and
 ``AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME``; one port serves both services.
-Behaviour follows ``reference/aws-semantics.md`` sections 1-3 and 9 (see docs/emulator.md).
+Behaviour follows the service's API references and the botocore models (see docs/emulator.md).
 """
 
 from devstack.featurestore.config import EmulatorConfig, FaultConfig, TiePolicy

@@ -1,7 +1,7 @@
 """Feature-group definitions and feature metadata: kept in memory, persisted in SQLite.
 
-The runtime reads groups on every call, so lookups are dict hits; writes go through to
-the database so the catalog survives restarts.
+The runtime reads groups on every call, so lookups are dict hits; writes are committed to
+the database before they are answered, so the catalog survives restarts and crashes.
 """
 
 from __future__ import annotations
@@ -25,11 +25,6 @@ class Catalog:
             group = FeatureGroup(json.loads(doc), json.loads(metadata))
             self._groups[group.name] = group
 
-    def _commit(self) -> None:
-        """Control-plane changes are rare and precious: commit them at once (lock held)."""
-        if self.db.conn.in_transaction:
-            self.db.conn.execute("COMMIT")
-
     def get(self, name_or_arn: str) -> FeatureGroup | None:
         group = self._groups.get(fg_name_from(name_or_arn))
         if group is not None and name_or_arn.startswith("arn:") and group.arn != name_or_arn:
@@ -40,12 +35,11 @@ class Catalog:
         return list(self._groups.values())
 
     def save(self, group: FeatureGroup) -> None:
-        with self._lock, self.db.lock:
-            self.db.conn.execute(
+        with self._lock, self.db.transaction() as conn:
+            conn.execute(
                 "INSERT OR REPLACE INTO feature_groups VALUES (?, ?, ?)",
                 (group.name, json.dumps(group.doc), json.dumps(group.metadata)),
             )
-            self._commit()
             self._groups[group.name] = group
 
     def add(self, group: FeatureGroup) -> bool:
@@ -57,7 +51,6 @@ class Catalog:
             return True
 
     def remove(self, name: str) -> None:
-        with self._lock, self.db.lock:
-            self.db.conn.execute("DELETE FROM feature_groups WHERE name=?", (name,))
-            self._commit()
+        with self._lock, self.db.transaction() as conn:
+            conn.execute("DELETE FROM feature_groups WHERE name=?", (name,))
             self._groups.pop(name, None)

@@ -10,6 +10,9 @@ import random
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -24,6 +27,38 @@ class TiePolicy(enum.StrEnum):
 
     HISTORIC = "historic"
     APPLY = "apply"
+
+
+MAX_LATENCY_MS = 60_000.0
+"""Longest injected delay: botocore's default read timeout (60 s); longer only hangs."""
+
+
+class FaultSettingsError(ValueError):
+    """Fault settings that cannot be applied; the message names the fields, not values."""
+
+
+class _FaultSettings(BaseModel):
+    """What ``POST /_emulator/faults`` accepts: every field typed and bounded, so a bad
+    request is refused with its field named instead of reaching the request path."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    latency_ms: float = Field(0.0, ge=0.0, le=MAX_LATENCY_MS, allow_inf_nan=False)
+    throttle_rate: float = Field(0.0, ge=0.0, le=1.0, allow_inf_nan=False)
+    error_rate: float = Field(0.0, ge=0.0, le=1.0, allow_inf_nan=False)
+    # Sent back as the x-amzn-ErrorType header: a plain identifier, nothing a header can break on.
+    error_code: str = Field("ServiceUnavailable", pattern=r"^[A-Za-z][A-Za-z0-9.]{0,127}$")
+    error_status: int = Field(503, ge=400, le=599)
+    operations: list[str] | None = Field(None, min_length=1, max_length=64)
+    include_control_plane: bool = False
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    injected: dict[str, int] | None = None  # what GET returns; accepted and ignored
+
+    @model_validator(mode="after")
+    def _shares_fit(self) -> Self:
+        if self.throttle_rate + self.error_rate > 1.0:
+            raise ValueError("throttle_rate + error_rate must be at most 1")
+        return self
 
 
 @dataclass
@@ -85,17 +120,29 @@ class FaultConfig:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> FaultConfig:
-        ops = data.get("operations")
+    def from_dict(cls, data: object) -> FaultConfig:
+        """Parse the admin API's JSON; :class:`FaultSettingsError` names each bad field.
+
+        Rates are probabilities in [0, 1] (together at most 1), latency is 0-60,000 ms,
+        ``error_status`` a 4xx or 5xx, ``error_code`` an identifier.
+        """
+        try:
+            settings = _FaultSettings.model_validate(data)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+                for e in error.errors(include_input=False, include_url=False)
+            )
+            raise FaultSettingsError(f"Invalid fault settings: {problems}") from None
         return cls(
-            latency_ms=float(data.get("latency_ms", 0.0)),  # type: ignore[arg-type]
-            throttle_rate=float(data.get("throttle_rate", 0.0)),  # type: ignore[arg-type]
-            error_rate=float(data.get("error_rate", 0.0)),  # type: ignore[arg-type]
-            error_code=str(data.get("error_code", "ServiceUnavailable")),
-            error_status=int(data.get("error_status", 503)),  # type: ignore[call-overload]
-            operations=frozenset(ops) if isinstance(ops, list) else None,
-            include_control_plane=bool(data.get("include_control_plane", False)),
-            seed=None if data.get("seed") is None else int(data["seed"]),  # type: ignore[call-overload]
+            latency_ms=settings.latency_ms,
+            throttle_rate=settings.throttle_rate,
+            error_rate=settings.error_rate,
+            error_code=settings.error_code,
+            error_status=settings.error_status,
+            operations=frozenset(settings.operations) if settings.operations else None,
+            include_control_plane=settings.include_control_plane,
+            seed=settings.seed,
         )
 
 

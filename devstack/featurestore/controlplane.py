@@ -11,9 +11,9 @@ from typing import Any
 from devstack.featurestore.catalog import Catalog
 from devstack.featurestore.errors import ApiError, cp_validation, not_found
 from devstack.featurestore.model import FeatureGroup
-from devstack.featurestore.offline import OfflineStore
+from devstack.featurestore.offline import OfflineLocationError, OfflineStore
 from devstack.featurestore.online import OnlineStore
-from devstack.featurestore.search import search
+from devstack.featurestore.search import page_start, search
 from devstack.featurestore.validation import (
     COLLECTION_TYPES,
     FEATURE_TYPES,
@@ -29,12 +29,43 @@ from devstack.featurestore.validation import (
     THROUGHPUT_MODES,
     check_enum,
     check_fg_name_or_arn,
+    check_int,
     check_length,
+    check_list,
+    check_number,
+    check_object,
     check_pattern,
     ttl_seconds,
 )
 
 MAX_FEATURE_GROUPS = 100
+FEATURE_GROUP_STATUSES = ("Creating", "Created", "CreateFailed", "Deleting", "DeleteFailed")
+OFFLINE_STORE_STATUSES = ("Active", "Blocked", "Disabled")
+SORTABLE_PROPERTIES = {
+    "FeatureGroup": (
+        "FeatureGroupName",
+        "FeatureGroupArn",
+        "RecordIdentifierFeatureName",
+        "EventTimeFeatureName",
+        "CreationTime",
+        "LastModifiedTime",
+        "FeatureGroupStatus",
+        "OfflineStoreStatus.Status",
+        "Description",
+    ),
+    "FeatureMetadata": (
+        "FeatureGroupName",
+        "FeatureGroupArn",
+        "FeatureName",
+        "FeatureType",
+        "CreationTime",
+        "LastModifiedTime",
+        "Description",
+    ),
+}
+"""Search's SortBy: the scalar properties of each resource's document. The model types
+SortBy as any property name; sorting by one the documents do not have is refused rather
+than returning an arbitrary order."""
 
 
 @dataclass(frozen=True)
@@ -80,9 +111,8 @@ class ControlPlane:
     # -- feature groups -------------------------------------------------------------------
 
     def _check_definitions(self, defs: Any, member: str, max_items: int) -> list[dict[str, Any]]:
-        check_length(member, defs, 1, max_items)
         out: list[dict[str, Any]] = []
-        for d in defs:
+        for d in check_list(member, defs, 1, max_items, items=dict, required=True):
             name = check_pattern(f"{member}.featureName", d.get("FeatureName"), NAME_RE, 1, 64)
             if name in RESERVED_FEATURE_NAMES:
                 raise cp_validation(
@@ -118,8 +148,8 @@ class ControlPlane:
             raise cp_validation(
                 f"EventTimeFeatureName {etn} must be of type String or Fractional, not {types[etn]}"
             )
-        online = body.get("OnlineStoreConfig")
-        offline = body.get("OfflineStoreConfig")
+        online = check_object("onlineStoreConfig", body.get("OnlineStoreConfig"))
+        offline = check_object("offlineStoreConfig", body.get("OfflineStoreConfig"))
         if online is None and offline is None:
             raise cp_validation(
                 "At least one of OnlineStoreConfig and OfflineStoreConfig must be provided"
@@ -130,7 +160,9 @@ class ControlPlane:
         storage = (online or {}).get("StorageType", "Standard")
         if storage != "InMemory" and any(d.get("CollectionType") for d in defs):
             raise cp_validation("Collection types are supported only with InMemory storage")
-        throughput = body.get("ThroughputConfig") or {"ThroughputMode": "OnDemand"}
+        throughput = check_object("throughputConfig", body.get("ThroughputConfig")) or {
+            "ThroughputMode": "OnDemand"
+        }
         _check_throughput(throughput)
         _check_role_description_tags(body)
         doc: dict[str, Any] = {}
@@ -150,6 +182,11 @@ class ControlPlane:
             doc["OnlineStoreConfig"] = _online_config(online)
         if offline is not None:
             doc["OfflineStoreConfig"] = _offline_config(offline, ctx, name, epoch)
+            resolved = doc["OfflineStoreConfig"]["S3StorageConfig"]["ResolvedOutputS3Uri"]
+            try:
+                self.offline.check_location(resolved)
+            except OfflineLocationError as error:
+                raise cp_validation(f"offlineStoreConfig.s3StorageConfig.s3Uri: {error}") from None
             doc["OfflineStoreStatus"] = {"Status": "Active"}
         for key in ("RoleArn", "Description"):
             if body.get(key) is not None:
@@ -186,10 +223,12 @@ class ControlPlane:
         if contains:
             groups = [g for g in groups if contains.lower() in g.name.lower()]
         status = body.get("FeatureGroupStatusEquals")
-        if status:
+        if status is not None:
+            check_enum("featureGroupStatusEquals", status, FEATURE_GROUP_STATUSES)
             groups = [g for g in groups if g.doc["FeatureGroupStatus"] == status]
         offline_status = body.get("OfflineStoreStatusEquals")
-        if offline_status:
+        if offline_status is not None:
+            check_enum("offlineStoreStatusEquals", offline_status, OFFLINE_STORE_STATUSES)
             groups = [
                 g
                 for g in groups
@@ -197,9 +236,11 @@ class ControlPlane:
                 == offline_status
             ]
         if body.get("CreationTimeAfter") is not None:
-            groups = [g for g in groups if g.doc["CreationTime"] > body["CreationTimeAfter"]]
+            after = check_number("creationTimeAfter", body["CreationTimeAfter"])
+            groups = [g for g in groups if g.doc["CreationTime"] > after]
         if body.get("CreationTimeBefore") is not None:
-            groups = [g for g in groups if g.doc["CreationTime"] < body["CreationTimeBefore"]]
+            before = check_number("creationTimeBefore", body["CreationTimeBefore"])
+            groups = [g for g in groups if g.doc["CreationTime"] < before]
         summaries = [
             {
                 k: v
@@ -228,10 +269,8 @@ class ControlPlane:
             key=lambda s: str(s.get(field, "")) if field != "CreationTime" else s[field],
             reverse=order == "Descending",
         )
-        limit = body.get("MaxResults", 10)
-        if not 1 <= limit <= 100:
-            raise cp_validation("MaxResults must be between 1 and 100")
-        start = int(body["NextToken"]) if body.get("NextToken", "").isdigit() else 0
+        limit = check_int("maxResults", body.get("MaxResults", 10), 1, 100)
+        start = page_start(body.get("NextToken"))
         out: dict[str, Any] = {"FeatureGroupSummaries": summaries[start : start + limit]}
         if start + limit < len(summaries):
             out["NextToken"] = str(start + limit)
@@ -239,10 +278,11 @@ class ControlPlane:
 
     def delete_feature_group(self, body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         group = self._group(body)
-        # Online data becomes unreachable at once; offline files (and buffered rows, which
-        # hold their own reference to the group) stay, as on AWS.
-        self.catalog.remove(group.name)
-        self.online.drop_group(group.name)
+        # Online data becomes unreachable at once; offline files (and journaled rows, whose
+        # table keeps its own definition) stay, as on AWS.
+        with self.catalog.db.transaction():
+            self.catalog.remove(group.name)
+            self.online.drop_group(group.name)
         return {}
 
     def update_feature_group(self, body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
@@ -261,11 +301,11 @@ class ControlPlane:
             if len(existing) > 2500:
                 raise cp_validation("A feature group can have at most 2500 features")
             doc["FeatureDefinitions"].extend(new)
-        online_update = body.get("OnlineStoreConfig")
+        online_update = check_object("onlineStoreConfig", body.get("OnlineStoreConfig"))
         if online_update is not None:
             if "OnlineStoreConfig" not in doc:
                 raise cp_validation(f"Feature group {group.name} has no online store")
-            ttl = online_update.get("TtlDuration")
+            ttl = check_object("onlineStoreConfig.ttlDuration", online_update.get("TtlDuration"))
             if ttl is not None:
                 if ttl.get("Unit") is None and ttl.get("Value") is None:
                     doc["OnlineStoreConfig"].pop("TtlDuration", None)
@@ -282,10 +322,11 @@ class ControlPlane:
                         f"{current} to {storage}"
                     )
                 doc["OnlineStoreConfig"]["StorageType"] = storage
-        throughput = body.get("ThroughputConfig")
+        throughput = check_object("throughputConfig", body.get("ThroughputConfig"))
         if throughput is not None:
             mode = throughput.get("ThroughputMode", doc["ThroughputConfig"]["ThroughputMode"])
             check_enum("throughputConfig.throughputMode", mode, THROUGHPUT_MODES)
+            _check_capacity_units(throughput)
             doc["ThroughputConfig"] = {
                 **doc["ThroughputConfig"],
                 **throughput,
@@ -334,10 +375,10 @@ class ControlPlane:
         if body.get("Description") is not None:
             meta["Description"] = check_length("description", body["Description"], 0, 255)
         params: dict[str, str] = dict(meta.get("Parameters") or {})
-        additions = body.get("ParameterAdditions") or []
-        check_length("parameterAdditions", additions, 0, 25)
-        removals = body.get("ParameterRemovals") or []
-        check_length("parameterRemovals", removals, 0, 25)
+        additions = check_list(
+            "parameterAdditions", body.get("ParameterAdditions"), 0, 25, items=dict
+        )
+        removals = check_list("parameterRemovals", body.get("ParameterRemovals"), 0, 25, items=str)
         for key in removals:
             check_pattern("parameterRemovals.member", key, PARAM_RE, 1, 255)
             params.pop(key, None)
@@ -365,11 +406,13 @@ class ControlPlane:
 
     def search(self, body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
         resource = body.get("Resource")
-        if resource not in ("FeatureGroup", "FeatureMetadata"):
+        if resource not in SORTABLE_PROPERTIES:
             raise cp_validation(
-                f"Resource {resource} is not supported by the local Feature Store emulator "
-                "(only FeatureGroup and FeatureMetadata)"
+                "Resource: the local Feature Store emulator searches only FeatureGroup and "
+                "FeatureMetadata"
             )
+        if body.get("SortBy") is not None:
+            check_enum("sortBy", body["SortBy"], SORTABLE_PROPERTIES[resource])
         groups = sorted(self.catalog.all(), key=lambda g: g.name)
         if resource == "FeatureGroup":
             docs = [self._search_group_doc(g) for g in groups]
@@ -401,11 +444,14 @@ class ControlPlane:
 
 def _online_config(online: dict[str, Any]) -> dict[str, Any]:
     online = dict(online)
+    if not isinstance(online.get("EnableOnlineStore", False), bool):
+        raise cp_validation("onlineStoreConfig.enableOnlineStore must be true or false")
     check_enum(
         "onlineStoreConfig.storageType", online.get("StorageType", "Standard"), STORAGE_TYPES
     )
     ttl_seconds("onlineStoreConfig.ttlDuration", online.get("TtlDuration"))
-    kms = (online.get("SecurityConfig") or {}).get("KmsKeyId")
+    security = check_object("onlineStoreConfig.securityConfig", online.get("SecurityConfig"))
+    kms = (security or {}).get("KmsKeyId")
     if kms is not None:
         check_pattern("onlineStoreConfig.securityConfig.kmsKeyId", kms, KMS_RE, 0, 2048)
     online.setdefault("EnableOnlineStore", False)
@@ -417,11 +463,15 @@ def _offline_config(
 ) -> dict[str, Any]:
     """Validate and complete the offline config: resolved S3 URI and Glue catalog names."""
     offline = copy.deepcopy(offline)
-    s3 = offline.get("S3StorageConfig")
-    if not isinstance(s3, dict) or "S3Uri" not in s3:
+    s3 = check_object(
+        "offlineStoreConfig.s3StorageConfig", offline.get("S3StorageConfig"), required=True
+    )
+    if s3 is None or "S3Uri" not in s3:
         raise cp_validation("OfflineStoreConfig.S3StorageConfig.S3Uri is required")
     member = "offlineStoreConfig.s3StorageConfig"
     uri = check_pattern(f"{member}.s3Uri", s3["S3Uri"], S3_URI_RE, 0, 1024)
+    if ".." in uri.split("://", 1)[1].split("/"):
+        raise cp_validation(f"{member}.s3Uri must not contain '..' path segments")
     if s3.get("KmsKeyId") is not None:
         check_pattern(f"{member}.kmsKeyId", s3["KmsKeyId"], KMS_RE, 0, 2048)
     fmt = check_enum(
@@ -434,7 +484,9 @@ def _offline_config(
         f"{name}-{epoch}/data"
     )
     offline.setdefault("DisableGlueTableCreation", False)
-    catalog_cfg = offline.get("DataCatalogConfig")
+    catalog_cfg = check_object(
+        "offlineStoreConfig.dataCatalogConfig", offline.get("DataCatalogConfig")
+    )
     if catalog_cfg:
         for key in ("TableName", "Catalog", "Database"):
             check_length(
@@ -453,18 +505,20 @@ def _check_throughput(throughput: dict[str, Any]) -> None:
     check_enum(
         "throughputConfig.throughputMode", throughput.get("ThroughputMode"), THROUGHPUT_MODES
     )
+    _check_capacity_units(throughput)
+
+
+def _check_capacity_units(throughput: dict[str, Any]) -> None:
     for key in ("ProvisionedReadCapacityUnits", "ProvisionedWriteCapacityUnits"):
         units = throughput.get(key)
-        if units is not None and not 0 <= units <= 10_000_000:
-            raise cp_validation(f"{key} must be between 0 and 10000000")
+        if units is not None:
+            check_int(f"throughputConfig.{key[0].lower()}{key[1:]}", units, 0, 10_000_000)
 
 
 def _check_role_description_tags(body: dict[str, Any]) -> None:
     if body.get("RoleArn") is not None:
         check_pattern("roleArn", body["RoleArn"], ROLE_ARN_RE, 20, 2048)
     check_length("description", body.get("Description"), 0, 128)
-    tags = body.get("Tags") or []
-    check_length("tags", tags, 0, 50)
-    for tag in tags:
+    for tag in check_list("tags", body.get("Tags"), 0, 50, items=dict):
         check_pattern("tags.member.key", tag.get("Key"), TAG_RE, 1, 128)
         check_pattern("tags.member.value", tag.get("Value", ""), TAG_RE, 0, 256)

@@ -2,31 +2,34 @@
 
 Separate from the emulator so the benchmark's empty-handler baseline runs on exactly the
 same machinery. Keep-alive, Nagle off, one prebuilt write per response, and per-request
-CPU accounting (``time.thread_time``) around the handler.
+CPU accounting (``time.thread_time``) around the handler. The body is read by
+``devstack.loopback_http.read_body`` (bounded by Content-Length, a size cap and a deadline);
+a body that cannot be read is answered here, before any handler runs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http import HTTPStatus
 
 from devstack.featurestore.protocol import Handler, Request, Response, next_request_id
+from devstack.loopback_http import BodyError, LoopbackRequestHandler, LoopbackServer, read_body
 
 log = logging.getLogger("devstack.featurestore.http")
 
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    403: "Forbidden",
-    404: "Not Found",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
+MAX_BODY_BYTES = 16 * 1024 * 1024
+"""Largest request body accepted: a BatchWriteRecord of 25 records at the 350 KiB record
+limit is under 9 MiB, so anything larger is refused before it is read."""
+_BODY_ERROR_CODES = {
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "RequestEntityTooLargeException",
+    HTTPStatus.REQUEST_TIMEOUT: "RequestTimeoutException",
 }
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
 class HandlerStats:
@@ -52,28 +55,32 @@ class HandlerStats:
             self.cpu.clear()
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+def _body_error(error: BodyError) -> Response:
+    """A framing error in the wire shape both protocols parse (``__type`` and the header)."""
+    code = _BODY_ERROR_CODES.get(error.status, "SerializationException")
+    payload = json.dumps({"__type": code, "message": error.message}).encode()
+    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code}
+    return Response(error.status.value, payload, headers, "-")
+
+
+class _RequestHandler(LoopbackRequestHandler):
     disable_nagle_algorithm = True
     timeout = 120  # idle keep-alive connections are closed after this many seconds
     server: _Server
 
     def _serve(self) -> None:
         server = self.server
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
         path, _, query = self.path.partition("?")
         started = time.perf_counter()
-        cpu_started = time.thread_time()
         server.inflight += 1  # a GIL-atomic enough gauge; only used to drain on stop
-        if server.closing:
-            response = Response(
-                503,
-                b'{"message":"The emulator is shutting down"}',
-                {"Content-Type": "application/json", "x-amzn-ErrorType": "ServiceUnavailable"},
-            )
+        try:
+            body = read_body(self, MAX_BODY_BYTES)
+        except BodyError as error:
+            response = _body_error(error)
+            cpu_started = time.thread_time()
         else:
-            response = server.handler(Request(self.command, path, query, self.headers, body))
+            cpu_started = time.thread_time()  # the handler's own CPU: not the body read
+            response = self._respond(Request(self.command, path, query, self.headers, body))
         server.stats.add(response.operation, time.thread_time() - cpu_started)
         server.inflight -= 1
         head = [
@@ -82,6 +89,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             f"Content-Length: {len(response.body)}",
         ]
         head.extend(f"{k}: {v}" for k, v in response.headers.items())
+        if self.close_connection:
+            head.append("Connection: close")
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + response.body)
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
@@ -92,6 +101,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 response.status,
                 (time.perf_counter() - started) * 1000,
             )
+
+    def _respond(self, request: Request) -> Response:
+        server = self.server
+        if server.closing:
+            return Response(
+                503,
+                b'{"message":"The emulator is shutting down"}',
+                {"Content-Type": "application/json", "x-amzn-ErrorType": "ServiceUnavailable"},
+            )
+        return server.handler(request)
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _serve
 
@@ -105,13 +124,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         finally:
             self.server.track(self.connection, add=False)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence http.server's stderr access log; requests are logged at debug level."""
 
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Server(LoopbackServer):
     request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], handler: Handler) -> None:
@@ -136,9 +150,6 @@ class _Server(ThreadingHTTPServer):
         for conn in conns:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("connection error from %s", client_address, exc_info=True)
 
 
 class HttpServer:

@@ -68,11 +68,11 @@ class OnlineStore:
         expires_at: str | None,
     ) -> bool:
         """Replace the row if the event time is newer; False means "historic" (offline only)."""
-        with self.db.lock:
+        with self.db.transaction() as conn:
             stored = self._watermark(fg, record_id, _now_ms())
             if stored is not None and not self._newer(event_ms, stored):
                 return False
-            self.db.write(
+            conn.execute(
                 "INSERT OR REPLACE INTO records VALUES (?, ?, ?, 0, ?, ?, ?)",
                 (fg, record_id, event_ms, expires_ms, expires_at, features_json),
             )
@@ -91,11 +91,11 @@ class OnlineStore:
 
     def soft_delete(self, fg: str, record_id: str, event_ms: int, tombstone_json: str) -> bool:
         """Keep only id + event time online; a non-newer delete is silently ignored."""
-        with self.db.lock:
+        with self.db.transaction() as conn:
             stored = self._watermark(fg, record_id, _now_ms())
             if stored is not None and event_ms <= stored:
                 return False
-            self.db.write(
+            conn.execute(
                 "INSERT OR REPLACE INTO records VALUES (?, ?, ?, 1, NULL, NULL, ?)",
                 (fg, record_id, event_ms, tombstone_json),
             )
@@ -103,19 +103,19 @@ class OnlineStore:
 
     def hard_delete(self, fg: str, record_id: str, event_ms: int) -> None:
         """Remove the row (and its watermark); a non-newer delete is a 400."""
-        with self.db.lock:
+        with self.db.transaction() as conn:
             stored = self._watermark(fg, record_id, _now_ms())
             if stored is not None and event_ms <= stored:
                 raise ApiError(
                     "ValidationException",
-                    f"Invalid EventTime for HardDelete: the delete's EventTime must be later "
-                    f"than the stored record's EventTime for record identifier {record_id}",
+                    "Invalid EventTime for HardDelete: the delete's EventTime must be later "
+                    "than the stored record's EventTime",
                 )
-            self.db.write("DELETE FROM records WHERE fg=? AND record_id=?", (fg, record_id))
+            conn.execute("DELETE FROM records WHERE fg=? AND record_id=?", (fg, record_id))
 
     def drop_group(self, fg: str) -> None:
-        with self.db.lock:
-            self.db.write("DELETE FROM records WHERE fg=?", (fg,))
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM records WHERE fg=?", (fg,))
 
     def size_bytes(self, fg: str) -> int:
         with self.db.lock:
@@ -127,16 +127,17 @@ class OnlineStore:
         return int(row[0])
 
     def purge_expired(self, limit: int = 1000) -> list[ExpiredRecord]:
-        """Physically remove expired live rows; the caller writes their offline markers."""
+        """Physically remove expired live rows; the caller writes their offline markers in
+        the same transaction (open one around this call, or a crash could lose them)."""
         now = _now_ms()
-        with self.db.lock:
-            rows = self.db.conn.execute(
+        with self.db.transaction() as conn:
+            rows = conn.execute(
                 "SELECT fg, record_id, expires_ms, features FROM records "
                 "WHERE expires_ms IS NOT NULL AND expires_ms <= ? AND deleted=0 LIMIT ?",
                 (now, limit),
             ).fetchall()
             if rows:
-                self.db.conn.executemany(
+                conn.executemany(
                     "DELETE FROM records WHERE fg=? AND record_id=? AND expires_ms=?",
                     [(r[0], r[1], r[2]) for r in rows],
                 )

@@ -25,10 +25,89 @@ from devstack.featurestore.runtime import Runtime
 
 log = logging.getLogger("devstack.featurestore")
 
-_CREDENTIAL_RE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/")
+# The signing region names the offline store's key (".../sagemaker/<region>/..."): only a
+# region-shaped name is taken from the header.
+_CREDENTIAL_RE = re.compile(r"Credential=[^/]+/\d{8}/([a-z]{2}(?:-[a-z0-9]+){1,4})/")
 _JSON11 = "application/x-amz-json-1.1"
 _JSON = "application/json"
 _ids = itertools.count(1)
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of objects and arrays a request body may have. The deepest valid input
+(a Search with SubExpressions inside SubExpressions, whose elements the service caps at 20
+per expression) stays far below; deeper bodies are refused before any recursion sees them."""
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)  # strict JSON: no NaN/Infinity
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """True when containers nest more than ``limit`` levels (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children)
+    return False
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """A string with an unpaired ``\\udXXX`` escape cannot be stored or sent as UTF-8."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            try:
+                node.encode()
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """A request body as a JSON object, or ``SerializationException`` saying what is wrong.
+
+    Strict JSON in UTF-8, an object at the top, at most ``MAX_JSON_DEPTH`` levels, no
+    unpaired surrogate escapes. The checks that walk the document run only when the raw
+    bytes make them possible, so a plain PutRecord pays two ``bytes.count`` calls.
+    """
+    if not raw:
+        return {}
+    try:
+        body = _DECODER.decode(raw.decode("utf-8"))
+    except RecursionError:
+        body = None
+        deep = True
+    except ValueError:  # also UnicodeDecodeError
+        raise ApiError("SerializationException", "Request body is not valid JSON") from None
+    else:
+        deep = (raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH) and _deeper_than(
+            body, MAX_JSON_DEPTH
+        )
+    if deep:
+        raise ApiError(
+            "SerializationException",
+            f"Request body nests objects and arrays deeper than {MAX_JSON_DEPTH} levels",
+        )
+    if not isinstance(body, dict):
+        raise ApiError("SerializationException", "Request body must be a JSON object")
+    if (b"\\ud" in raw or b"\\uD" in raw) and _has_lone_surrogate(body):
+        raise ApiError(
+            "SerializationException", "Request body holds an unpaired UTF-16 surrogate escape"
+        )
+    return body
 
 
 class Headers(Protocol):
@@ -87,6 +166,11 @@ class Router:
     @property
     def faults(self) -> FaultConfig:
         return self.config.faults
+
+    @property
+    def operation_names(self) -> frozenset[str]:
+        """Every operation this router serves (what fault settings may name)."""
+        return frozenset(self._runtime_ops) | frozenset(self.control.operations)
 
     def _region(self, headers: Headers) -> str:
         if self.config.region:
@@ -219,13 +303,7 @@ class Router:
 
     @staticmethod
     def _body(request: Request) -> dict[str, Any]:
-        try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            raise ApiError("SerializationException", "Request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise ApiError("SerializationException", "Request body must be a JSON object")
-        return body
+        return parse_json_object(request.body)
 
 
 _FG_ROUTES = {"PUT": "PutRecord", "GET": "GetRecord", "DELETE": "DeleteRecord"}
@@ -248,8 +326,10 @@ def _group_name(path: str) -> str:
 
 
 # botocore always sends well-shaped input; these come from hand-made requests whose
-# members have the wrong JSON types, which the service answers with a validation error.
-_SHAPE_ERRORS = (AttributeError, TypeError, KeyError)
+# members have the wrong JSON types or impossible values that a check missed, which the
+# service answers with a validation error. Explicit checks name the member; this net keeps
+# any the checks miss a 400.
+_SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError, ArithmeticError)
 
 
 def _shape_message(exc: Exception) -> str:

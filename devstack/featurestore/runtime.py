@@ -1,5 +1,5 @@
 """Feature Store runtime operations: PutRecord, GetRecord, BatchGetRecord, DeleteRecord,
-BatchWriteRecord, following aws-semantics.md sections 1.4-1.10."""
+BatchWriteRecord, as the Feature Store runtime API reference describes them (docs/emulator.md)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devstack.featurestore.catalog import Catalog
+from devstack.featurestore.database import Database
 from devstack.featurestore.errors import ApiError, fg_not_found_message, not_found, validation
 from devstack.featurestore.model import FeatureGroup
 from devstack.featurestore.offline import OfflineStore
 from devstack.featurestore.online import OnlineStore, encode_features
 from devstack.featurestore.validation import (
+    EVENT_TIME_MAX_MS,
     FRACTIONAL_RE,
     INTEGRAL_RE,
     MAX_IDENTIFIER_BYTES,
@@ -25,6 +27,8 @@ from devstack.featurestore.validation import (
     check_enum,
     check_fg_name_or_arn,
     check_length,
+    check_list,
+    check_object,
     check_pattern,
     check_scalar,
     parse_event_time,
@@ -79,7 +83,7 @@ def _parse_value(group: FeatureGroup, name: str, fv: dict[str, Any]) -> str | li
     if collection:
         if scalar is not None or not isinstance(many, list):
             raise validation(f"Feature {name} is a {collection} collection: use ValueAsStringList")
-        check_length(f"record.{name}.valueAsStringList", many, 0, MAX_VALUE_CHARS)
+        check_list(f"record.{name}.valueAsStringList", many, 0, MAX_VALUE_CHARS)
         for item in many:
             if not isinstance(item, str):
                 raise validation(f"Collection feature {name} cannot contain null elements")
@@ -171,7 +175,7 @@ def _target_stores(group: FeatureGroup, stores: Any) -> tuple[bool, bool]:
     """(online, offline) to write; default is every store the group has."""
     if stores is None:
         return group.online_enabled, group.offline_enabled
-    check_length("targetStores", stores, 1, 2)
+    check_list("targetStores", stores, 1, 2)
     for store in stores:
         check_enum("targetStores.member", store, TARGET_STORES)
     online = "OnlineStore" in stores
@@ -184,7 +188,10 @@ def _target_stores(group: FeatureGroup, stores: Any) -> tuple[bool, bool]:
 
 
 class Runtime:
-    def __init__(self, catalog: Catalog, online: OnlineStore, offline: OfflineStore) -> None:
+    def __init__(
+        self, db: Database, catalog: Catalog, online: OnlineStore, offline: OfflineStore
+    ) -> None:
+        self.db = db
         self.catalog = catalog
         self.online = online
         self.offline = offline
@@ -210,25 +217,42 @@ class Runtime:
         parsed = parse_record(group, record)
         to_online, to_offline = _target_stores(group, stores)
         ttl_s = ttl_seconds("ttlDuration", ttl)
+        expires_ms: int | None = None
         if to_online:
             if ttl_s is None and group.default_ttl is not None:
                 ttl_s = ttl_seconds("ttlDuration", group.default_ttl)
             expires_ms = parsed.event_ms + ttl_s * 1000 if ttl_s is not None else None
-            self.online.put(
-                group.name,
-                parsed.record_id,
-                parsed.event_ms,
-                features_json=parsed.online_json,
-                expires_ms=expires_ms,
-                expires_at=format_instant(expires_ms) if expires_ms is not None else None,
-            )
-        if to_offline:
-            # Every accepted put adds an offline row, historic ones included.
-            self.offline.append(group, parsed.values, parsed.event_ms, api_ms)
+            if expires_ms is not None and expires_ms > EVENT_TIME_MAX_MS:
+                raise validation(
+                    "TtlDuration: EventTime + TtlDuration is after 9999-12-31T23:59:59.999Z, "
+                    "the last instant an expiry can be"
+                )
+        # One transaction: the online row and the offline row commit together, before the
+        # caller is answered.
+        with self.db.transaction():
+            if to_online:
+                self.online.put(
+                    group.name,
+                    parsed.record_id,
+                    parsed.event_ms,
+                    features_json=parsed.online_json,
+                    expires_ms=expires_ms,
+                    expires_at=format_instant(expires_ms) if expires_ms is not None else None,
+                )
+            if to_offline:
+                # Every accepted put adds an offline row, historic ones included.
+                self.offline.append(
+                    group,
+                    parsed.values,
+                    parsed.event_ms,
+                    api_ms,
+                    features_json=parsed.online_json,
+                )
 
     def put_record(self, name: str, body: dict[str, Any]) -> None:
         api_ms = int(time.time() * 1000)
         group = self._group_for_write(name)
+        check_object("ttlDuration", body.get("TtlDuration"))
         self._write(
             group, body.get("Record"), body.get("TargetStores"), body.get("TtlDuration"), api_ms
         )
@@ -264,7 +288,7 @@ class Runtime:
     def _check_feature_names(group: FeatureGroup, names: list[str] | None) -> set[str] | None:
         if names is None:
             return None
-        check_length("featureNames", names, 1, 2500)
+        check_list("featureNames", names, 1, 2500, items=str)
         for n in names:
             if n not in group.types:
                 check_pattern("featureNames.member", n, NAME_RE, 1, 64)
@@ -272,23 +296,39 @@ class Runtime:
         return set(names)
 
     def batch_get_record(self, body: dict[str, Any]) -> dict[str, Any]:
-        identifiers: list[Any] = check_length(
-            "identifiers", body.get("Identifiers"), 1, 100, required=True
+        identifiers = check_list(
+            "identifiers", body.get("Identifiers"), 1, 100, items=dict, required=True
         )
         expiration = body.get("ExpirationTimeResponse")
         if expiration is not None:
             check_enum("expirationTimeResponse", expiration, ("Enabled", "Disabled"))
+        for ident in identifiers:  # the whole request is checked before anything is read
+            check_fg_name_or_arn(
+                "identifiers.member.featureGroupName", ident.get("FeatureGroupName")
+            )
+            ids = check_list(
+                "identifiers.member.recordIdentifiersValueAsString",
+                ident.get("RecordIdentifiersValueAsString"),
+                1,
+                100,
+                items=str,
+                required=True,
+            )
+            for rid in ids:
+                check_length(
+                    "identifiers.member.recordIdentifiersValueAsString.member",
+                    rid,
+                    0,
+                    MAX_IDENTIFIER_BYTES,
+                )
+            check_list("identifiers.member.featureNames", ident.get("FeatureNames"), 1, 2500)
         records: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         unprocessed: list[dict[str, Any]] = []
         budget = MAX_BATCH_GET_RECORDS
         for ident in identifiers:
-            name = ident.get("FeatureGroupName")
-            check_fg_name_or_arn("identifiers.member.featureGroupName", name)
-            ids = ident.get("RecordIdentifiersValueAsString")
-            check_length(
-                "identifiers.member.recordIdentifiersValueAsString", ids, 1, 100, required=True
-            )
+            name = ident["FeatureGroupName"]
+            ids = ident["RecordIdentifiersValueAsString"]
             names = ident.get("FeatureNames")
             group = self.catalog.get(name)
             if group is None or not group.online_enabled:
@@ -351,21 +391,22 @@ class Runtime:
         event_ms = parse_event_time(event_time, group.event_time_type, "EventTime")
         to_online, to_offline = _target_stores(group, stores)
         marker = {group.record_id_name: record_id, group.event_time_name: event_time}
-        if to_online:
-            if deletion == "HardDelete":
-                self.online.hard_delete(group.name, record_id, event_ms)  # 400 if not newer
-            else:
-                ordered = sorted(marker, key=group.position.__getitem__)
-                tombstone = encode_features(
-                    [{"FeatureName": n, "ValueAsString": marker[n]} for n in ordered]
-                )
-                self.online.soft_delete(group.name, record_id, event_ms, tombstone)
-        if to_offline:
-            self.offline.append(group, marker, event_ms, api_ms, is_deleted=True)
+        with self.db.transaction():
+            if to_online:
+                if deletion == "HardDelete":
+                    self.online.hard_delete(group.name, record_id, event_ms)  # 400 if not newer
+                else:
+                    ordered = sorted(marker, key=group.position.__getitem__)
+                    tombstone = encode_features(
+                        [{"FeatureName": n, "ValueAsString": marker[n]} for n in ordered]
+                    )
+                    self.online.soft_delete(group.name, record_id, event_ms, tombstone)
+            if to_offline:
+                self.offline.append(group, marker, event_ms, api_ms, is_deleted=True)
 
     def batch_write_record(self, body: dict[str, Any]) -> dict[str, Any]:
-        entries: list[Any] = check_length("entries", body.get("Entries"), 1, 25, required=True)
-        default_ttl = body.get("TtlDuration")
+        entries = check_list("entries", body.get("Entries"), 1, 25, items=dict, required=True)
+        default_ttl = check_object("ttlDuration", body.get("TtlDuration"))
         errors: list[dict[str, Any]] = []
         api_ms = int(time.time() * 1000)
         for entry in entries:

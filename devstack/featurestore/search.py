@@ -11,7 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from devstack.featurestore.errors import cp_validation
-from devstack.featurestore.validation import check_enum, check_length
+from devstack.featurestore.validation import (
+    check_enum,
+    check_int,
+    check_length,
+    check_list,
+    check_object,
+)
 
 OPERATORS = (
     "Equals",
@@ -26,6 +32,7 @@ OPERATORS = (
     "In",
 )
 _KEY_VALUE_LISTS = ("Parameters", "Tags")
+_NUMERIC_OPERATORS = ("GreaterThan", "GreaterThanOrEqualTo", "LessThan", "LessThanOrEqualTo")
 
 
 def resolve(resource: dict[str, Any], path: str) -> list[Any]:
@@ -85,20 +92,71 @@ def _equal(candidate: Any, value: str, path: str) -> bool:
     return str(candidate) == value
 
 
-def _matches(resource: dict[str, Any], flt: dict[str, Any]) -> bool:
-    name = flt.get("Name")
-    check_length("SearchExpression.Filters.Name", name, 1, 255)
+def _check_filter(flt: dict[str, Any]) -> None:
+    name = check_length("SearchExpression.Filters.Name", flt.get("Name"), 1, 255, required=True)
     op = check_enum("SearchExpression.Filters.Operator", flt.get("Operator", "Equals"), OPERATORS)
-    candidates = resolve(resource, str(name))
+    value = check_length("SearchExpression.Filters.Value", flt.get("Value"), 1, 1024)
+    if value is None and op not in ("Exists", "NotExists"):
+        raise cp_validation(f"Filter on '{name}' with operator {op} needs a Value")
+    if op in _NUMERIC_OPERATORS and _as_number(value, str(name)) is None:
+        raise cp_validation(f"Operator {op} needs a numeric or timestamp Value")
+
+
+def check_expression(expr: Any) -> None:
+    """Validate a whole SearchExpression once, before any resource is evaluated: types,
+    list sizes (1-20 each), operators, and at most 50 elements in total."""
+    pending = [check_object("SearchExpression", expr, required=True)]
+    while pending:
+        current = pending.pop()
+        if current is None:
+            continue
+        check_enum("SearchExpression.Operator", current.get("Operator", "And"), ("And", "Or"))
+        for flt in check_list(
+            "SearchExpression.Filters", current.get("Filters"), 1, 20, items=dict
+        ):
+            _check_filter(flt)
+        for nested in check_list(
+            "SearchExpression.NestedFilters", current.get("NestedFilters"), 1, 20, items=dict
+        ):
+            check_length(
+                "SearchExpression.NestedFilters.NestedPropertyName",
+                nested.get("NestedPropertyName"),
+                1,
+                255,
+                required=True,
+            )
+            for flt in check_list(
+                "SearchExpression.NestedFilters.Filters",
+                nested.get("Filters"),
+                1,
+                20,
+                items=dict,
+                required=True,
+            ):
+                _check_filter(flt)
+        pending.extend(
+            check_list(
+                "SearchExpression.SubExpressions", current.get("SubExpressions"), 1, 20, items=dict
+            )
+        )
+    if _count(expr) > 50:
+        raise cp_validation(
+            "SearchExpression may contain at most 50 Filters, NestedFilters and "
+            "SubExpressions in total"
+        )
+
+
+def _matches(resource: dict[str, Any], flt: dict[str, Any]) -> bool:
+    """One filter, already checked by :func:`check_expression`."""
+    name = str(flt["Name"])
+    op = str(flt.get("Operator", "Equals"))
+    candidates = resolve(resource, name)
     if op in ("Exists", "NotExists"):
         return bool(candidates) == (op == "Exists")
-    value = flt.get("Value")
-    if value is None:
-        raise cp_validation(f"Filter on '{name}' with operator {op} needs a Value")
-    check_length("SearchExpression.Filters.Value", value, 1, 1024)
+    value = flt["Value"]
     if op in ("Equals", "NotEquals", "Contains", "In"):
-        return _text_match(op, candidates, value, str(name))
-    return _compare(op, candidates, value, str(name))
+        return _text_match(op, candidates, value, name)
+    return _compare(op, candidates, value, name)
 
 
 def _text_match(op: str, candidates: list[Any], value: str, name: str) -> bool:
@@ -112,8 +170,8 @@ def _text_match(op: str, candidates: list[Any], value: str, name: str) -> bool:
 
 def _compare(op: str, candidates: list[Any], value: str, name: str) -> bool:
     target = _as_number(value, name)
-    if target is None:
-        raise cp_validation(f"Operator {op} needs a numeric or timestamp Value, got '{value}'")
+    if target is None:  # excluded by _check_filter
+        return False
     for candidate in candidates:
         number = _as_number(candidate, name)
         if number is None:
@@ -129,17 +187,20 @@ def _compare(op: str, candidates: list[Any], value: str, name: str) -> bool:
 
 
 def _count(expr: dict[str, Any]) -> int:
-    subs = expr.get("SubExpressions") or []
-    return (
-        len(expr.get("Filters") or [])
-        + len(expr.get("NestedFilters") or [])
-        + len(subs)
-        + sum(_count(s) for s in subs)
-    )
+    """Filters, NestedFilters and SubExpressions at every level (iterative)."""
+    total, pending = 0, [expr]
+    while pending:
+        current = pending.pop()
+        subs = current.get("SubExpressions") or []
+        total += len(current.get("Filters") or []) + len(current.get("NestedFilters") or [])
+        total += len(subs)
+        pending.extend(subs)
+    return total
 
 
 def evaluate(resource: dict[str, Any], expr: dict[str, Any]) -> bool:
-    op = check_enum("SearchExpression.Operator", expr.get("Operator", "And"), ("And", "Or"))
+    """Whether ``resource`` matches ``expr`` (checked by :func:`check_expression`)."""
+    op = expr.get("Operator", "And")
     results: list[bool] = [_matches(resource, f) for f in expr.get("Filters") or []]
     for nested in expr.get("NestedFilters") or []:
         items = resolve(resource, str(nested.get("NestedPropertyName", "")))
@@ -164,22 +225,16 @@ def search(
     next_token: str | None,
     max_results: int | None,
 ) -> tuple[list[dict[str, Any]], str | None, int]:
-    """Filter, sort and page; returns (page, next token, total hits)."""
+    """Filter, sort and page; returns (page, next token, total hits).
+
+    ``sort_by`` must already be one of the resource's sortable properties (the caller
+    knows the resource type); everything else is checked here.
+    """
     if expression is not None:
-        check_length("SearchExpression.Filters", expression.get("Filters"), 1, 20)
-        check_length("SearchExpression.SubExpressions", expression.get("SubExpressions"), 1, 20)
-        if _count(expression) > 50:
-            raise cp_validation(
-                "SearchExpression may contain at most 50 Filters, NestedFilters and "
-                "SubExpressions in total"
-            )
-    order = check_enum("SortOrder", sort_order or "Descending", ("Ascending", "Descending"))
-    limit = 10 if max_results is None else max_results
-    if not 1 <= limit <= 100:
-        raise cp_validation(
-            f"1 validation error detected: Value '{limit}' at 'maxResults' failed to satisfy "
-            "constraint: Member must have value between 1 and 100"
-        )
+        check_expression(expression)
+    order = check_enum("sortOrder", sort_order or "Descending", ("Ascending", "Descending"))
+    limit = 10 if max_results is None else check_int("maxResults", max_results, 1, 100)
+    start = page_start(next_token)
     hits = [r for r in resources if expression is None or evaluate(r, expression)]
     key_path = sort_by or "LastModifiedTime"
 
@@ -196,12 +251,17 @@ def search(
         reverse=order == "Descending",
     )
     hits = present + [r for r in hits if not resolve(r, key_path)]
-    start = 0
-    if next_token:
-        try:
-            start = int(next_token)
-        except ValueError:
-            raise cp_validation("Invalid NextToken") from None
     page = hits[start : start + limit]
     token = str(start + limit) if start + limit < len(hits) else None
     return page, token, len(hits)
+
+
+def page_start(next_token: Any) -> int:
+    """The offset a NextToken from an earlier page stands for (0 without one); anything
+    else is a ValidationException (Search and ListFeatureGroups page the same way)."""
+    token = check_length("nextToken", next_token, 0, 8192)
+    if not token:
+        return 0
+    if not (token.isascii() and token.isdigit()):
+        raise cp_validation("Invalid NextToken: pass the NextToken of the previous page")
+    return int(token)

@@ -13,13 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from devstack.featurestore.catalog import Catalog
-from devstack.featurestore.config import EmulatorConfig, FaultConfig, TiePolicy
+from devstack.featurestore.config import (
+    EmulatorConfig,
+    FaultConfig,
+    FaultSettingsError,
+    TiePolicy,
+)
 from devstack.featurestore.controlplane import ControlPlane
 from devstack.featurestore.database import Database
+from devstack.featurestore.errors import ApiError
 from devstack.featurestore.httpserver import HandlerStats, HttpServer
 from devstack.featurestore.offline import OfflineStore
 from devstack.featurestore.online import OnlineStore
-from devstack.featurestore.protocol import Request, Router
+from devstack.featurestore.protocol import Request, Router, parse_json_object
 from devstack.featurestore.runtime import format_instant
 from devstack.lifecycle import Startable
 
@@ -80,15 +86,17 @@ class FeatureStoreEmulator(Startable):
         self.catalog = Catalog(self.db)
         self.online = OnlineStore(self.db, cfg.tie_policy)
         self.offline = OfflineStore(
+            self.db,
             cfg.offline_dir,
             cfg.offline_flush_interval,
             cfg.offline_max_buffered_rows,
             self._s3_factory() if cfg.offline_s3_endpoint else None,
         )
+        self.offline.recover()  # rows a crash left in the journal reach Parquet first
         self.control = ControlPlane(self.catalog, self.online, self.offline, cfg.max_feature_groups)
         from devstack.featurestore.runtime import Runtime
 
-        self.runtime = Runtime(self.catalog, self.online, self.offline)
+        self.runtime = Runtime(self.db, self.catalog, self.online, self.offline)
         self.router = Router(cfg, self.control, self.runtime, admin=self._admin)
         self._http = HttpServer(self.router, self._host, self._port)
         self._http.start()
@@ -103,7 +111,8 @@ class FeatureStoreEmulator(Startable):
         return self
 
     def stop(self) -> None:
-        """Stop serving, then flush every buffered offline row and close the database."""
+        """Stop serving, then move every journaled offline row to Parquet and close the
+        database (rows that cannot be written stay journaled for the next start)."""
         if self._http is None:
             return
         self._http.stop()
@@ -168,20 +177,22 @@ class FeatureStoreEmulator(Startable):
         return make
 
     def _expire_records(self) -> None:
-        """TTL expiry is a hard delete that also leaves a delete marker offline."""
-        for expired in self.online.purge_expired():
-            group = self.catalog.get(expired.fg)
-            if group is None or not group.offline_enabled:
-                continue
-            marker = {
-                group.record_id_name: expired.record_id,
-                group.event_time_name: (
-                    f"{expired.expires_ms / 1000:.3f}"
-                    if group.event_time_type == "Fractional"
-                    else format_instant(expired.expires_ms)
-                ),
-            }
-            self.offline.append(group, marker, expired.expires_ms, expired.expires_ms, True)
+        """TTL expiry is a hard delete that also leaves a delete marker offline (one
+        transaction: a crash loses neither or both)."""
+        with self.db.transaction():
+            for expired in self.online.purge_expired():
+                group = self.catalog.get(expired.fg)
+                if group is None or not group.offline_enabled:
+                    continue
+                marker = {
+                    group.record_id_name: expired.record_id,
+                    group.event_time_name: (
+                        f"{expired.expires_ms / 1000:.3f}"
+                        if group.event_time_type == "Fractional"
+                        else format_instant(expired.expires_ms)
+                    ),
+                }
+                self.offline.append(group, marker, expired.expires_ms, expired.expires_ms, True)
 
     def _maintain(self) -> None:
         interval = max(0.05, min(self.config.offline_flush_interval / 2, 1.0))
@@ -196,8 +207,6 @@ class FeatureStoreEmulator(Startable):
 
     def _admin(self, action: str, request: Request) -> Any:
         """Small local-only control API: health, stats, flush and fault injection."""
-        import json
-
         if action == "health":
             return {"status": "ok", "service": "featurestore"}
         if action == "stats":
@@ -213,8 +222,21 @@ class FeatureStoreEmulator(Startable):
             return {"files_written": self.offline.files_written}
         if action == "faults":
             if request.method == "POST":
-                self.config.faults = FaultConfig.from_dict(json.loads(request.body or b"{}"))
+                self.config.faults = self._fault_settings(request)
             return self.config.faults.to_dict()
-        from devstack.featurestore.errors import ApiError
+        raise ApiError("UnknownOperationException", "No such admin action", 404)
 
-        raise ApiError("UnknownOperationException", f"No admin action {action}", 404)
+    def _fault_settings(self, request: Request) -> FaultConfig:
+        try:
+            faults = FaultConfig.from_dict(parse_json_object(request.body))
+        except FaultSettingsError as error:
+            raise ApiError("ValidationException", str(error)) from None
+        known = self.router.operation_names
+        if faults.operations is not None and not faults.operations <= known:
+            raise ApiError(
+                "ValidationException",
+                "Invalid fault settings: operations must name operations of the emulator ("
+                + ", ".join(sorted(known))
+                + ")",
+            )
+        return faults

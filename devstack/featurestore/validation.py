@@ -1,7 +1,10 @@
-"""Service-side checks botocore does not make: lengths, patterns, enums, value grammars.
+"""Service-side checks botocore does not make: types, lengths, patterns, enums, grammars.
 
 botocore validates only ``required`` and ``min`` client-side, so every ``max``, ``pattern``
-and ``enum`` in the models is enforced here, with messages in the service's style.
+and ``enum`` in the models is enforced here, with messages in the service's style. Hand-made
+requests can also put any JSON type anywhere, so every check first checks the type (a
+string is never taken for a list). Messages name the member and the rule, never the value
+sent: values may be personal data.
 """
 
 from __future__ import annotations
@@ -45,11 +48,9 @@ EVENT_TIME_MIN_MS = -62_167_219_200_000
 EVENT_TIME_MAX_MS = 253_402_300_799_999
 
 
-def _constraint(member: str, value: object, rule: str) -> ApiError:
-    shown = value if isinstance(value, str | int | float) and len(str(value)) <= 256 else "..."
+def _constraint(member: str, rule: str) -> ApiError:
     return validation(
-        f"1 validation error detected: Value '{shown}' at '{member}' failed to satisfy "
-        f"constraint: {rule}"
+        f"1 validation error detected: Value at '{member}' failed to satisfy constraint: {rule}"
     )
 
 
@@ -59,46 +60,96 @@ def check_pattern(
     if not isinstance(value, str):
         raise validation(f"{member} must be a string")
     if not min_len <= len(value) <= max_len:
-        raise _constraint(
-            member,
-            value,
-            f"Member must have length between {min_len} and {max_len}",
-        )
+        raise _constraint(member, f"Member must have length between {min_len} and {max_len}")
     if not pattern.fullmatch(value):
         raise _constraint(
-            member, value, f"Member must satisfy regular expression pattern: {pattern.pattern}"
+            member, f"Member must satisfy regular expression pattern: {pattern.pattern}"
         )
     return value
+
+
+def _check_size(member: str, value: Sized, min_len: int, max_len: int) -> None:
+    if not min_len <= len(value) <= max_len:
+        raise _constraint(
+            member,
+            f"Member must have length less than or equal to {max_len}"
+            if min_len == 0
+            else f"Member must have length between {min_len} and {max_len}",
+        )
 
 
 def check_length(
     member: str, value: Any, min_len: int, max_len: int, *, required: bool = False
-) -> Any:
-    """Length/size bounds; ``None`` passes unless ``required`` (absent optional member)."""
+) -> str | None:
+    """A string member's length bounds; ``None`` passes unless ``required``."""
     if value is None:
         if required:
             raise validation(f"{member} is required")
-        return value
-    if not isinstance(value, Sized):
-        raise validation(f"{member} has the wrong type")
-    if not min_len <= len(value) <= max_len:
-        raise _constraint(
-            member,
-            value if isinstance(value, str) else len(value),
-            f"Member must have length {'less than or equal to ' + str(max_len)}"
-            if min_len == 0
-            else f"Member must have length between {min_len} and {max_len}",
-        )
+        return None
+    if not isinstance(value, str):
+        raise validation(f"{member} must be a string")
+    _check_size(member, value, min_len, max_len)
     return value
+
+
+_JSON_TYPES: dict[type, str] = {str: "strings", dict: "objects", list: "lists"}
+
+
+def check_list(
+    member: str,
+    value: Any,
+    min_len: int,
+    max_len: int,
+    *,
+    items: type | None = None,
+    required: bool = False,
+) -> list[Any]:
+    """A list member's size bounds and, with ``items``, its members' JSON type (``str``,
+    ``dict`` or ``list``); an absent member is an empty list unless ``required``."""
+    if value is None:
+        if required:
+            raise validation(f"{member} is required")
+        return []
+    if not isinstance(value, list):
+        raise validation(f"{member} must be a list")
+    _check_size(member, value, min_len, max_len)
+    if items is not None and not all(isinstance(item, items) for item in value):
+        raise validation(f"{member} must contain only {_JSON_TYPES[items]}")
+    return value
+
+
+def check_object(member: str, value: Any, *, required: bool = False) -> dict[str, Any] | None:
+    """A structure member: a JSON object; ``None`` passes unless ``required``."""
+    if value is None:
+        if required:
+            raise validation(f"{member} is required")
+        return None
+    if not isinstance(value, dict):
+        raise validation(f"{member} must be an object")
+    return value
+
+
+def check_int(member: str, value: Any, low: int, high: int) -> int:
+    """An integer member within [low, high] (JSON true/false and 1.5 are not integers)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise validation(f"{member} must be an integer")
+    if not low <= value <= high:
+        raise _constraint(member, f"Member must have value between {low} and {high}")
+    return value
+
+
+def check_number(member: str, value: Any) -> float:
+    """A finite JSON number (timestamps are epoch seconds on the JSON 1.1 wire)."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise validation(f"{member} must be a number")
+    return float(value)
 
 
 def check_enum(member: str, value: Any, allowed: Iterable[str]) -> str:
     options = list(allowed)
-    if value not in options:
-        raise _constraint(
-            member, value, f"Member must satisfy enum value set: [{', '.join(options)}]"
-        )
-    return str(value)
+    if not isinstance(value, str) or value not in options:
+        raise _constraint(member, f"Member must satisfy enum value set: [{', '.join(options)}]")
+    return value
 
 
 def check_fg_name_or_arn(member: str, value: Any, max_len: int = 150) -> str:
@@ -119,10 +170,14 @@ def ttl_seconds(member: str, ttl: Any) -> int | None:
     unit = check_enum(f"{member}.unit", ttl["Unit"], TTL_UNITS)
     value = ttl["Value"]
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise _constraint(
-            f"{member}.value", value, "Member must have value greater than or equal to 1"
+        raise _constraint(f"{member}.value", "Member must have value greater than or equal to 1")
+    seconds = value * TTL_UNITS[unit]
+    if seconds * 1000 > EVENT_TIME_MAX_MS - EVENT_TIME_MIN_MS:
+        raise validation(
+            f"{member} is longer than the event-time range (0000-01-01 .. 9999-12-31): "
+            "a record would expire after the last representable instant"
         )
-    return value * TTL_UNITS[unit]
+    return seconds
 
 
 def parse_event_time(value: str, feature_type: str, member: str = "EventTime") -> int:
@@ -135,29 +190,29 @@ def parse_event_time(value: str, feature_type: str, member: str = "EventTime") -
     if feature_type == "Fractional":
         if not FRACTIONAL_RE.fullmatch(value):
             raise validation(
-                f"Invalid {member} '{value}': a Fractional event time must be Unix epoch "
+                f"Invalid {member}: a Fractional event time must be Unix epoch "
                 "seconds, e.g. 1714564800.123"
             )
         seconds = float(value)
         millis = round(seconds * 1000)
         if not math.isfinite(seconds) or not EVENT_TIME_MIN_MS <= millis <= EVENT_TIME_MAX_MS:
             raise validation(
-                f"Invalid {member} '{value}': out of range 0000-01-01T00:00:00.000Z .. "
+                f"Invalid {member}: out of range 0000-01-01T00:00:00.000Z .. "
                 "9999-12-31T23:59:59.999Z (Fractional event times are epoch seconds, not ms)"
             )
         return millis
     match = EVENT_TIME_STRING_RE.fullmatch(value)
     if not match:
         raise validation(
-            f"Invalid {member} '{value}': expected yyyy-MM-dd'T'HH:mm:ssZ or "
+            f"Invalid {member}: expected yyyy-MM-dd'T'HH:mm:ssZ or "
             "yyyy-MM-dd'T'HH:mm:ss.SSSZ (UTC with a literal Z, at most milliseconds)"
         )
     year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
     frac = match.group(7)
     if not (1 <= month <= 12 and 1 <= day <= _days_in_month(year, month)):
-        raise validation(f"Invalid {member} '{value}': not a calendar date")
+        raise validation(f"Invalid {member}: not a calendar date")
     if hour > 23 or minute > 59 or second > 59:
-        raise validation(f"Invalid {member} '{value}': not a valid time of day")
+        raise validation(f"Invalid {member}: not a valid time of day")
     seconds_total = _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
     return seconds_total * 1000 + (int(frac) if frac else 0)
 
@@ -182,13 +237,13 @@ def check_scalar(feature: str, feature_type: str, value: str) -> None:
     if feature_type == "Integral":
         if not INTEGRAL_RE.fullmatch(value) or not INT64_MIN <= int(value) <= INT64_MAX:
             raise validation(
-                f"Invalid value '{value[:100]}' for feature {feature} of type Integral: "
+                f"Invalid value for feature {feature} of type Integral: "
                 "expected a base-10 64-bit signed integer"
             )
     elif feature_type == "Fractional" and (
         not FRACTIONAL_RE.fullmatch(value) or not math.isfinite(float(value))
     ):
         raise validation(
-            f"Invalid value '{value[:100]}' for feature {feature} of type Fractional: "
+            f"Invalid value for feature {feature} of type Fractional: "
             "expected a finite decimal number"
         )

@@ -3,10 +3,13 @@
 ``POST /endpoints/{EndpointName}/invocations`` (rest-json; the request is not signature
 checked). Success is the container's body with its ``Content-Type`` and
 ``x-Amzn-Invoked-Production-Variant``. Errors use the service's codes and shapes
-(aws-semantics §7.1), so botocore raises the same exceptions it raises against AWS:
+(https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html),
+so botocore raises the same exceptions it raises against AWS:
 
 * unknown endpoint → 400 ``ValidationError`` "Endpoint <name> of account <acct> not found."
-* body over 6 MiB → 400 ``ValidationError``
+* body over 6 MiB → 400 ``ValidationError``, refused from its Content-Length before it is read
+* a body that cannot be read (bad or repeated Content-Length, chunked, stalled) → 4xx
+  ``ValidationError`` (``devstack.loopback_http``)
 * the container answers non-200 → 424 ``ModelError`` with ``OriginalStatusCode``,
   ``OriginalMessage`` and ``LogStreamArn``
 
@@ -22,12 +25,13 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from devstack.lifecycle import ServedOnThread
+from devstack.loopback_http import BodyError, LoopbackRequestHandler, LoopbackServer, read_body
 from devstack.model_endpoint.container import ModelContainer
 
 log = logging.getLogger("devstack.model_endpoint")
@@ -35,6 +39,7 @@ log = logging.getLogger("devstack.model_endpoint")
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+PAYLOAD_TOO_LARGE = f"Request payload exceeds {MAX_PAYLOAD_BYTES} bytes"
 VARIANT = "AllTraffic"
 HEALTH_PATH = "/_endpoint/health"
 
@@ -50,18 +55,16 @@ class EndpointFaults:
     error_message: str = "injected fault"
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(LoopbackRequestHandler):
     disable_nagle_algorithm = True
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
         for name, value in {**headers, "Content-Length": str(len(body))}.items():
             self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 
@@ -83,22 +86,29 @@ class _Handler(BaseHTTPRequestHandler):
             info = {"endpoints": sorted(endpoint.names), "model_version": endpoint.model_version}
             self._send(200, json.dumps(info).encode(), {"Content-Type": "application/json"})
             return
-        self._error(404, "UnknownOperationException", f"no route for GET {self.path}")
+        self._error(404, "UnknownOperationException", f"No GET route here: use {HEALTH_PATH}")
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        try:
+            body = read_body(self, MAX_PAYLOAD_BYTES)
+        except BodyError as error:
+            if error.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+                self._error(400, "ValidationError", PAYLOAD_TOO_LARGE)
+            else:
+                self._error(error.status, "ValidationError", error.message)
+            return
         parts = self.path.split("?")[0].split("/")
         if len(parts) != 4 or parts[1] != "endpoints" or parts[3] != "invocations":
-            self._error(404, "UnknownOperationException", f"no route for POST {self.path}")
+            self._error(
+                404,
+                "UnknownOperationException",
+                "No POST route here: use /endpoints/{EndpointName}/invocations",
+            )
             return
         self.server.endpoint.invoke(self, unquote(parts[2]), body)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
+class _Server(LoopbackServer):
     def __init__(self, address: tuple[str, int], endpoint: ModelEndpoint) -> None:
         super().__init__(address, _Handler)
         self.endpoint = endpoint
@@ -150,9 +160,6 @@ class ModelEndpoint(ServedOnThread):
                 "ValidationError",
                 f"Endpoint {name} of account {self.account_id} not found.",
             )
-            return
-        if len(body) > MAX_PAYLOAD_BYTES:
-            request._error(400, "ValidationError", "Request payload exceeds 6291456 bytes")
             return
         if faults.error_code:
             request._error(faults.error_status, faults.error_code, faults.error_message)

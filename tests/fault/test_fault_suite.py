@@ -1,7 +1,8 @@
 """The fault suite, lean: on the test session's local stack, each cheap fault alone and then
-every fault together (including a handler worker killed mid-batch and the emulator restarted
-mid-run), each on its own 15 customers of raw/ (~160 events). ``make chaos`` runs the full
-set, each process fault alone too, on more events.
+every fault together (including a handler worker killed mid-batch, and the emulator
+restarted and later killed with SIGKILL mid-run), each on its own 15 customers of raw/
+(~160 events). ``make chaos`` runs the full set, each process fault alone too, on more
+events.
 
 Customers C9001.. keep clear of the slices other tests replay on the same stack.
 """
@@ -23,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 FIRST_CUSTOMER = 9001
 PER_SCENARIO = 15
 SHARES = Shares(store_throttle=0.15, store_error=0.1, partial_put=0.15, duplicate=0.15)
-PROCESS_FAULTS = {"worker-killed", "emulator-restart"}
+PROCESS_FAULTS = {"worker-killed", "emulator-restart", "emulator-killed"}
 PLANS = [
     *(p for p in single_fault_plans(SHARES) if p.name not in PROCESS_FAULTS),
     all_together(SHARES),
@@ -80,6 +81,7 @@ def test_each_fault_was_really_injected(figures) -> None:
     assert together.duplicates > 0 and together.pills == 8
     assert any("killed mid-batch" in note for note in together.notes), together.notes
     assert any("emulator restarted" in note for note in together.notes), together.notes
+    assert any("emulator killed (SIGKILL)" in note for note in together.notes), together.notes
     assert together.redelivered > 0  # the killed and the failed invocations ran again
 
 

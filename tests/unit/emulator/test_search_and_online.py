@@ -6,7 +6,7 @@ from devstack.featurestore.config import TiePolicy
 from devstack.featurestore.database import Database
 from devstack.featurestore.errors import ApiError
 from devstack.featurestore.online import OnlineStore
-from devstack.featurestore.search import evaluate, resolve, search
+from devstack.featurestore.search import check_expression, evaluate, resolve, search
 
 DOC = {
     "FeatureName": "age",
@@ -65,7 +65,7 @@ def test_search_limits():
             [DOC], expression=None, sort_by=None, sort_order=None, next_token=None, max_results=101
         )
     with pytest.raises(ApiError):
-        evaluate(DOC, {"Filters": [{"Name": "FeatureName", "Operator": "Like", "Value": "a"}]})
+        check_expression({"Filters": [{"Name": "FeatureName", "Operator": "Like", "Value": "a"}]})
 
 
 @pytest.fixture
