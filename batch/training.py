@@ -5,7 +5,7 @@ newest profile event at or before the order, and the customer's *previous* order
 with tenure and recency recomputed as of the order time by the library's own transforms.
 That previous order is exactly what the online ``orders`` group holds for the customer when
 the next order is predicted, so serving (latest order recomputed as of the request) sees the
-same features as training (DESIGN.md principle 3). A customer's first order has no previous
+same features as training (one definition of every feature on every path, README). A customer's first order has no previous
 order, so it is not a training row; serving answers "no orders record" for such a customer.
 
 Only the standard library and :mod:`featurestream` here: the rows are plain lists, so this

@@ -1,6 +1,6 @@
 """``featurestream events``: write the sample Lambda events in ``events/`` from ``raw/``.
 
-Each file is exactly what Lambda hands a function for a Kinesis batch (aws-semantics §5.4),
+Each file is exactly what Lambda hands a function for a Kinesis batch (docs/trigger-runner.md),
 with the bytes the replay producer would send, so it works with ``sam local invoke -e`` and
 ``featurestream invoke``. Deterministic: same CSVs, same files (``--check`` verifies).
 """

@@ -4,7 +4,7 @@ validate, read, score and answer — every failure as a JSON error with its stat
 The service is built on first use (not at import), so importing the handler needs no
 environment; settings, botocore clients, the model contract and the fitted params are then
 reused by every invocation of the container. A contract trained with other params than the
-ones shipped is a deployment error, refused before anything is served (principle 4).
+ones shipped is a deployment error, refused before anything is served (docs/inference.md).
 """
 
 from collections.abc import Callable

@@ -1,4 +1,4 @@
-"""Build the exact event Lambda hands a function for a Kinesis batch (aws-semantics §5.4).
+"""Build the exact event Lambda hands a function for a Kinesis batch (docs/trigger-runner.md).
 
 Not used on the Lambda path: the sample events (``featurestream events``), the tests, the
 benchmark and the local event-source-mapping runner build their events here, so all of them

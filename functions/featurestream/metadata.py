@@ -6,7 +6,7 @@ custom resource (``handlers.feature_metadata``), the local-stack provisioning an
 deployed, computes the difference with the catalog and sends only the calls needed:
 nothing when the metadata already equals the catalog, otherwise one call per feature (more
 only when more than 25 parameters are added or removed at once — the API's limit per call).
-UpdateFeatureMetadata is a patch (aws-semantics §3.4), so a description left out is kept.
+UpdateFeatureMetadata is a patch, so a description left out is kept (docs/features.md).
 
 Lean on purpose: imported by a Lambda, so only the standard library and the catalog.
 """

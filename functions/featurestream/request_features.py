@@ -3,7 +3,7 @@
 Tenure (``n_days_active``) and recency (``n_days_since_last_purchase``) are stale the day
 after they are written, so they are recomputed from the stored raw timestamps as of the
 request with the library's own :func:`tenure`/:func:`recency` and the fitted params — the
-same functions the training-set builder calls as of each label's time (principle 3).
+same functions the training-set builder calls as of each label's time.
 Each group's record age is the request time minus its event time; older than that group's
 max age is flagged stale (served, but flagged: the caller decides). Groups have their own
 limits because their event times mean different things: a profile's is its last profile

@@ -9,7 +9,7 @@ was validated before), so none of them leads to quarantine:
 
 * ``TransientStoreError``: throttling, 5xx, timeouts, and the "Resource Not Found"
   ValidationError PutRecord is known to return sporadically for an existing group
-  (aws-semantics §1.4.10). Reported as a batch item failure; Lambda redelivers.
+  (docs/operations.md). Reported as a batch item failure; Lambda redelivers.
 * ``StoreRejected``: any other 4xx (ValidationError on a valid event, AccessForbidden).
   That is a bug or a configuration error (catalog out of step with the deployed group,
   missing IAM permission). It is also reported as a batch item failure — the shard stalls
