@@ -366,7 +366,12 @@ def render_docs(groups: Sequence[FeatureGroupSpec] = FEATURE_GROUPS) -> str:
         "- The `FeatureMetadata` custom resource applies descriptions and parameters after both"
         " groups exist; its `CatalogHash` property (`featurestream template --write`)"
         " changes with the catalog, so every deploy of a changed catalog re-applies it, adding"
-        " and removing parameters until the deployed metadata equals the catalog.",
+        " and removing parameters until the deployed metadata equals the catalog."
+        " `UpdateFeatureMetadata` changes only what a call names (a `Description` replaces the"
+        " old one, `ParameterAdditions` add or overwrite keys, `ParameterRemovals` delete keys,"
+        " the rest stays: [UpdateFeatureMetadata](https://docs.aws.amazon.com/sagemaker/latest/"
+        "APIReference/API_UpdateFeatureMetadata.html)), so a feature whose metadata matches gets"
+        " no call, and one that differs gets one, or more only past 25 parameter changes.",
         "- `make test` fails on a feature in the catalog but not in the template (or the"
         " reverse), a type change, a reserved or invalid name, a missing description or owner,"
         " a stale hash or a stale copy of this page (`featurestream catalog check`). Feature"

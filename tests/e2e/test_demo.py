@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from devstack.stack import LocalStack
 from featurestream_cli.main import cli
 from tests.e2e.test_pipeline import CUSTOMERS, _subset
+from tests.fixtures.localstack import point_cli_at
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,15 +24,7 @@ def test_demo_on_a_subset_shows_features_and_predictions(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     customers_csv, orders_csv, _ = _subset(tmp_path, first=CUSTOMERS + 1)
-    cfg = local_stack.config
-    for name, port in {
-        "MOTO": cfg.moto_port,
-        "FEATURESTORE": cfg.featurestore_port,
-        "MODEL_ENDPOINT": cfg.model_endpoint_port,
-        "TRIGGER": cfg.trigger_port,
-        "API": cfg.api_port,
-    }.items():
-        monkeypatch.setenv(f"FEATURESTREAM_{name}_PORT", str(port))
+    point_cli_at(local_stack, monkeypatch)
     monkeypatch.chdir(REPO)
     result = CliRunner().invoke(
         cli, ["demo", "--customers", str(customers_csv), "--orders", str(orders_csv)]

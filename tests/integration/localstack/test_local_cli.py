@@ -10,33 +10,14 @@ from click.testing import CliRunner
 from devstack.process import free_port
 from devstack.stack import LocalStack
 from featurestream_cli.main import cli
-from tests.fixtures.localstack import stack_config
-
-PORT_ENV = {
-    "moto": "FEATURESTREAM_MOTO_PORT",
-    "featurestore": "FEATURESTREAM_FEATURESTORE_PORT",
-    "model-endpoint": "FEATURESTREAM_MODEL_ENDPOINT_PORT",
-    "trigger": "FEATURESTREAM_TRIGGER_PORT",
-    "api": "FEATURESTREAM_API_PORT",
-}
-
-
-def _ports(stack: LocalStack) -> dict[str, int]:
-    cfg = stack.config
-    return {
-        "moto": cfg.moto_port,
-        "featurestore": cfg.featurestore_port,
-        "model-endpoint": cfg.model_endpoint_port,
-        "trigger": cfg.trigger_port,
-        "api": cfg.api_port,
-    }
+from tests.fixtures.localstack import PORT_ENV, stack_config, stack_ports
 
 
 @pytest.fixture
 def on_stack(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> LocalStack:
     """The CLI pointed at the session stack's state folder and ports."""
     monkeypatch.setenv("FEATURESTREAM_STATE_DIR", str(local_stack.state_dir))
-    for name, port in _ports(local_stack).items():
+    for name, port in stack_ports(local_stack).items():
         monkeypatch.setenv(PORT_ENV[name], str(port))
     monkeypatch.chdir(Path(__file__).resolve().parents[3])
     return local_stack
@@ -45,7 +26,7 @@ def on_stack(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> LocalS
 def test_status_shows_every_service_healthy_on_its_configured_port(on_stack: LocalStack) -> None:
     result = CliRunner().invoke(cli, ["local", "status"])
     assert result.exit_code == 0, result.output
-    for name, port in _ports(on_stack).items():
+    for name, port in stack_ports(on_stack).items():
         line = next(x for x in result.output.splitlines() if x.startswith(name + " "))
         assert "healthy" in line
         assert f"127.0.0.1:{port}" in line
@@ -55,7 +36,7 @@ def test_status_shows_every_service_healthy_on_its_configured_port(on_stack: Loc
 def test_env_prints_the_endpoint_variables(on_stack: LocalStack) -> None:
     result = CliRunner().invoke(cli, ["local", "env"])
     assert result.exit_code == 0, result.output
-    ports = _ports(on_stack)
+    ports = stack_ports(on_stack)
     exports = dict(
         line.removeprefix("export ").split("=", 1) for line in result.output.splitlines()
     )

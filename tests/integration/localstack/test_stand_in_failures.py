@@ -18,7 +18,7 @@ from devstack.process import BackgroundService, StackFailure
 from devstack.stack import LocalStack
 from featurestream_cli.main import cli
 from tests.e2e.test_pipeline import _subset
-from tests.fixtures.localstack import stack_config
+from tests.fixtures.localstack import point_cli_at, stack_config
 
 REPO = Path(__file__).resolve().parents[3]
 DETECTION_BOUND_S = 30.0
@@ -75,9 +75,7 @@ def test_a_consumer_that_cannot_read_is_reported_with_the_stand_in_s_error(
     assert "moto's log says: TypeError: broken on purpose" in message
     assert elapsed < DETECTION_BOUND_S
 
-    monkeypatch.setenv("FEATURESTREAM_STATE_DIR", str(broken_stack.state_dir))
-    for name, port in _ports(broken_stack).items():
-        monkeypatch.setenv(f"FEATURESTREAM_{name}_PORT", str(port))
+    point_cli_at(broken_stack, monkeypatch)
     status = CliRunner().invoke(cli, ["local", "status"])
     assert status.exit_code == 1
     assert "reads in a row failed" in status.output
@@ -104,14 +102,3 @@ def test_a_dead_stand_in_is_reported_at_once(broken_stack: BrokenMotoStack) -> N
     failure, elapsed = _watch_until_failure(broken_stack)
     assert str(failure).startswith("model-endpoint is not running any more")
     assert elapsed < 5.0
-
-
-def _ports(stack: LocalStack) -> dict[str, int]:
-    cfg = stack.config
-    return {
-        "MOTO": cfg.moto_port,
-        "FEATURESTORE": cfg.featurestore_port,
-        "MODEL_ENDPOINT": cfg.model_endpoint_port,
-        "TRIGGER": cfg.trigger_port,
-        "API": cfg.api_port,
-    }
