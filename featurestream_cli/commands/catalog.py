@@ -393,6 +393,23 @@ def render_docs(groups: Sequence[FeatureGroupSpec] = FEATURE_GROUPS) -> str:
                 f"| `{feature.name}` | {feature.type} | {_markdown_cell(feature.description)} "
                 f"| {feature.owner} | {_markdown_cell(params)} |"
             )
+    lines += [
+        "",
+        "## How metadata is applied",
+        "",
+        "`UpdateFeatureMetadata` changes only what a call names: a `Description` replaces the old"
+        " one,",
+        "`ParameterAdditions` add or overwrite keys, `ParameterRemovals` delete keys, and anything"
+        " left",
+        "out stays as it was",
+        "([UpdateFeatureMetadata](https://docs.aws.amazon.com/sagemaker/latest/APIReference/"
+        "API_UpdateFeatureMetadata.html)).",
+        "So applying the catalog sends nothing for a feature whose metadata already matches, one"
+        " call",
+        "per feature that differs, and more than one only when over 25 parameters change at once"
+        " (the",
+        "most one call accepts).",
+    ]
     return "\n".join(lines) + "\n"
 
 
