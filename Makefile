@@ -23,7 +23,7 @@ SAM := PATH="$(CURDIR)/$(SAM_VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/b
 SEC_VENV := .venv-security
 SEC_STAMP := $(SEC_VENV)/.installed
 SEC_BIN := $(SEC_VENV)/bin
-BANDIT_PATHS := functions producers devstack batch featurestream_cli tools
+BANDIT_PATHS := functions producers devstack training featurestream_cli tools
 # Points a recipe's shell at the running local stack, or stops with one clear error: without
 # it, the endpoints would fall back to AWS (no credentials: an error per record; with them,
 # the real account).
@@ -130,7 +130,7 @@ docs: install ## regenerate what derives from the feature catalog: docs/features
 	$(BIN)/featurestream template --write
 
 chaos: install ## fault suite on a fresh local stack: each fault alone, then all together; prints figures (docs/faults.md)
-	$(BIN)/python -m devstack.chaos
+	$(BIN)/python -m devstack.rigs.chaos
 
 demo: install ## the whole pipeline locally: stack up, replay both CSVs, features, predictions, stack down
 	$(BIN)/featurestream demo
@@ -147,7 +147,7 @@ down: ## stop the local stack; refuses while moto holds unconsumed data (DISCARD
 	   echo "nothing to stop (no .venv, no service running)"; fi
 
 load: install ## full replay through the local stack, 10 ms store latency: lag table + chart in .state/load/ (docs/load.md)
-	$(BIN)/python -m devstack.load $(LOAD_ARGS)
+	$(BIN)/python -m devstack.rigs.load $(LOAD_ARGS)
 
 replay: install ## replay raw/ into the running local stack (make up first; REPLAY_ARGS="--limit 1000")
 	@$(LOCAL_STACK_ENV) && $(BIN)/featurestream replay $(REPLAY_ARGS)

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.lambda_runtime import deployed_import_env
+from devstack.stack.lambda_runtime import deployed_import_env
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("pandas", "sklearn", "numpy", "pyarrow", "duckdb", "devstack")

@@ -1,6 +1,6 @@
 """Feature Store emulator throughput and latency against an empty-handler baseline.
 
-Both servers use the same HTTP machinery (devstack.featurestore.httpserver) and run in
+Both servers use the same HTTP machinery (devstack.standins.featurestore.httpserver) and run in
 their own process, so client and server do not share a GIL. For PutRecord and GetRecord
 with 1 and 8 client threads it prints calls/s, p50 and p99 latency, the emulator/baseline
 throughput ratio, and the emulator's own CPU per call (time.thread_time around the handler:
@@ -32,9 +32,9 @@ CPU_TARGET_MS = 0.3
 
 
 def serve(kind: str, state_dir: str) -> None:
-    from devstack.featurestore.httpserver import HttpServer
-    from devstack.featurestore.protocol import Request, Response
-    from devstack.featurestore.server import FeatureStoreEmulator
+    from devstack.standins.featurestore.httpserver import HttpServer
+    from devstack.standins.featurestore.protocol import Request, Response
+    from devstack.standins.featurestore.server import FeatureStoreEmulator
 
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

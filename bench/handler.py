@@ -4,7 +4,7 @@ One ``lambda_handler`` invocation on 500 order events (the first 500 of raw/orde
 with the template's defaults (``PUT_CONCURRENCY``, ``STORE_BATCH_SIZE``,
 ``STORE_BATCH_LINGER_MS``), against a sequential baseline measured in the same run: the same
 transform, one PutRecord at a time on one client. The emulator runs in its own process
-(``python -m devstack.featurestore``) with
+(``python -m devstack.standins.featurestore``) with
 ``FaultConfig(latency_ms=10, operations={"PutRecord", "BatchWriteRecord"})``, so a
 25-entry call costs the same 10 ms as a single PutRecord. Prints the store calls the handler
 made and the emulator's own CPU per record (emulator stats: it shares the machine's cores
@@ -58,7 +58,7 @@ def start_emulator(state_dir: str) -> tuple[subprocess.Popen, str]:
         [
             sys.executable,
             "-m",
-            "devstack.featurestore",
+            "devstack.standins.featurestore",
             "--state-dir",
             state_dir,
             "--log-level",
@@ -101,14 +101,14 @@ def store_calls(url: str) -> tuple[dict[str, int], float]:
 def order_events(count: int, skip: int = 0):
     from itertools import islice
 
-    from featurestream.sources import SourceRow, read_order_events
+    from producers.sources import SourceRow, read_order_events
 
     rows = (r for r in read_order_events(ROOT / "raw" / "orders.csv") if isinstance(r, SourceRow))
     return [row.event for row in islice(rows, skip, skip + count)]
 
 
 def lambda_event(events, first_index: int):
-    from featurestream.kinesis_event import StreamPosition, kinesis_event
+    from devstack.standins.kinesis_event import StreamPosition, kinesis_event
 
     entries = [(e.customer_id, e.model_dump_json().encode()) for e in events]
     return kinesis_event(
@@ -123,8 +123,8 @@ def baseline(events) -> float:
     """Records/s writing one record at a time: transform + PutRecord, sequentially."""
     import boto3
 
-    from featurestream.params import load_params
-    from featurestream.transforms import features_for, to_record
+    from featurestream.contract.params import load_params
+    from featurestream.contract.transforms import features_for, to_record
 
     client = boto3.client("sagemaker-featurestore-runtime")
     params, now = load_params(), datetime.now(UTC)
@@ -190,7 +190,7 @@ def main() -> int:
             )
             import boto3
 
-            from featurestream.catalog import ORDERS
+            from featurestream.contract.catalog import ORDERS
 
             boto3.client("sagemaker").create_feature_group(
                 FeatureGroupName=GROUP,
@@ -199,7 +199,7 @@ def main() -> int:
                 FeatureDefinitions=ORDERS.feature_definitions(),
                 OnlineStoreConfig={"EnableOnlineStore": True},
             )
-            from devstack.template import Template
+            from devstack.stack.template import Template
 
             defaults = Template.load(ROOT / "template.yaml").parameter_defaults()
             # an explicit PUT_CONCURRENCY / STORE_BATCH_LINGER_MS (printed) tries another value

@@ -108,7 +108,7 @@ class SequentialGetRecordReader:
         self._groups = groups
 
     def fetch(self, customer_ids: Any, feature_names: Any = None) -> Any:
-        from featurestream.serving import OnlineRecords
+        from featurestream.serving.online_reader import OnlineRecords
 
         result = OnlineRecords({group: {} for group in self._groups})
         for customer_id in customer_ids:
@@ -132,9 +132,9 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 def start_services(state: Path, store_ms: float, model_ms: float) -> list[Any]:
-    from devstack.featurestore.service import featurestore_spec
-    from devstack.model_endpoint.service import model_endpoint_spec
-    from devstack.process import BackgroundService
+    from devstack.stack.process import BackgroundService
+    from devstack.standins.featurestore.service import featurestore_spec
+    from devstack.standins.model_endpoint.service import model_endpoint_spec
 
     services = [
         BackgroundService(featurestore_spec(latency_ms=store_ms, log_level="WARNING"), state),
@@ -168,8 +168,8 @@ def load_records(ids: list[str]) -> dict[str, str]:
 def handler_for(service: Any) -> Any:
     """The real Lambda entry point (Powertools decorators included) over ``service``."""
     import handlers.inference
-    from devstack.api_gateway import LambdaContext
-    from featurestream.inference_app import InferenceApp
+    from devstack.standins.api_gateway import LambdaContext
+    from featurestream.serving.app import InferenceApp
 
     app = InferenceApp(lambda: service)
 
@@ -246,9 +246,9 @@ point is the wall time of the two store calls made at once vs one after the othe
 
 def build_handlers(groups: dict[str, str], store: Timed, endpoint: Timed) -> dict[str, Any]:
     """The handler as deployed, and the same handler over each baseline reader."""
-    from featurestream.inference_app import build_service
-    from featurestream.inference_config import InferenceSettings
-    from featurestream.serving import OnlineReader
+    from featurestream.serving.app import build_service
+    from featurestream.serving.online_reader import OnlineReader
+    from featurestream.serving.settings import InferenceSettings
 
     settings = InferenceSettings(groups["customers"], groups["orders"], "bench")
     services = {
@@ -308,8 +308,8 @@ def main() -> None:
             "POWERTOOLS_LOG_LEVEL": "WARNING",
         }
     )
-    from featurestream.aws_clients import lean_client
-    from featurestream.inference_app import feature_store_client
+    from featurestream.aws.clients import lean_client
+    from featurestream.serving.app import feature_store_client
 
     print(f"machine speed: sum(range(1000)) takes {machine_speed():.1f} us here")
     print(

@@ -98,8 +98,8 @@ def _best_per_item(runs: dict[str, Callable[[], int]]) -> dict[str, float]:
 def encoding_cost(rows: int) -> dict[str, float]:
     """Microseconds per CSV row → validated event → JSON bytes, and (key ``serialise``) the
     part spent turning a validated order event into bytes."""
-    from featurestream.sources import read_customer_events, read_order_events
     from producers.encoding import encode_event
+    from producers.sources import read_customer_events, read_order_events
 
     def encode_file(reader: Callable[[Path], Iterator[Any]], path: Path) -> int:
         for row in itertools.islice(reader(path), rows):
@@ -124,9 +124,9 @@ def encoding_cost(rows: int) -> dict[str, float]:
 
 def baseline(events: int) -> float:
     """Events/s with the naive producer: one PutRecord per event, in CSV order."""
-    from featurestream.sources import read_order_events
     from producers.encoding import encode_event
     from producers.publisher import make_kinesis_client
+    from producers.sources import read_order_events
 
     client = make_kinesis_client()
     start = time.perf_counter()
@@ -171,9 +171,9 @@ def replay(events: int | None, streams, workdir: Path) -> tuple[int, float, int]
 
 def send_only(events: int, streams) -> tuple[int, float, int]:
     """(events, events/s, calls) publishing pre-encoded order events: the sink's speed."""
-    from featurestream.sources import read_order_events
     from producers.encoding import encode_event
     from producers.publisher import EventPublisher, make_kinesis_client
+    from producers.sources import read_order_events
 
     encoded = [
         encode_event(row.event)  # type: ignore[union-attr]

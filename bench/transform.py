@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 from _importtime import measure_import  # bench/ is the script's folder, so on sys.path
 
-from batch.history import read_orders
-from featurestream.events import parse_event
-from featurestream.params import load_params
-from featurestream.transforms import features_for, to_record
+from featurestream.contract.events import parse_event
+from featurestream.contract.params import load_params
+from featurestream.contract.transforms import features_for, to_record
+from training.history import read_orders
 
 ROOT = Path(__file__).resolve().parents[1]
 STREAM_EVENTS = 20_000
@@ -80,7 +80,7 @@ def main() -> None:
     print(f"transform  pandas one-row-DataFrame baseline: {pandas_us:8.1f} µs/event")
     print(f"transform  speed-up vs baseline: {pandas_us / stream_us:.1f}x")
 
-    for module in ("featurestream.transforms", "featurestream.events"):
+    for module in ("featurestream.contract.transforms", "featurestream.contract.events"):
         cost = measure_import(module)
         heavy = ", ".join(cost.heavy_loaded) or "none"
         print(

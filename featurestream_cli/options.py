@@ -6,7 +6,7 @@ from typing import Final
 
 import click
 
-from featurestream.timeutil import parse_timestamp
+from featurestream.contract.timeutil import parse_timestamp
 
 RAW_DIR: Final = Path("raw")
 DEFAULT_CUSTOMERS: Final = RAW_DIR / "customers.csv"

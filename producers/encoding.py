@@ -1,13 +1,13 @@
 """Turn an event (model, mapping or JSON) into the bytes a Kinesis record carries.
 
 Validation happens here, at the caller, so an invalid event raises
-:class:`~featurestream.events.InvalidEvent` with a field-level reason and is never sent.
+:class:`~featurestream.contract.events.InvalidEvent` with a field-level reason and is never sent.
 """
 
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
-from featurestream.events import (
+from featurestream.contract.events import (
     MAX_EVENT_BYTES,
     CustomerEvent,
     InvalidEvent,

@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Final, NamedTuple
 
-from featurestream.events import MAX_EVENT_BYTES
+from featurestream.contract.events import MAX_EVENT_BYTES
 from producers.encoding import EncodedEvent
 from producers.files import OutputError, describe_os_error
 

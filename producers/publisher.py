@@ -214,7 +214,7 @@ class StreamPublisher:
     def put(self, event: EncodedEvent) -> None:
         """Buffer one event; sends (blocking) once ``buffer_records`` are waiting."""
         if event.size > self.limits.max_record_bytes:
-            from featurestream.events import InvalidEvent
+            from featurestream.contract.events import InvalidEvent
 
             raise InvalidEvent(
                 f"record is {event.size} bytes; the limit is {self.limits.max_record_bytes}"

@@ -19,7 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Final, Literal
 
-from featurestream.sources import RowError, SourceFileError
 from producers.checkpoint import Checkpoint, fingerprint
 from producers.exit_codes import exit_code_for
 from producers.files import OutputError
@@ -27,6 +26,7 @@ from producers.jsonlines import append_events
 from producers.pacing import Pacer
 from producers.progress import Progress
 from producers.publisher import DeliveryFailure, EventPublisher, PublishError, PublisherStats
+from producers.sources import RowError, SourceFileError
 from producers.streams import StreamNames
 from producers.timeline import SourceKind, TimelineEvent, read_timeline
 
@@ -145,7 +145,7 @@ def run_replay(
 ) -> ReplaySummary:
     """Read, order and publish (or with ``dry_run`` write to ``dry_run_out``) the events.
 
-    Raises :class:`~featurestream.sources.SourceFileError` (bad file) and
+    Raises :class:`~producers.sources.SourceFileError` (bad file) and
     :class:`~producers.checkpoint.CheckpointError`; everything else ends in the summary.
     ``progress`` is called with the number of events to send and returns a reporter.
     """

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from featurestream.events import InvalidEvent
+from featurestream.contract.events import InvalidEvent
 from producers.encoding import EncodedEvent
 from producers.exit_codes import exit_code_for
 from producers.files import replaced

@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from featurestream.sources import RowError, SourceRow, read_customer_events, read_order_events
 from producers.encoding import EncodedEvent, encode_event
+from producers.sources import RowError, SourceRow, read_customer_events, read_order_events
 
 SourceKind = Literal["customers", "orders"]
 _RANK: dict[SourceKind, int] = {"customers": 0, "orders": 1}
@@ -54,7 +54,7 @@ def read_timeline(
     """Read, validate, encode and sort; ``since`` is inclusive, ``until`` exclusive.
 
     Bad rows go to ``on_bad_row`` (which may raise to stop). Raises
-    :class:`~featurestream.sources.SourceFileError` for a missing file or column.
+    :class:`~producers.sources.SourceFileError` for a missing file or column.
     """
     timeline = Timeline()
     keyed: list[tuple[datetime, int, int, EncodedEvent]] = []

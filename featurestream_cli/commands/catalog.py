@@ -17,8 +17,8 @@ from typing import Any, Final
 
 import click
 
-from featurestream.catalog import FEATURE_GROUPS, Feature, FeatureGroupSpec
-from featurestream.catalog_checks import Problem
+from featurestream.contract.catalog import FEATURE_GROUPS, Feature, FeatureGroupSpec
+from featurestream_cli.catalog_checks import Problem
 
 DEFAULT_PREFIX: Final = "featurestream-"
 DEFAULT_DOCS: Final = Path("docs/features.md")
@@ -70,7 +70,7 @@ def _deployed_rows(
     client: Any, specs: Sequence[FeatureGroupSpec], prefix: str
 ) -> Iterator[dict[str, Any]]:
     """DescribeFeatureMetadata of every deployed feature of the selected groups."""
-    from featurestream.metadata import deployed_definitions
+    from featurestream.governance.metadata import deployed_definitions
 
     for spec in specs:
         name = prefix + spec.name
@@ -320,7 +320,7 @@ def apply_command(groups: tuple[str, ...], prefix: str, dry_run: bool) -> None:
     """Converge the deployed descriptions and parameters to the catalog (idempotent)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from featurestream.metadata import CatalogMismatch, apply_catalog_metadata
+    from featurestream.governance.metadata import CatalogMismatch, apply_catalog_metadata
 
     names = {spec.name: prefix + spec.name for spec in _selected(groups)}
     try:
@@ -344,8 +344,8 @@ def render_docs(groups: Sequence[FeatureGroupSpec] = FEATURE_GROUPS) -> str:
     lines = [
         "# Features",
         "",
-        "<!-- Generated from functions/featurestream/catalog.py by `featurestream catalog docs`;"
-        " do not edit. -->",
+        "<!-- Generated from functions/featurestream/contract/catalog.py"
+        " by `featurestream catalog docs`; do not edit. -->",
         "",
         "Every feature's description and parameters are applied to the deployed feature groups"
         " (`UpdateFeatureMetadata`) on every `sam deploy` and by local provisioning, so they are"
@@ -366,12 +366,7 @@ def render_docs(groups: Sequence[FeatureGroupSpec] = FEATURE_GROUPS) -> str:
         "- The `FeatureMetadata` custom resource applies descriptions and parameters after both"
         " groups exist; its `CatalogHash` property (`featurestream template --write`)"
         " changes with the catalog, so every deploy of a changed catalog re-applies it, adding"
-        " and removing parameters until the deployed metadata equals the catalog."
-        " `UpdateFeatureMetadata` changes only what a call names (a `Description` replaces the"
-        " old one, `ParameterAdditions` add or overwrite keys, `ParameterRemovals` delete keys,"
-        " the rest stays: [UpdateFeatureMetadata](https://docs.aws.amazon.com/sagemaker/latest/"
-        "APIReference/API_UpdateFeatureMetadata.html)), so a feature whose metadata matches gets"
-        " no call, and one that differs gets one, or more only past 25 parameter changes.",
+        " and removing parameters until the deployed metadata equals the catalog.",
         "- `make test` fails on a feature in the catalog but not in the template (or the"
         " reverse), a type change, a reserved or invalid name, a missing description or owner,"
         " a stale hash or a stale copy of this page (`featurestream catalog check`). Feature"
@@ -398,6 +393,23 @@ def render_docs(groups: Sequence[FeatureGroupSpec] = FEATURE_GROUPS) -> str:
                 f"| `{feature.name}` | {feature.type} | {_markdown_cell(feature.description)} "
                 f"| {feature.owner} | {_markdown_cell(params)} |"
             )
+    lines += [
+        "",
+        "## How metadata is applied",
+        "",
+        "`UpdateFeatureMetadata` changes only what a call names: a `Description` replaces the old"
+        " one,",
+        "`ParameterAdditions` add or overwrite keys, `ParameterRemovals` delete keys, and anything"
+        " left",
+        "out stays as it was",
+        "([UpdateFeatureMetadata](https://docs.aws.amazon.com/sagemaker/latest/APIReference/"
+        "API_UpdateFeatureMetadata.html)).",
+        "So applying the catalog sends nothing for a feature whose metadata already matches, one"
+        " call",
+        "per feature that differs, and more than one only when over 25 parameters change at once"
+        " (the",
+        "most one call accepts).",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -428,7 +440,7 @@ def template_definitions(
     path: Path, stack_name: str = "featurestream"
 ) -> dict[str, dict[str, str]]:
     """Catalog group name → feature → type, read from the template's FeatureGroup resources."""
-    from devstack.template import Template, local_stack
+    from devstack.stack.template import Template, local_stack
 
     template = Template.load(path)
     stack = local_stack(template, name=stack_name)
@@ -449,8 +461,8 @@ def governance_problems(
     groups: Sequence[FeatureGroupSpec] = FEATURE_GROUPS,
 ) -> list[Problem]:
     """Everything ``catalog check`` (and ``make test``) reports, offline."""
-    from featurestream.catalog_checks import check_catalog, check_definitions
-    from featurestream.metadata import catalog_hash
+    from featurestream.governance.metadata import catalog_hash
+    from featurestream_cli.catalog_checks import check_catalog, check_definitions
 
     problems = check_catalog(groups)
     if template is not None:
@@ -487,8 +499,8 @@ def check_command(template: Path, released: Path | None, deployed: bool, prefix:
     """Governance checks: names, descriptions, owners, template and type changes."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from featurestream.catalog_checks import check_definitions
-    from featurestream.metadata import deployed_definitions
+    from featurestream.governance.metadata import deployed_definitions
+    from featurestream_cli.catalog_checks import check_definitions
 
     problems = governance_problems(template, released)
     if deployed:

@@ -50,10 +50,10 @@ def command(  # noqa: PLR0917 - one parameter per option
     predictions, then stop the stack (unless --keep-running, or it was already up)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from devstack.demo import Demo, DemoError, DemoOptions, next_steps
-    from devstack.process import ServiceError
-    from devstack.stack import StackConfig
-    from featurestream.sources import SourceFileError
+    from devstack.rigs.demo import Demo, DemoError, DemoOptions, next_steps
+    from devstack.stack.deployment import StackConfig
+    from devstack.stack.process import ServiceError
+    from producers.sources import SourceFileError
 
     options = DemoOptions(
         customers=customers,

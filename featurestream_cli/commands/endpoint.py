@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from devstack.process import BackgroundService
+    from devstack.stack.process import BackgroundService
 
 
 def _service(model_dir: Path = Path("model"), name: str = "", port: int = 0) -> BackgroundService:
-    from devstack.model_endpoint.service import DEFAULT_ENDPOINT_NAME, model_endpoint_spec
-    from devstack.process import BackgroundService
+    from devstack.stack.process import BackgroundService
+    from devstack.standins.model_endpoint.service import DEFAULT_ENDPOINT_NAME, model_endpoint_spec
 
     return BackgroundService(model_endpoint_spec(model_dir, name or DEFAULT_ENDPOINT_NAME, port))
 
@@ -34,7 +34,7 @@ def up(model_dir: Path, endpoint_name: str, port: int) -> None:
 
     It comes back on the port it last ran on, so clients started against it keep working.
     """
-    from devstack.process import ServiceError
+    from devstack.stack.process import ServiceError
 
     service = _service(model_dir, endpoint_name, port)
     try:

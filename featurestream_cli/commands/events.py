@@ -45,16 +45,16 @@ T = TypeVar("T")
 
 
 def _valid(rows: Iterator[Any], count: int) -> list[Any]:
-    from featurestream.sources import SourceRow
+    from producers.sources import SourceRow
 
     return list(islice((row.event for row in rows if isinstance(row, SourceRow)), count))
 
 
 def build_events(customers: Path, orders: Path) -> dict[str, dict[str, Any]]:
     """File name → Lambda event, for the three sample batches."""
-    from featurestream.kinesis_event import StreamPosition, kinesis_event
-    from featurestream.sources import SourceFileError, read_customer_events, read_order_events
+    from devstack.standins.kinesis_event import StreamPosition, kinesis_event
     from producers.encoding import encode_event
+    from producers.sources import SourceFileError, read_customer_events, read_order_events
 
     customer_stream = StreamPosition("featurestream-customer-events")
     order_stream = StreamPosition("featurestream-order-events")
@@ -100,8 +100,8 @@ def render(event: dict[str, Any]) -> str:
 @click.option("--check", is_flag=True, help="fail if the files differ from what would be written")
 def command(customers: Path, orders: Path, output: Path, check: bool) -> None:
     """Generate the sample Kinesis events (customer batch, order batch, poison pills)."""
-    from featurestream.sources import SourceFileError
     from producers.files import OutputError, ensure_folder, write_replacing
+    from producers.sources import SourceFileError
 
     try:
         events = build_events(customers, orders)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from featurestream.params import DEFAULT_PARAMS_PATH
+from featurestream.contract.params import DEFAULT_PARAMS_PATH
 from featurestream_cli.options import DEFAULT_CUSTOMERS, DEFAULT_ORDERS, timestamp_option
 
 
@@ -55,10 +55,10 @@ def command(customers: Path, orders: Path, as_of: datetime | None, output: Path)
     Day counts (tenure, recency) are taken as of --as-of; the artifact records it and a
     content-hash version that every record written with it carries.
     """
-    from batch.fit import fit_params
-    from batch.history import HistoryError, read_history
-    from featurestream.sources import SourceFileError
     from producers.files import OutputError, check_writable, write_replacing
+    from producers.sources import SourceFileError
+    from training.fit import fit_params
+    from training.history import HistoryError, read_history
 
     try:
         check_writable(output)

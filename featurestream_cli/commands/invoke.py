@@ -101,8 +101,8 @@ def command(  # noqa: PLR0917 - click passes options positionally
     env_pairs: tuple[str, ...],
 ) -> None:
     """Invoke FUNCTION_LOGICAL_ID from template.yaml on an event, in this process."""
-    from devstack.lambda_runtime import function_runtime
-    from devstack.template import TemplateError
+    from devstack.stack.lambda_runtime import function_runtime
+    from devstack.stack.template import TemplateError
 
     env_file = _read_json(env_vars, "--env-vars") if env_vars else {}
     if not isinstance(env_file, dict) or not all(

@@ -19,16 +19,16 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from devstack.process import BackgroundService
-    from devstack.stack import LocalStack
+    from devstack.stack.deployment import DevStack
+    from devstack.stack.process import BackgroundService
 
 FC = TypeVar("FC", bound=Callable[..., object])
 
 
-def _stack(**settings: object) -> LocalStack:
-    from devstack.stack import LocalStack, StackConfig
+def _stack(**settings: object) -> DevStack:
+    from devstack.stack.deployment import DevStack, StackConfig
 
-    return LocalStack(StackConfig.from_env(**settings))
+    return DevStack(StackConfig.from_env(**settings))
 
 
 def _port_option(name: str, service: str) -> Callable[[FC], FC]:
@@ -75,7 +75,7 @@ def up(  # noqa: PLR0917 - one option per port
     """
     from botocore.exceptions import BotoCoreError
 
-    from devstack.process import ServiceError
+    from devstack.stack.process import ServiceError
 
     stack = _stack(
         moto_port=moto_port,
@@ -91,7 +91,7 @@ def up(  # noqa: PLR0917 - one option per port
         raise click.ClickException(str(exc)) from None
     except BotoCoreError as exc:  # e.g. a service died between its health check and now
         raise click.ClickException(f"provisioning failed: {exc}") from None
-    from devstack.demo import next_steps
+    from devstack.rigs.demo import next_steps
 
     click.echo("\nThe stack is running. Try:")
     for line in next_steps(stack.environment()):
@@ -111,7 +111,7 @@ def down(discard: bool) -> None:
     Refuses, listing the counts, while moto holds what a stop would lose: records after the
     trigger runner's checkpoint, messages in a queue, objects in a bucket.
     """
-    from devstack.process import ServiceError
+    from devstack.stack.process import ServiceError
 
     stack = _stack()
     if not discard:
@@ -142,7 +142,7 @@ def status(as_json: bool) -> None:
     """Each service: running or not, URL, pid, health, log file; for the trigger runner and
     the API, whether the endpoints they were started with still answer. Exit 1 unless all
     is well."""
-    from devstack.process import StackFailure
+    from devstack.stack.process import StackFailure
 
     stack = _stack()
     all_up = True
@@ -159,7 +159,7 @@ def status(as_json: bool) -> None:
         if st.name == "trigger" and st.healthy:
             trigger_url = st.url
     if trigger_url:
-        from devstack.stack import fetch_status
+        from devstack.stack.deployment import fetch_status
 
         doc = fetch_status(trigger_url)
         for name, function in doc.get("functions", {}).items():
@@ -188,7 +188,7 @@ def status(as_json: bool) -> None:
         raise SystemExit(1)
 
 
-def _show_dependencies(stack: LocalStack, service: BackgroundService) -> bool:
+def _show_dependencies(stack: DevStack, service: BackgroundService) -> bool:
     """One line per endpoint ``service`` was started with; False if one does not answer or
     its service moved elsewhere."""
     providers = {p.spec.name: p for p in stack.services()}
@@ -205,7 +205,7 @@ def _show_dependencies(stack: LocalStack, service: BackgroundService) -> bool:
 @command.command()
 def env() -> None:
     """Print ``export`` lines for the running stack: eval "$(featurestream local env)"."""
-    from devstack.process import ServiceError
+    from devstack.stack.process import ServiceError
 
     try:
         values = _stack().environment()

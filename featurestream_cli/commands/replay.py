@@ -138,12 +138,12 @@ def command(
     the order stream, as fast as the streams accept unless --speedup or --rate pace them.
     Progress and the summary go to stderr; stdout carries only --dry-run output.
     """
-    from featurestream.sources import RowError, SourceFileError
     from producers.checkpoint import CheckpointError
     from producers.exit_codes import EXIT_INTERRUPTED
     from producers.files import OutputError, check_writable
     from producers.progress import progress_for
     from producers.replay import ReplayOptions, run_replay
+    from producers.sources import RowError, SourceFileError
     from producers.streams import StreamNames
 
     outputs = {"--checkpoint": checkpoint, "--failed-file": None if dry_run else failed_file}

@@ -10,7 +10,7 @@ DEFAULT_DIR = Path("docs/events")
 
 def render_schemas() -> dict[str, str]:
     """File name → text of every published schema (what ``docs/events/`` must contain)."""
-    from featurestream.events import event_json_schemas
+    from featurestream.contract.events import event_json_schemas
 
     return {
         f"{stem}.schema.json": json.dumps(

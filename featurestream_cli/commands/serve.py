@@ -108,9 +108,9 @@ def command(
     os.environ.update({name: value for name, value in settings.items() if value})
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
-    from devstack.api_gateway import LocalHttpApi
-    from featurestream.config import ConfigError
-    from featurestream.inference_config import InferenceSettings
+    from devstack.standins.api_gateway import LocalHttpApi
+    from featurestream.ingest.settings import ConfigError
+    from featurestream.serving.settings import InferenceSettings
 
     try:
         InferenceSettings.from_env()

@@ -1,7 +1,7 @@
 """``featurestream template``: keep template.yaml's catalog-derived parts in step.
 
 Two kinds of block sit between ``# BEGIN generated: …`` and ``# END generated: …`` comments
-and are written from :mod:`featurestream.catalog`; nobody edits them by hand:
+and are written from :mod:`featurestream.contract.catalog`; nobody edits them by hand:
 
 - each ``AWS::SageMaker::FeatureGroup``'s Description and FeatureDefinitions;
 - the ``FeatureMetadata`` custom resource's ``CatalogHash``, which changes with the catalog
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from featurestream.catalog import FEATURE_GROUPS, FeatureGroupSpec
+from featurestream.contract.catalog import FEATURE_GROUPS, FeatureGroupSpec
 
 DEFAULT_TEMPLATE = Path("template.yaml")
 _HASH_BLOCK = re.compile(
@@ -65,7 +65,7 @@ def render_hash(text: str, digest: str) -> str:
 
 def render(text: str) -> str:
     """``text`` with every generated block rewritten from the catalog."""
-    from featurestream.metadata import catalog_hash
+    from featurestream.governance.metadata import catalog_hash
 
     specs = {spec.name: spec for spec in FEATURE_GROUPS}
     seen: set[str] = set()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from featurestream.model_contract import DEFAULT_CONTRACT_PATH
+from featurestream.contract.model_contract import DEFAULT_CONTRACT_PATH
 from featurestream_cli.options import DEFAULT_CUSTOMERS, DEFAULT_ORDERS
 
 DEFAULT_MODEL_DIR = Path("model")
@@ -63,12 +63,12 @@ def command(
     it is reordered. Holdout = whole customers (id divisible by 5). Prints ROC AUC and log
     loss on the holdout against a label-frequency baseline.
     """
-    from batch.history import HistoryError, read_history
-    from batch.model import CONTRACT_FILE, MODEL_FILE, save_model, train_model
-    from batch.training import build_training_rows, split_by_customer
-    from featurestream.params import load_params
-    from featurestream.sources import SourceFileError
+    from featurestream.contract.params import load_params
     from producers.files import OutputError, check_writable, ensure_folder
+    from producers.sources import SourceFileError
+    from training.dataset import build_training_rows, split_by_customer
+    from training.history import HistoryError, read_history
+    from training.model import CONTRACT_FILE, MODEL_FILE, save_model, train_model
 
     try:  # before training, which takes a while
         ensure_folder(model_dir)

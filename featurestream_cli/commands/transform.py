@@ -12,16 +12,16 @@ import click
 from featurestream_cli.options import timestamp_option
 
 if TYPE_CHECKING:
-    from featurestream.events import CustomerEvent, OrderEvent
-    from featurestream.params import MinMax
+    from featurestream.contract.events import CustomerEvent, OrderEvent
+    from featurestream.contract.params import MinMax
 
 
 def _read_with_fitter(
     kind: str, path: Path
 ) -> "tuple[Sequence[CustomerEvent | OrderEvent], Callable[[datetime], dict[str, MinMax]]]":
     """The file's events and a function fitting the scalers its feature group needs."""
-    from batch.fit import fit_customer_scalers, fit_order_scalers
-    from batch.history import read_customers, read_orders
+    from training.fit import fit_customer_scalers, fit_order_scalers
+    from training.history import read_customers, read_orders
 
     if kind == "customers":
         customers = read_customers(path)
@@ -67,13 +67,13 @@ def command(
     The columns are the feature group's (the tutorial's transformed features plus the raw
     timestamps and transform_version), computed by the same functions the stream Lambdas use.
     """
-    from batch.fit import build_params
-    from batch.history import HistoryError
-    from featurestream.catalog import CUSTOMERS, ORDERS
-    from featurestream.params import load_params
-    from featurestream.sources import SourceFileError
-    from featurestream.transforms import features_for, value_as_string
+    from featurestream.contract.catalog import CUSTOMERS, ORDERS
+    from featurestream.contract.params import load_params
+    from featurestream.contract.transforms import features_for, value_as_string
     from producers.files import OutputError, check_writable, write_replacing
+    from producers.sources import SourceFileError
+    from training.fit import build_params
+    from training.history import HistoryError
 
     try:
         check_writable(output)

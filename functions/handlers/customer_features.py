@@ -1,6 +1,7 @@
 """Lambda entry point for the customer-events stream: customer events → ``customers`` group.
 
-Thin on purpose: the pipeline (:mod:`featurestream.ingest`) is shared with the order handler.
+Thin on purpose: the pipeline (:mod:`featurestream.ingest.pipeline`) is shared with the order
+handler.
 """
 
 from typing import Any
@@ -8,8 +9,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from featurestream.ingest import CUSTOMER_STREAM, IngestApp
-from featurestream.observability import logger, metrics, tracer
+from featurestream.aws.observability import logger, metrics, tracer
+from featurestream.ingest.pipeline import CUSTOMER_STREAM, IngestApp
 
 app = IngestApp(CUSTOMER_STREAM)
 

@@ -3,7 +3,7 @@
 ``AWS::SageMaker::FeatureGroup`` cannot express per-feature descriptions and parameters, so
 ``FeatureMetadata`` (``Custom::FeatureMetadata`` in template.yaml) calls this function after
 both groups exist. Create and Update converge the deployed metadata to the catalog shipped
-with this code (:func:`featurestream.metadata.apply_catalog_metadata`); the resource's
+with this code (:func:`featurestream.governance.metadata.apply_catalog_metadata`); the resource's
 ``CatalogHash`` property changes with the catalog, which is what makes CloudFormation send an
 Update on every catalog change. Delete does nothing and always succeeds: the metadata goes
 away with the groups, and a Delete also follows a failed Create (rollback) or a stack delete
@@ -22,8 +22,8 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any, Final
 
-from featurestream.metadata import apply_catalog_metadata, catalog_hash
-from featurestream.observability import logger
+from featurestream.aws.observability import logger
+from featurestream.governance.metadata import apply_catalog_metadata, catalog_hash
 
 TIMEOUT_MARGIN_SECONDS: Final = 10.0
 """Respond FAILED this long before the Lambda timeout instead of leaving the stack waiting."""

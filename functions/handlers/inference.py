@@ -1,15 +1,15 @@
 """Lambda entry point for the HTTP API: customer features and reorder predictions.
 
 Thin on purpose: routing, reading, scoring and error mapping live in
-:mod:`featurestream.inference_app`. No pandas, scikit-learn or numpy on this path.
+:mod:`featurestream.serving.app`. No pandas, scikit-learn or numpy on this path.
 """
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from featurestream.inference_app import InferenceApp
-from featurestream.observability import logger, metrics, tracer
+from featurestream.aws.observability import logger, metrics, tracer
+from featurestream.serving.app import InferenceApp
 
 app = InferenceApp()
 

@@ -1,6 +1,7 @@
 """Lambda entry point for the order-events stream: order events → ``orders`` group.
 
-Thin on purpose: the pipeline (:mod:`featurestream.ingest`) is shared with the customer handler.
+Thin on purpose: the pipeline (:mod:`featurestream.ingest.pipeline`) is shared with the
+customer handler.
 """
 
 from typing import Any
@@ -8,8 +9,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from featurestream.ingest import ORDER_STREAM, IngestApp
-from featurestream.observability import logger, metrics, tracer
+from featurestream.aws.observability import logger, metrics, tracer
+from featurestream.ingest.pipeline import ORDER_STREAM, IngestApp
 
 app = IngestApp(ORDER_STREAM)
 

@@ -1,7 +1,7 @@
 """Serving functions for SageMaker's scikit-learn container (and the local endpoint).
 
 The container calls ``model_fn`` once, then per request ``input_fn`` → ``predict_fn`` →
-``output_fn``. The local endpoint (``devstack/model_endpoint``) imports this same file, so
+``output_fn``. The local endpoint (``devstack/standins/model_endpoint``) imports this same file, so
 the code tested locally is the code deployed.
 
 Input: ``text/csv``, one row per customer, columns in ``feature_list.json`` order (the

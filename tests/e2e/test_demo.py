@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from devstack.stack import LocalStack
+from devstack.stack.deployment import DevStack
 from featurestream_cli.main import cli
 from tests.e2e.test_pipeline import CUSTOMERS, _subset
-from tests.fixtures.localstack import point_cli_at
+from tests.fixtures.stack import point_cli_at
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.timeout(120)
 def test_demo_on_a_subset_shows_features_and_predictions(
-    local_stack: LocalStack,
+    local_stack: DevStack,
     local_stack_env: dict[str, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -14,14 +14,14 @@ from pathlib import Path
 import boto3
 import pytest
 
-from batch.history import read_history
-from devstack.chaos.workload import cut_raw
-from devstack.stack import LocalStack
-from featurestream.events import CustomerEvent, OrderEvent
-from featurestream.params import load_params
-from featurestream.transforms import features_for, recency, tenure, value_as_string
+from devstack.rigs.chaos.workload import cut_raw
+from devstack.stack.deployment import DevStack
+from featurestream.contract.events import CustomerEvent, OrderEvent
+from featurestream.contract.params import load_params
+from featurestream.contract.transforms import features_for, recency, tenure, value_as_string
 from producers.replay import ReplayOptions, run_replay
 from producers.streams import StreamNames
+from training.history import read_history
 
 REPO = Path(__file__).resolve().parents[2]
 CUSTOMERS = 300
@@ -51,7 +51,7 @@ def _newest(
     return newest
 
 
-def _totals(stack: LocalStack) -> tuple[int, int, bool]:
+def _totals(stack: DevStack) -> tuple[int, int, bool]:
     status = stack.watch()  # a dead or failing part fails the test at once
     totals = [f["totals"] for f in status["functions"].values()]
     processed = sum(t["records_processed"] for t in totals)
@@ -85,7 +85,7 @@ def _time_dependent_ok(
 
 @pytest.mark.timeout(120)
 def test_replayed_events_land_as_the_batch_reference_and_poison_pills_are_quarantined(
-    local_stack: LocalStack, local_stack_env: dict[str, str], tmp_path: Path
+    local_stack: DevStack, local_stack_env: dict[str, str], tmp_path: Path
 ) -> None:
     customers_csv, orders_csv, ids = _subset(tmp_path)
     history = read_history(customers_csv, orders_csv)

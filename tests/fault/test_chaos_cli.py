@@ -1,10 +1,10 @@
-"""`python -m devstack.chaos`: each share flag sets its own fault's share, the rest keep
+"""`python -m devstack.rigs.chaos`: each share flag sets its own fault's share, the rest keep
 their defaults."""
 
 import pytest
 
-from devstack.chaos.__main__ import SHARE_FLAGS, _parser, shares_from
-from devstack.chaos.plan import Shares
+from devstack.rigs.chaos.__main__ import SHARE_FLAGS, _parser, shares_from
+from devstack.rigs.chaos.plan import Shares
 
 
 def test_without_flags_every_share_is_the_default():

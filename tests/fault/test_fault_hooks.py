@@ -6,11 +6,11 @@ import json
 import boto3
 import pytest
 
-from devstack.chaos.plan import FaultPlan
-from devstack.chaos.workload import build_workload, poison_pills
-from devstack.featurestore import admin
-from devstack.featurestore.config import FaultConfig
-from featurestream.events import InvalidEvent, parse_event
+from devstack.rigs.chaos.plan import FaultPlan
+from devstack.rigs.chaos.workload import build_workload, poison_pills
+from devstack.standins.featurestore import admin
+from devstack.standins.featurestore.config import FaultConfig
+from featurestream.contract.events import InvalidEvent, parse_event
 from producers.encoding import encode_event
 from producers.faults import INJECTED_CODE, PartialFailureKinesis
 from producers.publisher import EventPublisher

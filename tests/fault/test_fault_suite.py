@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from devstack.chaos.figures import Figures, table
-from devstack.chaos.plan import Shares, all_together, single_fault_plans
-from devstack.chaos.runner import RunSettings, ScenarioRunner, run_suite
-from devstack.chaos.verify import check_online, newest_events
-from devstack.chaos.workload import customer_slice, read_slice
-from devstack.stack import LocalStack
-from featurestream.params import load_params
+from devstack.rigs.chaos.figures import Figures, table
+from devstack.rigs.chaos.plan import Shares, all_together, single_fault_plans
+from devstack.rigs.chaos.runner import RunSettings, ScenarioRunner, run_suite
+from devstack.rigs.chaos.verify import check_online, newest_events
+from devstack.rigs.chaos.workload import customer_slice, read_slice
+from devstack.stack.deployment import DevStack
+from featurestream.contract.params import load_params
 
 REPO = Path(__file__).resolve().parents[2]
 FIRST_CUSTOMER = 9001
@@ -32,7 +32,7 @@ PLANS = [
 
 
 @pytest.fixture(scope="module")
-def stack_env(local_stack: LocalStack) -> Iterator[LocalStack]:
+def stack_env(local_stack: DevStack) -> Iterator[DevStack]:
     with pytest.MonkeyPatch.context() as patch:
         for key, value in local_stack.environment().items():
             patch.setenv(key, value)
@@ -40,7 +40,7 @@ def stack_env(local_stack: LocalStack) -> Iterator[LocalStack]:
 
 
 @pytest.fixture(scope="module")
-def figures(stack_env: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Figures]:
+def figures(stack_env: DevStack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Figures]:
     results = run_suite(
         stack_env,
         PLANS,
@@ -94,7 +94,7 @@ def test_faults_without_redelivery_leave_exactly_one_offline_row_per_event(figur
 
 @pytest.mark.timeout(240)
 def test_the_online_check_sees_a_missing_and_a_stale_record(
-    stack_env: LocalStack, figures, tmp_path: Path
+    stack_env: DevStack, figures, tmp_path: Path
 ) -> None:
     """Not vacuous: plant both kinds of damage in a scenario's customers and look again."""
     from datetime import UTC, datetime, timedelta

@@ -3,7 +3,13 @@ strength alone, and the baseline holds none."""
 
 from dataclasses import fields
 
-from devstack.chaos.plan import FaultPlan, Shares, all_together, single_fault_plans, standard_plans
+from devstack.rigs.chaos.plan import (
+    FaultPlan,
+    Shares,
+    all_together,
+    single_fault_plans,
+    standard_plans,
+)
 
 SHARES = Shares(store_throttle=0.11, store_error=0.07, partial_put=0.13, duplicate=0.17)
 FAULTS = [f.name for f in fields(FaultPlan) if f.name != "name"]

@@ -2,9 +2,9 @@
 
 import base64
 
-from devstack.chaos.figures import Figures, table
-from devstack.chaos.verify import check_quarantine
-from devstack.chaos.workload import poison_pills
+from devstack.rigs.chaos.figures import Figures, table
+from devstack.rigs.chaos.verify import check_quarantine
+from devstack.rigs.chaos.workload import poison_pills
 
 
 def _message(pill, reason: str | None = None, key: str | None = None) -> dict:

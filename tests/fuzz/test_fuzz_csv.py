@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from featurestream.sources import RowError, SourceFileError, read_order_events
+from producers.sources import RowError, SourceFileError, read_order_events
 from tests.fuzz.strategies import NAME, hostile_text
 
 HEADER = [

@@ -6,7 +6,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from featurestream.events import CustomerEvent, InvalidEvent, OrderEvent, parse_event
+from featurestream.contract.events import CustomerEvent, InvalidEvent, OrderEvent, parse_event
 from producers.encoding import encode_event
 from tests.fuzz.strategies import NAME, event_payloads, json_values, near_valid_orders
 

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import handlers.inference
-from devstack.api_gateway import LambdaContext
-from featurestream.inference_app import InferenceApp
+from devstack.standins.api_gateway import LambdaContext
+from featurestream.serving.app import InferenceApp
 from tests.fixtures.inference import api_event
 from tests.fuzz.strategies import NAME, hostile_text, json_values, nested
 

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import handlers.order_features as order_features
-from featurestream.kinesis_event import kinesis_event
+from devstack.standins.kinesis_event import kinesis_event
 from tests.fixtures.kinesis_events import ORDER_POSITION
 from tests.fuzz.strategies import NAME, event_payloads
 

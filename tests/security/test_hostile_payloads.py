@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from featurestream.events import MAX_EVENT_BYTES, InvalidEvent, parse_event
+from featurestream.contract.events import MAX_EVENT_BYTES, InvalidEvent, parse_event
 from handlers import order_features
 from tests.fixtures.kinesis_events import batch, order_event
 

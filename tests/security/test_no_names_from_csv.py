@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from featurestream.sources import RowError, read_customer_events
 from featurestream_cli.main import cli
+from producers.sources import RowError, read_customer_events
 from tests.integration.producers.conftest import Streams, streams  # noqa: F401 (fixture)
 from tests.unit.producers.support import CUSTOMER_HEADER, write_csv, write_exports
 

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from featurestream.kinesis_event import kinesis_event
-from featurestream.observability import logger
+from devstack.standins.kinesis_event import kinesis_event
+from featurestream.aws.observability import logger
 from handlers import customer_features, order_features
 from tests.fixtures.kinesis_events import (
     CUSTOMER_POSITION,

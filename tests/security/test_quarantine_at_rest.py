@@ -4,7 +4,7 @@ keep them encrypted for their retention."""
 
 from pathlib import Path
 
-from devstack.template import Template, local_stack
+from devstack.stack.template import Template, local_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = Template.load(ROOT / "template.yaml")
@@ -43,7 +43,7 @@ def test_the_local_stack_provisions_the_quarantine_retention(
 ):
     import boto3
 
-    from devstack.provision import provision
+    from devstack.stack.provision import provision
 
     for service in ("KINESIS", "SQS", "S3", "DYNAMODB"):
         monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", moto_server)

@@ -1,5 +1,5 @@
 """The Lambda import path stays lean: no pandas, scikit-learn, numpy, pyarrow, duckdb, moto,
-batch or devstack.
+training or devstack.
 
 One fresh interpreter, run from ``functions/`` (the Lambda's CodeUri) so nothing imported by
 the test session can hide a heavy import, imports every module in turn and records which
@@ -17,14 +17,24 @@ from typing import Any
 
 import pytest
 
-from devstack.lambda_runtime import deployed_import_env
+from devstack.stack.lambda_runtime import deployed_import_env
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
-HEAVY = ("pandas", "sklearn", "numpy", "pyarrow", "duckdb", "devstack", "batch", "moto")
-LAMBDA_MODULES = sorted(
-    [f"featurestream.{p.stem}" for p in (FUNCTIONS / "featurestream").glob("[a-z]*.py")]
-    + [f"handlers.{p.stem}" for p in (FUNCTIONS / "handlers").glob("[a-z]*.py")]
-)
+HEAVY = ("pandas", "sklearn", "numpy", "pyarrow", "duckdb", "devstack", "training", "moto")
+
+
+def _modules(package: str) -> list[str]:
+    """Every module of a package under ``functions/``, its sub-packages' modules included."""
+    root = FUNCTIONS / package
+    return [
+        ".".join((package, *path.relative_to(root).with_suffix("").parts))
+        for path in root.rglob("[a-z]*.py")
+    ]
+
+
+LAMBDA_MODULES = sorted(_modules("featurestream") + _modules("handlers"))
+# Used by producers, the CLI and tests only: the Lambda zip does not ship them.
+NOT_DEPLOYED = ("sources", "kinesis_event", "catalog_checks")
 
 PROBE = """
 import importlib, json, os, sys, traceback
@@ -96,7 +106,7 @@ def probe() -> dict[str, Any]:
 
 
 def test_the_library_has_modules_to_check() -> None:
-    assert "featurestream.transforms" in LAMBDA_MODULES
+    assert "featurestream.contract.transforms" in LAMBDA_MODULES
     assert "handlers.inference" in LAMBDA_MODULES
 
 
@@ -150,7 +160,7 @@ def test_the_inference_handler_does_without_pydantic(in_lambda: dict[str, Any]) 
     """The event models are for the stream Lambdas: importing pydantic and building them was
     about a sixth of the inference Lambda's cold start, for a customer id pattern."""
     assert "pydantic" not in in_lambda["modules"]
-    assert "featurestream.events" not in in_lambda["modules"]
+    assert "featurestream.contract.events" not in in_lambda["modules"]
 
 
 def test_tracing_patches_botocore_and_nothing_else(in_lambda: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from devstack.process import free_port
+from devstack.stack.process import free_port
 from tests.integration.emulator.support import definitions, record
 
 GROUP = "crash"
@@ -33,7 +33,7 @@ _CLIENT = Config(
 
 
 class Emulator:
-    """``python -m devstack.featurestore`` as a child process (the way the local stack runs it)."""
+    """``python -m devstack.standins.featurestore`` as a child process (the way the local stack runs it)."""
 
     def __init__(self, state_dir: Path, port: int) -> None:
         self.state_dir, self.port = state_dir, port
@@ -47,7 +47,7 @@ class Emulator:
                 [
                     sys.executable,
                     "-m",
-                    "devstack.featurestore",
+                    "devstack.standins.featurestore",
                     "--state-dir",
                     str(self.state_dir),
                     "--port",

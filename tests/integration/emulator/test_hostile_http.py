@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from devstack.api_gateway import LocalHttpApi
-from devstack.loopback_http import BODY_TIMEOUT_S
-from devstack.trigger.runner import TriggerRunner
+from devstack.standins.api_gateway import LocalHttpApi
+from devstack.standins.loopback_http import BODY_TIMEOUT_S
+from devstack.standins.trigger.runner import TriggerRunner
 from tests.fixtures.inference import ENDPOINT_NAME, customer_event
 
 TOKEN = "hostile-test-token"

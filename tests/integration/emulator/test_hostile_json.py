@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from devstack.featurestore.config import FaultConfig
+from devstack.standins.featurestore.config import FaultConfig
 
 JSON11 = {"Content-Type": "application/x-amz-json-1.1"}
 T0 = "2024-05-01T00:00:00Z"

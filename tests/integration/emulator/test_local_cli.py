@@ -7,7 +7,7 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from devstack.process import BackgroundService, ServiceError, ServiceSpec
+from devstack.stack.process import BackgroundService, ServiceError, ServiceSpec
 from featurestream_cli.main import cli
 
 

@@ -11,8 +11,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from devstack.featurestore.config import FaultConfig
-from devstack.featurestore.server import FeatureStoreEmulator
+from devstack.standins.featurestore.config import FaultConfig
+from devstack.standins.featurestore.server import FeatureStoreEmulator
 from tests.integration.emulator.support import definitions, error_code, record
 
 KEY_RE = re.compile(

@@ -12,7 +12,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from devstack.featurestore.server import FeatureStoreEmulator
+from devstack.standins.featurestore.server import FeatureStoreEmulator
 from tests.integration.emulator.support import definitions, error_code, record
 
 _NO_RETRY = Config(retries={"mode": "standard", "total_max_attempts": 1})

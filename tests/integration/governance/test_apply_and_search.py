@@ -10,8 +10,8 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from featurestream.catalog import CUSTOMERS, FEATURE_GROUPS, ORDERS, FeatureGroupSpec
-from featurestream.metadata import CatalogMismatch, apply_catalog_metadata
+from featurestream.contract.catalog import CUSTOMERS, FEATURE_GROUPS, ORDERS, FeatureGroupSpec
+from featurestream.governance.metadata import CatalogMismatch, apply_catalog_metadata
 from featurestream_cli.commands.catalog import command
 
 

@@ -15,8 +15,8 @@ from typing import Any
 import boto3
 import pytest
 
-from featurestream.catalog import FEATURE_GROUPS
-from featurestream.metadata import catalog_hash
+from featurestream.contract.catalog import FEATURE_GROUPS
+from featurestream.governance.metadata import catalog_hash
 from handlers import feature_metadata
 from tests.integration.governance.test_apply_and_search import create_group, metadata
 

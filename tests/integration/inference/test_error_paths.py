@@ -5,10 +5,10 @@ import json
 import boto3
 import pytest
 
-from devstack.featurestore.config import FaultConfig
-from devstack.model_endpoint.server import EndpointFaults
-from featurestream.inference_app import InferenceApp
-from featurestream.serving import OnlineReader
+from devstack.standins.featurestore.config import FaultConfig
+from devstack.standins.model_endpoint.server import EndpointFaults
+from featurestream.serving.app import InferenceApp
+from featurestream.serving.online_reader import OnlineReader
 from tests.fixtures.inference import api_event, customer_event, order_event
 
 REQUEST_AT = "2022-01-10T12:00:00.000Z"
@@ -120,7 +120,7 @@ def test_unprocessed_identifiers_are_retried_until_read(inference_env):
 
 
 def test_unprocessed_identifiers_left_after_the_last_attempt_are_a_503(inference_env):
-    from featurestream.api_errors import ApiError
+    from featurestream.serving.errors import ApiError
 
     ids = [f"C{n}" for n in range(400, 480)]
     client = boto3.client("sagemaker-featurestore-runtime")

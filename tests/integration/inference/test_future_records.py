@@ -5,12 +5,12 @@ The real handler against the emulator and the local endpoint."""
 
 import json
 
-from featurestream.inference_app import InferenceApp
+from featurestream.serving.app import InferenceApp
 from tests.fixtures.inference import api_event, customer_event, order_event
 
 REQUEST_AT = "2022-01-10T12:00:00.000Z"
 FAR_FUTURE = "9999-12-31T23:59:59.000Z"
-# from functions/featurestream/params.json: recency is scaled over 0..730 days, tenure 731..2191
+# from functions/featurestream/contract/params.json: recency is scaled over 0..730 days, tenure 731..2191
 RECENCY_OF_0_DAYS = 0.0
 TENURE_OF_0_DAYS = (0 - 731) / (2191 - 731)
 

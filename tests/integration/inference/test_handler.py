@@ -6,14 +6,14 @@ from datetime import timedelta
 
 import pytest
 
-from batch.history import History
-from batch.training import build_training_rows
-from featurestream.inference_app import InferenceApp
-from featurestream.model_contract import load_contract
-from featurestream.params import load_params
-from featurestream.timeutil import parse_timestamp
-from featurestream.transforms import customer_features, order_features
+from featurestream.contract.model_contract import load_contract
+from featurestream.contract.params import load_params
+from featurestream.contract.timeutil import parse_timestamp
+from featurestream.contract.transforms import customer_features, order_features
+from featurestream.serving.app import InferenceApp
 from tests.fixtures.inference import api_event, customer_event, order_event
+from training.dataset import build_training_rows
+from training.history import History
 
 REQUEST_AT = "2022-01-10T12:00:00.000Z"
 

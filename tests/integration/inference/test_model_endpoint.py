@@ -6,7 +6,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from featurestream.model_contract import load_contract
+from featurestream.contract.model_contract import load_contract
 
 ROW = "0,1,0,0,0,0,0,1,0.9,0.5,1,0.2\n1,0,1,0,0,0,0,0,0.1,0.5,0,0.2\n"
 

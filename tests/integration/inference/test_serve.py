@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from devstack.api_gateway import LocalHttpApi, Route, build_event
+from devstack.standins.api_gateway import LocalHttpApi, Route, build_event
 from tests.fixtures.inference import customer_event, order_event
 
 TOKEN = "s3cret-test-token"
@@ -100,8 +100,8 @@ def test_serve_documents_and_passes_on_the_per_group_max_ages(monkeypatch):
     """--max-customers-age/--max-orders-age reach the handler's environment (0 = never)."""
     from click.testing import CliRunner
 
-    import devstack.api_gateway
-    from featurestream.inference_config import InferenceSettings
+    import devstack.standins.api_gateway
+    from featurestream.serving.settings import InferenceSettings
     from featurestream_cli.main import cli
 
     seen: list[InferenceSettings] = []
@@ -115,7 +115,7 @@ def test_serve_documents_and_passes_on_the_per_group_max_ages(monkeypatch):
         def serve_forever(self):
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(devstack.api_gateway, "LocalHttpApi", Gateway)
+    monkeypatch.setattr(devstack.standins.api_gateway, "LocalHttpApi", Gateway)
     # serve writes into os.environ: set everything it writes here, so it is restored after
     monkeypatch.setenv("CUSTOMERS_FEATURE_GROUP_NAME", "x")
     monkeypatch.setenv("ORDERS_FEATURE_GROUP_NAME", "x")

@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import pytest
 
-from devstack.featurestore.config import FaultConfig
-from featurestream.batch_writer import BatchWriter
-from featurestream.catalog import ORDERS
-from featurestream.store import StoreRejected, TransientStoreError, client_config
+from devstack.standins.featurestore.config import FaultConfig
+from featurestream.aws.store_errors import StoreRejected, TransientStoreError, client_config
+from featurestream.contract.catalog import ORDERS
+from featurestream.ingest.store_writer import StoreWriter
 from handlers import order_features
 from tests.fixtures.kinesis_events import batch, order_event
 
@@ -24,14 +24,14 @@ def calls(monkeypatch):
     """Identifiers of every BatchWriteRecord call the writer makes (re-sends included)."""
     seen: list[list[str]] = []
     lock = threading.Lock()
-    original = BatchWriter._call
+    original = StoreWriter._call
 
     def spy(self, call, decided):
         with lock:
             seen.append([pending.key for pending in call])
         return original(self, call, decided)
 
-    monkeypatch.setattr(BatchWriter, "_call", spy)
+    monkeypatch.setattr(StoreWriter, "_call", spy)
     return seen
 
 
@@ -102,7 +102,7 @@ def writer(ingest_stack, **kwargs):
         "sagemaker-featurestore-runtime", config=client_config(pool_size=4, max_attempts=1)
     )
     kwargs.setdefault("linger_ms", 20)
-    return BatchWriter(
+    return StoreWriter(
         client,
         ingest_stack.orders_group,
         record_identifier=ORDERS.record_identifier,

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from featurestream.catalog import CUSTOMERS, ORDERS
-from featurestream.kinesis_event import kinesis_event
-from featurestream.timeutil import format_event_time
+from devstack.standins.kinesis_event import kinesis_event
+from featurestream.contract.catalog import CUSTOMERS, ORDERS
+from featurestream.contract.timeutil import format_event_time
 from handlers import customer_features, order_features
 from tests.fixtures.kinesis_events import (
     CUSTOMER_POSITION,

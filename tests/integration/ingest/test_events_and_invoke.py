@@ -9,8 +9,8 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from featurestream.catalog import ORDERS
-from featurestream.events import InvalidEvent, parse_event
+from featurestream.contract.catalog import ORDERS
+from featurestream.contract.events import InvalidEvent, parse_event
 from featurestream_cli.commands import events as events_command
 from featurestream_cli.commands import invoke as invoke_command
 from tests.fixtures.kinesis_events import create_group

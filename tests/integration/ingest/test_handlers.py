@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from devstack.featurestore.config import FaultConfig
-from featurestream.catalog import CUSTOMERS, ORDERS
-from featurestream.events import parse_event
-from featurestream.params import load_params
-from featurestream.transforms import features_for, to_record
+from devstack.standins.featurestore.config import FaultConfig
+from featurestream.contract.catalog import CUSTOMERS, ORDERS
+from featurestream.contract.events import parse_event
+from featurestream.contract.params import load_params
+from featurestream.contract.transforms import features_for, to_record
 from handlers import customer_features, order_features
 from tests.fixtures.kinesis_events import (
     CUSTOMER_POSITION,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from featurestream.events import parse_event
+from featurestream.contract.events import parse_event
 from tests.integration.producers.conftest import Streams
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "publishing.md"

@@ -3,8 +3,8 @@
 import json
 import time
 
-from devstack.trigger import TriggerRunner
-from devstack.trigger.batching import lane_for
+from devstack.standins.trigger import TriggerRunner
+from devstack.standins.trigger.batching import lane_for
 from tests.fixtures.trigger import wait_for
 
 

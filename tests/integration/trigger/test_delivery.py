@@ -4,7 +4,7 @@ import base64
 import json
 import urllib.request
 
-from devstack.trigger import TriggerRunner
+from devstack.standins.trigger import TriggerRunner
 
 
 def test_event_is_exactly_what_lambda_delivers(trigger_env, moto_server):

@@ -1,5 +1,5 @@
 """The real template and handlers through the runner: order and customer events land in the
-Feature Store emulator (groups created from ``featurestream.catalog``)."""
+Feature Store emulator (groups created from ``featurestream.contract.catalog``)."""
 
 import json
 import uuid
@@ -7,8 +7,8 @@ import uuid
 import boto3
 import pytest
 
-from devstack.trigger import TriggerRunner
-from featurestream.catalog import CUSTOMERS, ORDERS
+from devstack.standins.trigger import TriggerRunner
+from featurestream.contract.catalog import CUSTOMERS, ORDERS
 from tests.fixtures.kinesis_events import create_group, customer_event, order_event
 from tests.fixtures.trigger import REPO
 

@@ -1,11 +1,11 @@
-"""``python -m devstack.trigger`` as a background service of the local stack."""
+"""``python -m devstack.standins.trigger`` as a background service of the local stack."""
 
 import json
 import sys
 import time
 import urllib.request
 
-from devstack.process import BackgroundService, ServiceSpec
+from devstack.stack.process import BackgroundService, ServiceSpec
 
 
 def test_runs_as_a_background_service_with_health_and_status(trigger_env, tmp_path):
@@ -16,7 +16,7 @@ def test_runs_as_a_background_service_with_health_and_status(trigger_env, tmp_pa
             argv=(
                 sys.executable,
                 "-m",
-                "devstack.trigger",
+                "devstack.standins.trigger",
                 "--template",
                 str(template),
                 "--stack-name",

@@ -95,8 +95,8 @@ def test_each_lock_pins_with_hashes_and_holds_its_inputs(lock):
 
 
 def test_packages_whose_internals_are_patched_are_pinned_exactly_to_the_patched_version():
-    from devstack.moto_service import MOTO_VERSION
-    from featurestream.aws_clients import BOTOCORE_VERSION
+    from devstack.standins.moto_service import MOTO_VERSION
+    from featurestream.aws.clients import BOTOCORE_VERSION
 
     declared = {_normal(r.name): str(r.specifier) for r in _declared()}
     assert declared["moto"] == f"=={MOTO_VERSION}"
@@ -105,11 +105,11 @@ def test_packages_whose_internals_are_patched_are_pinned_exactly_to_the_patched_
     import moto
 
     assert moto.__version__ == MOTO_VERSION, (
-        f"moto {moto.__version__} is installed; devstack.moto_service was verified against "
+        f"moto {moto.__version__} is installed; devstack.standins.moto_service was verified against "
         f"moto {MOTO_VERSION}: run `make install`, or re-verify the patch (docs/dependencies.md)"
     )
     assert botocore.__version__ == BOTOCORE_VERSION, (
-        f"botocore {botocore.__version__} is installed; featurestream.aws_clients' parser hooks "
+        f"botocore {botocore.__version__} is installed; featurestream.aws.clients' parser hooks "
         f"were verified against botocore {BOTOCORE_VERSION}: run `make install`, or re-verify"
     )
 

@@ -2,11 +2,11 @@
 
 import pytest
 
-from devstack.featurestore.config import TiePolicy
-from devstack.featurestore.database import Database
-from devstack.featurestore.errors import ApiError
-from devstack.featurestore.online import OnlineStore
-from devstack.featurestore.search import check_expression, evaluate, resolve, search
+from devstack.standins.featurestore.config import TiePolicy
+from devstack.standins.featurestore.database import Database
+from devstack.standins.featurestore.errors import ApiError
+from devstack.standins.featurestore.online import OnlineStore
+from devstack.standins.featurestore.search import check_expression, evaluate, resolve, search
 
 DOC = {
     "FeatureName": "age",

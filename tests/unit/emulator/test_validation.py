@@ -2,8 +2,8 @@
 
 import pytest
 
-from devstack.featurestore.errors import ApiError
-from devstack.featurestore.validation import (
+from devstack.standins.featurestore.errors import ApiError
+from devstack.standins.featurestore.validation import (
     check_fg_name_or_arn,
     check_scalar,
     parse_event_time,

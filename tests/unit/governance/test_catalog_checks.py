@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from featurestream.catalog import CUSTOMERS, FEATURE_GROUPS, ORDERS, Feature
-from featurestream.catalog_checks import check_catalog, check_definitions, definitions_of
-from featurestream.metadata import catalog_hash
+from featurestream.contract.catalog import CUSTOMERS, FEATURE_GROUPS, ORDERS, Feature
+from featurestream.governance.metadata import catalog_hash
+from featurestream_cli.catalog_checks import check_catalog, check_definitions, definitions_of
 from featurestream_cli.commands import template as template_command
 from featurestream_cli.commands.catalog import (
     command,

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from devstack.template import Template, local_stack
-from featurestream.catalog import FEATURE_GROUPS
+from devstack.stack.template import Template, local_stack
+from featurestream.contract.catalog import FEATURE_GROUPS
 from featurestream_cli.commands.catalog import command, render_docs, search_expression
 from featurestream_cli.main import cli
 
@@ -107,7 +107,7 @@ def test_custom_resource_refs_both_groups_and_carries_the_hash():
         "customers": {"Ref": "CustomersFeatureGroup"},
         "orders": {"Ref": "OrdersFeatureGroup"},
     }
-    from featurestream.metadata import catalog_hash
+    from featurestream.governance.metadata import catalog_hash
 
     assert props["CatalogHash"] == catalog_hash()
 

@@ -5,8 +5,8 @@ from types import MappingProxyType
 
 import pytest
 
-from featurestream.catalog import CUSTOMERS, FEATURE_GROUPS, ORDERS, Feature
-from featurestream.metadata import (
+from featurestream.contract.catalog import CUSTOMERS, FEATURE_GROUPS, ORDERS, Feature
+from featurestream.governance.metadata import (
     MAX_PARAMETER_CHANGES,
     CatalogMismatch,
     DesiredMetadata,

@@ -9,9 +9,9 @@ import json
 import pytest
 
 import handlers.inference
-from devstack.api_gateway import LambdaContext
-from featurestream.http_api import MAX_BODY_BYTES, FeaturesRequest, parse_request
-from featurestream.inference_app import InferenceApp
+from devstack.standins.api_gateway import LambdaContext
+from featurestream.serving.app import InferenceApp
+from featurestream.serving.http import MAX_BODY_BYTES, FeaturesRequest, parse_request
 from tests.fixtures.inference import api_event
 
 NAME = "Zebulon Quackenbush"

@@ -7,11 +7,11 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from featurestream.api_errors import ApiError
-from featurestream.http_api import MAX_CUSTOMER_IDS
-from featurestream.inference_app import build_service
-from featurestream.inference_config import InferenceSettings
-from featurestream.serving import OnlineReader, chunk_size
+from featurestream.serving.app import build_service
+from featurestream.serving.errors import ApiError
+from featurestream.serving.http import MAX_CUSTOMER_IDS
+from featurestream.serving.online_reader import OnlineReader, chunk_size
+from featurestream.serving.settings import InferenceSettings
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:feature-group/"
 

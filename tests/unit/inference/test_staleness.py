@@ -6,16 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from featurestream.config import ConfigError
-from featurestream.inference_config import InferenceSettings
-from featurestream.inference_service import InferenceService
-from featurestream.model_client import ModelClient
-from featurestream.model_contract import ContractFeature, ModelContract
-from featurestream.params import load_params
-from featurestream.request_features import CorruptRecord, group_view
-from featurestream.serving import OnlineReader
-from featurestream.timeutil import format_event_time, parse_timestamp
-from featurestream.transforms import tenure
+from featurestream.contract.model_contract import ContractFeature, ModelContract
+from featurestream.contract.params import load_params
+from featurestream.contract.timeutil import format_event_time, parse_timestamp
+from featurestream.contract.transforms import tenure
+from featurestream.ingest.settings import ConfigError
+from featurestream.serving.model_client import ModelClient
+from featurestream.serving.online_reader import OnlineReader
+from featurestream.serving.request_features import CorruptRecord, group_view
+from featurestream.serving.service import InferenceService
+from featurestream.serving.settings import InferenceSettings
 
 AS_OF = datetime(2022, 1, 10, 12, tzinfo=UTC)
 WEEK = 7 * 24 * 3600.0

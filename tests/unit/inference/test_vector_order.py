@@ -7,18 +7,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from featurestream.catalog import CUSTOMERS, ORDERS
-from featurestream.inference_service import InferenceService
-from featurestream.model_client import ModelClient
-from featurestream.model_contract import (
+from featurestream.contract.catalog import CUSTOMERS, ORDERS
+from featurestream.contract.model_contract import (
     ContractFeature,
     MissingFeatures,
     ModelContract,
     contract_from_json,
 )
-from featurestream.params import load_params
-from featurestream.serving import OnlineReader
-from featurestream.transforms import to_record
+from featurestream.contract.params import load_params
+from featurestream.contract.transforms import to_record
+from featurestream.serving.model_client import ModelClient
+from featurestream.serving.online_reader import OnlineReader
+from featurestream.serving.service import InferenceService
 from tests.fixtures.inference import customer_event, order_event
 
 AS_OF = datetime(2022, 1, 10, tzinfo=UTC)
@@ -59,7 +59,7 @@ class RecordingEndpoint:
 
 
 def _service(contract):
-    from featurestream.transforms import customer_features, order_features
+    from featurestream.contract.transforms import customer_features, order_features
 
     params = load_params()
     customer = customer_features(customer_event("C7", age=33, sex="M"), params=params, as_of=AS_OF)
@@ -143,7 +143,7 @@ def test_a_broken_contract_is_refused(document, fragment):
 
 
 def test_every_contract_feature_exists_in_the_catalog():
-    from featurestream.model_contract import load_contract
+    from featurestream.contract.model_contract import load_contract
 
     specs = {"customers": CUSTOMERS, "orders": ORDERS}
     for feature in load_contract().features:

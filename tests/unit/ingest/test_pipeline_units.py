@@ -12,21 +12,21 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.stub import Stubber
 
-from featurestream.batch_processor import WholeBatchProcessor
-from featurestream.config import ConfigError, Settings
-from featurestream.kinesis_event import StreamPosition, kinesis_event
-from featurestream.quarantine import (
-    MAX_PAYLOAD_BYTES,
-    Quarantine,
-    QuarantinedRecord,
-    QuarantineUnavailable,
-)
-from featurestream.store import (
+from devstack.standins.kinesis_event import StreamPosition, kinesis_event
+from featurestream.aws.store_errors import (
     StoreRejected,
     TransientStoreError,
     classify,
     client_config,
 )
+from featurestream.ingest.quarantine import (
+    MAX_PAYLOAD_BYTES,
+    Quarantine,
+    QuarantinedRecord,
+    QuarantineUnavailable,
+)
+from featurestream.ingest.record_batch import WholeBatchProcessor
+from featurestream.ingest.settings import ConfigError, Settings
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -68,7 +68,7 @@ def test_the_event_time_window_defaults_to_2000_and_five_minutes():
 
 
 def test_the_templates_window_defaults_are_the_settings_defaults():
-    from devstack.template import Template, local_stack
+    from devstack.stack.template import Template, local_stack
 
     template = Template.load(ROOT / "template.yaml")
     function = template.function("OrderFeaturesFunction")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from batch.history import History, read_history
+from training.history import History, read_history
 
 RAW = Path(__file__).resolve().parents[3] / "raw"
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from featurestream.catalog import (
+from featurestream.contract.catalog import (
     FEATURE_GROUP_NAME_PATTERN,
     FEATURE_GROUPS,
     FEATURE_NAME_PATTERN,

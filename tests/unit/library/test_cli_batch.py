@@ -5,8 +5,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from featurestream.catalog import ORDERS
-from featurestream.params import DEFAULT_PARAMS_PATH, load_params
+from featurestream.contract.catalog import ORDERS
+from featurestream.contract.params import DEFAULT_PARAMS_PATH, load_params
 from featurestream_cli.main import cli
 
 ORDERS_CSV = (

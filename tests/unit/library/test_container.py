@@ -4,7 +4,7 @@ the cyclic GC; reset() closes the value and the next use builds a new one."""
 import gc
 import threading
 
-from featurestream.container import PerContainer
+from featurestream.aws.container import PerContainer
 
 
 def test_built_once_by_the_first_of_many_threads_then_the_heap_is_frozen():

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from batch.fit import fit_order_scalers
-from batch.history import History
-from batch.training import MODEL_FEATURES, build_training_rows
-from featurestream.params import FittedParams, MinMax, content_version
-from featurestream.request_features import group_view
-from featurestream.transforms import order_features
+from featurestream.contract.params import FittedParams, MinMax, content_version
+from featurestream.contract.transforms import order_features
+from featurestream.serving.request_features import group_view
 from featurestream_cli.main import cli
 from tests.fixtures.inference import customer_event, order_event
+from training.dataset import MODEL_FEATURES, build_training_rows
+from training.fit import fit_order_scalers
+from training.history import History
 
 LATE = "2021-12-31T23:59:00.000Z"
 AS_OF = datetime(2022, 1, 1, 0, 1, tzinfo=UTC)  # two minutes after LATE, on the next date

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from featurestream.events import (
+from featurestream.contract.events import (
     MAX_EVENT_BYTES,
     CustomerEvent,
     EventTimeWindow,

@@ -5,10 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from batch.fit import fit_params
-from batch.history import History
-from featurestream.params import DEFAULT_PARAMS_PATH, SCALED_FEATURES, load_params, params_from_json
+from featurestream.contract.params import (
+    DEFAULT_PARAMS_PATH,
+    SCALED_FEATURES,
+    load_params,
+    params_from_json,
+)
 from featurestream_cli.commands.fit import describe_input
+from training.fit import fit_params
+from training.history import History
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from featurestream.params import params_from_json
+from featurestream.contract.params import params_from_json
 
 
 def _document(**changes):

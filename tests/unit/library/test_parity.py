@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from batch.fit import fit_params
-from batch.history import History
-from featurestream.catalog import CUSTOMERS, ORDERS
-from featurestream.params import FittedParams, load_params
-from featurestream.transforms import customer_features, order_features
+from featurestream.contract.catalog import CUSTOMERS, ORDERS
+from featurestream.contract.params import FittedParams, load_params
+from featurestream.contract.transforms import customer_features, order_features
 from tests.reference import tutorial
+from training.fit import fit_params
+from training.history import History
 
 RAW = Path(__file__).resolve().parents[3] / "raw"
 TOLERANCE = 1e-9

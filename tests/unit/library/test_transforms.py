@@ -4,11 +4,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from featurestream.catalog import CUSTOMERS, ORDERS
-from featurestream.events import CustomerEvent, OrderEvent
-from featurestream.params import FittedParams, MinMax, content_version
-from featurestream.timeutil import days_between, format_event_time, parse_timestamp
-from featurestream.transforms import (
+from featurestream.contract.catalog import CUSTOMERS, ORDERS
+from featurestream.contract.events import CustomerEvent, OrderEvent
+from featurestream.contract.params import FittedParams, MinMax, content_version
+from featurestream.contract.timeutil import days_between, format_event_time, parse_timestamp
+from featurestream.contract.transforms import (
     age_bins,
     customer_features,
     features_for,

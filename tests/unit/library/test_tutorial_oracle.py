@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from featurestream.transforms import age_bins
+from featurestream.contract.transforms import age_bins
 from tests.reference import tutorial
 
 BRASILIA = timezone(-timedelta(hours=2))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from featurestream.sources import (
+from producers.sources import (
     RowError,
     SourceFileError,
     SourceRow,

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from featurestream.sources import RowError, SourceFileError
 from producers.checkpoint import Checkpoint, CheckpointError, fingerprint
 from producers.pacing import Pacer
+from producers.sources import RowError, SourceFileError
 from producers.timeline import read_timeline
 from tests.unit.producers.support import (
     CUSTOMER_HEADER,

@@ -6,7 +6,7 @@ import zlib
 import pytest
 from botocore.exceptions import ClientError
 
-from featurestream.events import InvalidEvent
+from featurestream.contract.events import InvalidEvent
 from producers.batching import BatchLimits
 from producers.publisher import (
     HELD_BEHIND_FAILURE,

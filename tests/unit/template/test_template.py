@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from devstack.template import NO_VALUE, Template, TemplateError, load_yaml, local_stack
-from featurestream.catalog import CUSTOMERS, ORDERS
+from devstack.stack.template import NO_VALUE, Template, TemplateError, load_yaml, local_stack
+from featurestream.contract.catalog import CUSTOMERS, ORDERS
 from featurestream_cli.commands.template import render
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -4,9 +4,9 @@ import base64
 import json
 from collections import deque
 
-from devstack.trigger.batching import MAX_PAYLOAD_BYTES, batch_ready, lane_for, take_batch
-from devstack.trigger.destination import failure_message
-from devstack.trigger.records import StreamRecord, build_event
+from devstack.standins.trigger.batching import MAX_PAYLOAD_BYTES, batch_ready, lane_for, take_batch
+from devstack.standins.trigger.destination import failure_message
+from devstack.standins.trigger.records import StreamRecord, build_event
 
 STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/s"
 

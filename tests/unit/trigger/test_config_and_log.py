@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-from devstack.trigger.config import load_mappings
-from devstack.trigger.logfile import JsonLog, LineWriter
+from devstack.standins.trigger.config import load_mappings
+from devstack.standins.trigger.logfile import JsonLog, LineWriter
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
 

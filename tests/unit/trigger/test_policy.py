@@ -2,9 +2,9 @@
 
 import pytest
 
-from devstack.trigger.policy import Batch, Verdict, exhausted, expired_prefix, judge, plan
-from devstack.trigger.pool import InvokeResult
-from devstack.trigger.records import StreamRecord
+from devstack.standins.trigger.policy import Batch, Verdict, exhausted, expired_prefix, judge, plan
+from devstack.standins.trigger.pool import InvokeResult
+from devstack.standins.trigger.records import StreamRecord
 
 
 def records(n, arrival=1000.0):

@@ -4,10 +4,10 @@ import threading
 import time
 from pathlib import Path
 
-from devstack.trigger.config import EventSourceMapping
-from devstack.trigger.consumer import ShardConsumer
-from devstack.trigger.pool import InvokeResult
-from devstack.trigger.records import StreamRecord
+from devstack.standins.trigger.config import EventSourceMapping
+from devstack.standins.trigger.consumer import ShardConsumer
+from devstack.standins.trigger.pool import InvokeResult
+from devstack.standins.trigger.records import StreamRecord
 
 
 class FakeReader:

@@ -1,0 +1,525 @@
+"""The demo: the whole pipeline on one machine, from CSV to prediction.
+
+Starts (or reuses) the local stack, provisions it from the template, replays both CSVs into
+local Kinesis, waits until the trigger runner's consumers have caught up (its ``/status``),
+then shows what landed: a summary of counts and rates, a few customers' online features with
+their event times, the tutorial's ``get_record``/``batch_get_record``, and predictions from
+the inference API. Customer ids and feature values only, never names.
+"""
+
+from __future__ import annotations
+
+import _thread
+import contextlib
+import csv
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from devstack.stack.deployment import DevStack, StackConfig
+from devstack.stack.process import StackFailure
+from devstack.standins.trigger.stats import describe_error
+from producers.progress import Progress
+
+SHOWN_CUSTOMERS = 3
+
+
+def customers_with_orders(orders_csv: Path, count: int = SHOWN_CUSTOMERS) -> list[str]:
+    """The first ``count`` distinct customer ids of the orders file: customers that have
+    records in both groups, so the prediction has every feature it needs."""
+    found: list[str] = []
+    with orders_csv.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            customer_id = row.get("customer_id") or ""
+            if customer_id and customer_id not in found:
+                found.append(customer_id)
+                if len(found) == count:
+                    break
+    return found
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Trigger-runner totals over every function and shard."""
+
+    read: int = 0
+    processed: int = 0
+    to_on_failure: int = 0
+    behind: int = 0
+    caught_up: bool = False
+
+    @classmethod
+    def of(cls, status: dict[str, Any]) -> Counts:
+        totals = [f["totals"] for f in status.get("functions", {}).values()]
+        return cls(
+            read=sum(t["records_read"] for t in totals),
+            processed=sum(t["records_processed"] for t in totals),
+            to_on_failure=sum(t["records_to_on_failure"] for t in totals),
+            behind=sum(t["behind"] for t in totals),
+            caught_up=bool(status.get("caught_up")),
+        )
+
+    def minus(self, base: Counts) -> Counts:
+        return Counts(
+            self.read - base.read,
+            self.processed - base.processed,
+            self.to_on_failure - base.to_on_failure,
+            self.behind,
+            self.caught_up,
+        )
+
+
+@dataclass
+class Timings:
+    """Seconds per phase, in order."""
+
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.monotonic() - start
+
+    def line(self) -> str:
+        return ", ".join(f"{name} {secs:.1f}s" for name, secs in self.phases.items())
+
+
+@dataclass
+class DemoResult:
+    sent: int = 0
+    processed: int = 0
+    quarantined: int = 0
+    on_failure: int = 0
+    pipeline_seconds: float = 0.0
+    caught_up: bool = False
+    timings: Timings = field(default_factory=Timings)
+    records: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.pipeline_seconds if self.pipeline_seconds else 0.0
+
+    def summary_lines(self) -> list[str]:
+        return [
+            f"events sent          {self.sent:>8}",
+            f"processed            {self.processed:>8}",
+            f"quarantined          {self.quarantined:>8}",
+            f"in on-failure queue  {self.on_failure:>8}",
+            f"elapsed              {self.pipeline_seconds:>8.1f} s (replay start to caught up)",
+            f"throughput           {self.rate:>8.0f} events/s end to end",
+            f"phases               {self.timings.line()}",
+        ]
+
+
+@dataclass
+class DemoOptions:
+    customers: Path = Path("raw/customers.csv")
+    orders: Path = Path("raw/orders.csv")
+    show: Sequence[str] = ()  # empty: the first customers of the orders file
+    keep_running: bool = False
+    catch_up_timeout: float = 900.0
+    config: StackConfig = field(default_factory=StackConfig.from_env)
+
+
+Say = Callable[[str], None]
+
+
+class Demo:
+    """One run of the demo; ``run()`` returns the result, ``stack`` stays for inspection."""
+
+    def __init__(self, options: DemoOptions, say: Say = print, err: TextIO | None = None) -> None:
+        self.options = options
+        self.say = say
+        self.err = err
+        self.stack = DevStack(options.config)
+        self.show = list(options.show) or customers_with_orders(options.orders)
+        self.result = DemoResult()
+        self.env: dict[str, str] = {}
+        self._failure: StackFailure | None = None
+
+    # -- phases ------------------------------------------------------------------------------
+
+    def run(self) -> DemoResult:
+        timings = self.result.timings
+        already_up = any(service.status().running for service in self.stack.services())
+        try:
+            with timings.phase("stack up"):
+                self.start_stack()
+            base = Counts.of(self.stack.watch())
+            queued_before = self._queue_depths()
+            started = time.monotonic()
+            self._replay_and_consume(base, timings)
+            self.result.pipeline_seconds = time.monotonic() - started
+            quarantined, on_failure = self._queue_depths()
+            self.result.quarantined = quarantined - queued_before[0]
+            self.result.on_failure = on_failure - queued_before[1]
+            self.say("")
+            for line in self.result.summary_lines():
+                self.say(line)
+            with timings.phase("reads + predictions"):
+                self._reads_and_predictions()
+        finally:
+            if self.options.keep_running or already_up:
+                self.say(f"\nThe stack stays up. Timings: {timings.line()}")
+            else:
+                with timings.phase("stack down"):
+                    self.stack.down()
+                self.say(f"\nStack stopped. Timings: {timings.line()}")
+        return self.result
+
+    def start_stack(self) -> None:
+        """Start (or reuse) and provision the stack; its endpoints go into os.environ."""
+        self.say("Starting the local stack and provisioning template.yaml ...")
+        self.stack.up(on_step=self._step)
+        self.env = self.stack.environment()
+        os.environ.update(self.env)
+
+    def _step(self, line: str) -> None:
+        """Services and provisioned resources; the not-emulated ones are in `local up`."""
+        if not line.startswith(("listed", "skipped")):
+            self.say(f"  {line}")
+
+    def _replay_and_consume(self, base: Counts, timings: Timings) -> None:
+        """Replay on this thread while another follows the consumers; both have a bar."""
+        bars = Bars(self.err)
+        waiter: threading.Thread | None = None
+        stop = threading.Event()
+
+        def progress(total: int) -> Progress:
+            nonlocal waiter
+            consume = bars.task("consume", total)
+            waiter = threading.Thread(
+                target=self._wait, args=(base, total, consume, stop), daemon=True
+            )
+            waiter.start()
+            return bars.task("replay ", total)
+
+        try:
+            with timings.phase("replay"):
+                self.replay(progress)
+            with timings.phase("catch-up"):
+                if waiter is not None:
+                    waiter.join()
+        except KeyboardInterrupt:
+            if self._failure is None:
+                raise
+        finally:
+            stop.set()
+            bars.stop()
+        if self._failure is not None:
+            raise self._failure
+        if not self.result.caught_up:
+            raise DemoError(
+                f"consumers did not catch up within {self.options.catch_up_timeout:.0f} s "
+                f"({self.result.processed} of {self.result.sent} processed); "
+                "see `featurestream local logs`"
+            )
+
+    def replay(self, progress: Callable[[int], Progress]) -> None:
+        """Both CSVs into the stack's streams; ``progress(total)`` gets a reporter."""
+        from producers.replay import ReplayOptions, run_replay
+        from producers.streams import StreamNames
+
+        name = self.options.config.stack_name
+        options = ReplayOptions(
+            customers=self.options.customers,
+            orders=self.options.orders,
+            streams=StreamNames(f"{name}-customer-events", f"{name}-order-events"),
+            failed_file=self.stack.state_dir / "replay-failed.jsonl",
+        )
+        summary = run_replay(options, progress=progress)
+        if self._failure is not None:
+            raise self._failure
+        if summary.error or summary.failed or summary.interrupted:
+            reason = summary.error or f"{summary.failed} events not sent"
+            raise DemoError(f"replay failed: {'interrupted' if summary.interrupted else reason}")
+        self.result.sent = summary.sent
+
+    def _wait(self, base: Counts, total: int, bar: Progress, stop: threading.Event) -> None:
+        """Poll the trigger runner until ``total`` records are done and every shard is idle.
+
+        A part that dies or keeps failing (:meth:`DevStack.watch`) stops the replay on the
+        main thread the way Ctrl-C does, and the demo ends with that error.
+        """
+        deadline = time.monotonic() + self.options.catch_up_timeout
+        try:
+            while not stop.is_set() and time.monotonic() < deadline:
+                try:
+                    status = self.stack.watch()
+                except StackFailure as failure:
+                    self._failure = failure
+                    _thread.interrupt_main()
+                    return
+                now = Counts.of(status).minus(base)
+                self.result.processed = now.processed
+                done = now.processed + now.to_on_failure
+                bar.update(min(done, total))
+                if done >= total and now.caught_up:
+                    self.result.caught_up = True
+                    return
+                stop.wait(0.25)
+        finally:
+            bar.close()
+
+    def _queue_depths(self) -> tuple[int, int]:
+        import boto3
+
+        sqs = boto3.client("sqs")
+        name = self.options.config.stack_name
+        depths = []
+        for queue in (f"{name}-quarantine", f"{name}-stream-failures"):
+            url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+            attrs = sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )["Attributes"]
+            depths.append(
+                int(attrs["ApproximateNumberOfMessages"])
+                + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+            )
+        return depths[0], depths[1]
+
+    def _groups(self) -> tuple[str, str]:
+        name = self.options.config.stack_name
+        return f"{name}-customers", f"{name}-orders"
+
+    def _show_features(self) -> None:
+        import boto3
+
+        runtime = boto3.client("sagemaker-featurestore-runtime")
+        self.say("\nOnline features (newest record per customer, with its event time):")
+        for customer_id in self.show:
+            self.result.records[customer_id] = {}
+            for group in self._groups():
+                got = runtime.get_record(
+                    FeatureGroupName=group, RecordIdentifierValueAsString=customer_id
+                )
+                record = {f["FeatureName"]: f["ValueAsString"] for f in got.get("Record", [])}
+                self.result.records[customer_id][group] = record
+                shown = "  ".join(
+                    f"{k}={v}" for k, v in record.items() if k not in ("customer_id", "event_time")
+                )
+                self.say(
+                    f"  {customer_id:<7} {group:<24} event_time={record.get('event_time', '-')}"
+                )
+                self.say(f"          {shown or '(no record)'}")
+
+    def _tutorial_reads(self) -> None:
+        import boto3
+
+        runtime = boto3.client("sagemaker-featurestore-runtime")
+        customers, orders = self._groups()
+        first = self.show[0]
+        self.say("\nTutorial reads against the local store:")
+        self.say(
+            f"  featurestore_runtime.get_record(FeatureGroupName={customers!r}, "
+            f"RecordIdentifierValueAsString={first!r})"
+        )
+        got = runtime.get_record(FeatureGroupName=customers, RecordIdentifierValueAsString=first)
+        self.say(f"    -> {len(got.get('Record', []))} features")
+        ids = list(self.show)
+        self.say(
+            "  featurestore_runtime.batch_get_record(Identifiers=["
+            f"{{FeatureGroupName: {customers!r}, RecordIdentifiersValueAsString: {ids}}}, "
+            f"{{FeatureGroupName: {orders!r}, ...}}])"
+        )
+        batch = runtime.batch_get_record(
+            Identifiers=[
+                {"FeatureGroupName": group, "RecordIdentifiersValueAsString": ids}
+                for group in (customers, orders)
+            ]
+        )
+        self.say(
+            f"    -> {len(batch['Records'])} records, {len(batch['Errors'])} errors, "
+            f"{len(batch['UnprocessedIdentifiers'])} unprocessed"
+        )
+
+    def _reads_and_predictions(self) -> None:
+        """The online features, the tutorial's reads and the predictions; a failed call is a
+        :class:`DemoError` naming it (or the stand-in that died), never a traceback."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._show_features()
+            self._tutorial_reads()
+            self._predictions()
+        except DemoError:
+            self.stack.watch()  # a dead stand-in explains the failure best
+            raise
+        except (BotoCoreError, ClientError) as error:
+            self.stack.watch()
+            raise DemoError(f"reading the online store failed: {describe_error(error)}") from None
+
+    def _predictions(self) -> None:
+        url = self.env["FEATURESTREAM_API_URL"]
+        body = json.dumps({"customer_ids": list(self.show)}).encode()
+        request = urllib.request.Request(  # noqa: S310 - loopback URL of our own service
+            f"{url}/predictions",
+            data=body,
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {self.env['FEATURESTREAM_API_TOKEN']}",
+                "Content-Type": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  # nosec B310  # URL is the local stack's http API
+                answer = json.loads(response.read())
+        except (OSError, ValueError) as error:
+            raise DemoError(f"POST {url}/predictions failed: {_explain(error)}") from None
+        self.say(f"\nPredictions (POST {url}/predictions, model {answer.get('model_version')}):")
+        for item in answer.get("predictions", []):
+            self.result.predictions.append(item)
+            self.say(f"  {item['customer_id']:<7} reorder probability {item['prediction']:.3f}")
+            self.say(f"          {stale_detail(item)}")
+        if any(item.get("stale") for item in answer.get("predictions", [])):
+            for line in stale_explanation(answer):
+                self.say(line)
+        for item in answer.get("missing", []):
+            self.say(f"  {item.get('customer_id')}: missing {item.get('missing_groups')}")
+
+
+def _explain(error: Exception) -> str:
+    """``Type: message``, with the API's own message for an HTTP error answer."""
+    if isinstance(error, urllib.error.HTTPError):
+        try:
+            detail = json.loads(error.read()).get("message", "")
+        except (OSError, ValueError, AttributeError):
+            detail = ""
+        return f"the API answered {error.code}" + (f": {detail}" if detail else "")
+    return describe_error(error)
+
+
+def _days(seconds: float) -> str:
+    return f"{seconds / 86400:,.0f} days"
+
+
+def stale_detail(prediction: dict[str, Any]) -> str:
+    """Per group: its record's event time and age as of the request, flagged if stale."""
+    parts = []
+    for group, meta in sorted(prediction.get("feature_groups", {}).items()):
+        flag = " STALE" if meta.get("stale") else ""
+        age = _days(float(meta.get("age_seconds") or 0))
+        parts.append(f"{group}: {meta.get('event_time')} ({age} old){flag}")
+    return "; ".join(parts) or "(no feature metadata)"
+
+
+def stale_explanation(answer: dict[str, Any]) -> list[str]:
+    """Why every prediction of the demo is stale, in plain words (it is the truth)."""
+    ages = ", ".join(
+        f"{group} {_days(float(seconds))}" if seconds else f"{group}: no limit"
+        for group, seconds in sorted(answer.get("max_record_age_seconds", {}).items())
+    )
+    return [
+        f"  Every prediction is flagged stale, and that is correct: the API scores as of now "
+        f"({answer.get('as_of')}),",
+        "  but the CSVs end in 2021, so each customer's newest record is years old. Records",
+        f"  older than the inference function's max record age ({ages}) are flagged, and the",
+        "  time-relative features (days since the last purchase, days active) are recomputed",
+        "  as of today: years, far outside the range the model was trained on. The",
+        "  probabilities above are therefore not meaningful for these customers; a recent",
+        "  order (e.g. sent with `featurestream publish`) clears the flag for its customer.",
+    ]
+
+
+class Bars:
+    """Progress bars for replay and consumption shown together: one rich display with a
+    task each on a terminal, plain periodic lines otherwise (logs and CI stay readable)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self._rich: Any = None
+        if self.stream.isatty():
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+            from rich.progress import Progress as RichProgress
+
+            self._rich = RichProgress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                console=Console(file=self.stream),
+            )
+            self._rich.start()
+
+    def task(self, label: str, total: int) -> Progress:
+        if self._rich is None:
+            from producers.progress import PlainProgress
+
+            return PlainProgress(label, total, self.stream)
+        return _RichTask(self._rich, label, total)
+
+    def stop(self) -> None:
+        if self._rich is not None:
+            self._rich.stop()
+
+
+class _RichTask:
+    def __init__(self, bars: Any, label: str, total: int) -> None:
+        self._bars = bars
+        self._task = bars.add_task(label, total=total, rate="")
+        self._start = time.monotonic()
+
+    def update(self, done: int) -> None:
+        rate = done / max(time.monotonic() - self._start, 1e-9)
+        self._bars.update(self._task, completed=done, rate=f"{rate:,.0f} events/s")
+
+    def close(self) -> None:
+        """The display stops with :meth:`Bars.stop`, once both tasks are done."""
+
+
+class DemoError(RuntimeError):
+    """The demo could not complete; the message is for the user."""
+
+
+def cli_command() -> str:
+    """How to run this CLI from the user's shell: ``featurestream`` when that name finds this
+    very program on PATH, else its path (``.venv/bin/featurestream`` after ``make up``)."""
+    here = Path(sys.executable).with_name("featurestream")
+    found = shutil.which("featurestream")
+    if found and Path(found).resolve() == here.resolve():
+        return "featurestream"
+    with contextlib.suppress(ValueError):
+        return str(here.relative_to(Path.cwd()))
+    return str(here)
+
+
+def next_steps(env: dict[str, str]) -> list[str]:
+    """Commands to try against a running stack (printed by ``make up``/``demo --keep``),
+    spelled so they run as shown in the user's shell."""
+    api = env.get("FEATURESTREAM_API_URL", "$FEATURESTREAM_API_URL")
+    cli = cli_command()
+    width = len(cli) + 23
+    return [
+        f'eval "$({cli} local env)"',
+        f"{cli + ' local status':<{width}} # services, records read/processed, read errors",
+        f"{cli + ' local logs -f':<{width}} # the handlers' structured logs",
+        f"{'aws kinesis list-streams':<{width}} # or any boto3 client: endpoints come from the env",
+        f"{cli + ' replay --limit 1000':<{width}} # send more events",
+        f'curl -H "Authorization: Bearer $FEATURESTREAM_API_TOKEN" {api}/customers/C1/features',
+        f"{cli + ' local down':<{width}} # stop ({cli} local reset wipes .state/)",
+    ]

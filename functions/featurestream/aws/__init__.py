@@ -1,0 +1,2 @@
+"""AWS plumbing shared by the Lambdas: clients, store error classification, per-container
+state and observability."""

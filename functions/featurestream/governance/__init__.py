@@ -1,0 +1,1 @@
+"""Feature metadata: the catalog's descriptions and parameters applied to deployed groups."""
