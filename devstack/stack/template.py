@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import cfn_tools
+import yaml
 
 DEFAULT_TEMPLATE: Final = Path("template.yaml")
 NO_VALUE: Final = object()
@@ -30,8 +31,16 @@ class TemplateError(ValueError):
 
 
 def load_yaml(text: str) -> dict[str, Any]:
-    """Parse CloudFormation YAML (short-form tags become long-form dicts)."""
-    document = _plain(cfn_tools.load_yaml(text))
+    """Parse CloudFormation YAML (short-form tags become long-form dicts).
+
+    A syntax error names its line and column only: the parser's own message quotes the text.
+    """
+    try:
+        document = _plain(cfn_tools.load_yaml(text))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise TemplateError(f"{where}not valid YAML") from None
     if not isinstance(document, dict):
         raise TemplateError("a template is a mapping")
     return document
@@ -107,7 +116,10 @@ class Template:
             text = path.read_text()
         except OSError as error:
             raise TemplateError(f"{path}: cannot read ({error.strerror})") from error
-        return cls(load_yaml(text), path)
+        try:
+            return cls(load_yaml(text), path)
+        except TemplateError as error:
+            raise TemplateError(f"{path}: {error}") from None
 
     # -- sections ----------------------------------------------------------------------------
 

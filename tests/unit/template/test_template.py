@@ -244,3 +244,13 @@ def test_reader_gives_plain_long_form_values():
     assert kinds(document) == {dict, list}
     with pytest.raises(TemplateError):
         load_yaml("- a list\n")
+
+
+def test_unreadable_yaml_is_a_template_error_naming_file_and_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("Resources:\n  Secret: [s3cr3t-value\n")
+    with pytest.raises(TemplateError) as caught:
+        Template.load(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: line 3, column 1: ")
+    assert "s3cr3t" not in message
