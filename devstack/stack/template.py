@@ -1,11 +1,12 @@
 """Read ``template.yaml``: its tags, parameters, conditions, resources and functions.
 
 A small reader for the local stack and the CLI (``featurestream invoke``, provisioning, the
-event-source-mapping runner): it parses the short-form tags (``!Ref``, ``!Sub``, ``!GetAtt``,
-``!If`` ...) into the long JSON form (``{"Ref": ...}``, ``{"Fn::Sub": ...}``) and resolves
-intrinsics against a :class:`Stack` (name, region, account, parameter values and what
-``Ref``/``GetAtt`` of each local resource should return). It does not implement SAM's
-transform; it reads ``Globals`` and ``AWS::Serverless::Function`` the way SAM merges them.
+event-source-mapping runner). ``cfn-flip``'s loader turns the short-form tags (``!Ref``,
+``!Sub``, ``!GetAtt``, ``!If`` ...) into the long JSON form (``{"Ref": ...}``,
+``{"Fn::Sub": ...}``); this module resolves intrinsics against a :class:`Stack` (name, region,
+account, parameter values and what ``Ref``/``GetAtt`` of each local resource should return).
+It does not implement SAM's transform; it reads ``Globals`` and ``AWS::Serverless::Function``
+the way SAM merges them.
 """
 
 from __future__ import annotations
@@ -17,50 +18,41 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import cfn_tools
 import yaml
 
 DEFAULT_TEMPLATE: Final = Path("template.yaml")
 NO_VALUE: Final = object()
 """What ``!Ref AWS::NoValue`` resolves to; removed from the enclosing mapping or list."""
 
-_SHORT_TAGS: Final = {
-    "Ref": "Ref",
-    "Condition": "Condition",
-    "GetAtt": "Fn::GetAtt",
-}
-
 
 class TemplateError(ValueError):
     """The template cannot be read or an intrinsic cannot be resolved."""
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that turns ``!Tag value`` into ``{"Fn::Tag": value}`` (or ``Ref``)."""
-
-
-def _construct_tag(loader: _Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = _SHORT_TAGS.get(suffix, f"Fn::{suffix}")
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_Loader.add_multi_constructor("!", _construct_tag)
-
-
 def load_yaml(text: str) -> dict[str, Any]:
-    """Parse CloudFormation YAML (short-form tags become long-form dicts)."""
-    document = yaml.load(text, Loader=_Loader)  # noqa: S506  # nosec B506  # _Loader is a SafeLoader subclass
+    """Parse CloudFormation YAML (short-form tags become long-form dicts).
+
+    A syntax error names its line and column only: the parser's own message quotes the text.
+    """
+    try:
+        document = _plain(cfn_tools.load_yaml(text))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise TemplateError(f"{where}not valid YAML") from None
     if not isinstance(document, dict):
         raise TemplateError("a template is a mapping")
     return document
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with cfn-flip's ``ODict`` mappings as plain dicts, as callers expect."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 @dataclass
@@ -124,7 +116,10 @@ class Template:
             text = path.read_text()
         except OSError as error:
             raise TemplateError(f"{path}: cannot read ({error.strerror})") from error
-        return cls(load_yaml(text), path)
+        try:
+            return cls(load_yaml(text), path)
+        except TemplateError as error:
+            raise TemplateError(f"{path}: {error}") from None
 
     # -- sections ----------------------------------------------------------------------------
 

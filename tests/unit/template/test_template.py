@@ -220,3 +220,37 @@ def test_reader_parses_short_tags_and_resolves_intrinsics():
         template.resolve({"Ref": "Unknown"}, stack)
     with pytest.raises(TemplateError):
         template.stack(parameters={"Nope": 1})
+
+
+def test_reader_gives_plain_long_form_values():
+    document = load_yaml(
+        "A: !GetAtt [R, Arn]\nB: !Select [0, !Split [',', !Ref P]]\nC: !Condition IsQ\n"
+        "D: !Foo {k: [1, !Ref X]}\n"
+    )
+    assert document == {
+        "A": {"Fn::GetAtt": ["R", "Arn"]},
+        "B": {"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "P"}]}]},
+        "C": {"Condition": "IsQ"},
+        "D": {"Fn::Foo": {"k": [1, {"Ref": "X"}]}},
+    }
+
+    def kinds(value):
+        if isinstance(value, dict):
+            return {type(value)} | {t for item in value.values() for t in kinds(item)}
+        if isinstance(value, list):
+            return {type(value)} | {t for item in value for t in kinds(item)}
+        return set()
+
+    assert kinds(document) == {dict, list}
+    with pytest.raises(TemplateError):
+        load_yaml("- a list\n")
+
+
+def test_unreadable_yaml_is_a_template_error_naming_file_and_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("Resources:\n  Secret: [s3cr3t-value\n")
+    with pytest.raises(TemplateError) as caught:
+        Template.load(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: line 3, column 1: ")
+    assert "s3cr3t" not in message
