@@ -455,8 +455,9 @@ class DevStack:
         """Stop in reverse order (consumers before the stores they write to). Stops
         whatever moto holds with it: ask :meth:`unsaved` first.
 
-        The emulator gets longer: on SIGTERM it writes every buffered offline row, which
-        after a full replay takes 10-20 s, and a SIGKILL then would lose those rows.
+        The emulator gets longer: on SIGTERM it moves every journaled offline row to Parquet,
+        which after a full replay takes a while (docs/local-stack.md); they are durable in
+        its SQLite file either way, but a clean stop leaves none to move at the next start.
         """
         return [
             (s.spec.name, s.stop(timeout=STOP_TIMEOUTS.get(s.spec.name, 15.0)))

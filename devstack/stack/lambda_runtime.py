@@ -20,8 +20,9 @@ ACCOUNT_ID = "123456789012"
 def deployed_import_env(task_root: Path, function_name: str) -> dict[str, str]:
     """What a function deployed by template.yaml has at import that changes what importing
     does: ``LAMBDA_TASK_ROOT`` puts the X-Ray SDK in its Lambda mode (no sampling clients,
-    ~0.3 s outside Lambda), and with ``AWS_LAMBDA_FUNCTION_NAME`` Powertools' Tracer is on
-    (``Tracing: Active``) and patches botocore. For measuring and checking cold starts; a
+    which outside Lambda cost a noticeable part of the import; docs/operations.md), and
+    with ``AWS_LAMBDA_FUNCTION_NAME`` Powertools' Tracer is on (``Tracing: Active``) and
+    patches botocore. For measuring and checking cold starts; a
     local run has no trace header per invocation, so it keeps tracing off instead."""
     return {
         "LAMBDA_TASK_ROOT": str(task_root),

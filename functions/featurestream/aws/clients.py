@@ -9,8 +9,8 @@ botocore spends CPU in proportion to the size of a call in three places that add
   their shapes are unit-tested against the model with validation on
   (``tests/unit/inference/test_clients.py``), so the clients skip it.
 - After ``json.loads``, it walks the answer node by node to convert types. When every leaf
-  of the output shape is a string, the walk rebuilds what ``json.loads`` gave. A 50-customer
-  ``BatchGetRecord`` answer has about 2,000 nodes, and the walk was half the handler's CPU.
+  of the output shape is a string, the walk rebuilds what ``json.loads`` gave, at a cost
+  in proportion to the answer's nodes (docs/inference.md has the measurement).
   :class:`PlainJsonParserFactory` skips it for such shapes and keeps only the modelled
   top-level keys, as botocore does; a unit test compares both parsers' output. (Below the
   top level, a key the model does not know or a null is kept rather than dropped; readers
@@ -26,8 +26,8 @@ The parser subclass relies on three private hooks of botocore's parser: botocore
 exactly (:data:`BOTOCORE_VERSION`), and importing this module fails with
 :class:`~featurestream.aws.dependency_fit.DependencyMismatch` when the hooks changed.
 
-The clients come from botocore directly: boto3 would add nothing to them, and importing it
-(with s3transfer) was 57 modules of the handler's cold-start import.
+The clients come from botocore directly: boto3 would add nothing to them but its import
+(with s3transfer) to the handler's cold start (docs/operations.md).
 """
 
 import json

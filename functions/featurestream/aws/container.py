@@ -4,8 +4,8 @@ Built on first use rather than at import, so importing a handler needs no enviro
 (tests, ``featurestream invoke``); ``reset()`` drops it so a test can point a handler
 elsewhere. Once it is built, the heap (modules, botocore models, clients) is frozen out of
 the cyclic garbage collector's sight: it lives as long as the container, and otherwise
-every full collection walks it again (~0.2 s each seen here, in the middle of an invocation
-or a request). Per-invocation garbage is still collected.
+every full collection walks it again, in the middle of an invocation or a request
+(docs/operations.md has the cost). Per-invocation garbage is still collected.
 """
 
 import gc

@@ -33,9 +33,9 @@ def publish_values(series: Mapping[str, tuple[MetricUnit, Sequence[float]]]) -> 
     per metric, with the handler's namespace, dimensions and metadata.
 
     Why not one ``metrics.add_metric`` per value: Powertools formats the metric's whole value
-    list into a debug message on every call, so adding n values costs O(n^2) (~50 µs a value
-    at 100 values here: 0.1 ms per record for two per-record metrics). The documents are the
-    ones Powertools itself prints when a metric reaches 100 values.
+    list into a debug message on every call, so adding n values costs O(n^2)
+    (docs/operations.md has the cost). The documents are the ones Powertools itself prints
+    when a metric reaches 100 values.
     """
     if is_metrics_disabled():
         return

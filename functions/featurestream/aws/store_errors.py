@@ -103,7 +103,7 @@ def make_runtime_client(config: Config) -> _RuntimeClient:
     whose BatchWriteRecord bodies are one ``json.dumps`` (the largest per-record CPU cost
     of the stream handlers after the coalescing of calls was botocore's walk building them;
     see :func:`featurestream.aws.clients.serialize_with_json_dumps`). botocore's own client:
-    boto3 would add nothing to it but ~0.2 s of cold-start import (s3transfer)."""
+    boto3 would add nothing to it but cold-start import time (s3transfer)."""
     session = botocore.session.get_session()
     client = session.create_client("sagemaker-featurestore-runtime", config=config)
     serialize_with_json_dumps(client, "BatchWriteRecord")

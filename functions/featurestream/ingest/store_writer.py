@@ -18,8 +18,8 @@ Records come from an iterator, so preparing the next ones (decode, validate, tra
 overlaps the calls in flight.
 
 Why one scheduling thread and not a thread per lane: lane threads that each block on their
-record's outcome cost two thread hand-offs and a lock round per record, about 0.3 ms of CPU
-per record on the dev machine: more than decoding, transforming and botocore together.
+record's outcome cost two thread hand-offs and a lock round per record: more CPU than
+decoding, transforming and botocore together (docs/operations.md has the figures).
 
 A failed record defers its lane's later records (:class:`Deferred`): Lambda redelivers from
 the lowest failed sequence number anyway, so writing them now would only make duplicates,
