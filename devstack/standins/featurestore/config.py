@@ -14,6 +14,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from featurestream.contract.events import describe_validation_error
+
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 
@@ -129,10 +131,9 @@ class FaultConfig:
         try:
             settings = _FaultSettings.model_validate(data)
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-                for e in error.errors(include_input=False, include_url=False)
-            )
+            # the library's wording: field paths and messages, never a value or a key that
+            # is not an identifier (a key is input too)
+            problems = describe_validation_error(error)
             raise FaultSettingsError(f"Invalid fault settings: {problems}") from None
         return cls(
             latency_ms=settings.latency_ms,

@@ -207,7 +207,8 @@ class Router:
             if not target.startswith("SageMaker.") or handler is None:
                 raise ApiError(
                     "UnknownOperationException",
-                    f"Operation {target} is not supported by the local Feature Store emulator",
+                    "The X-Amz-Target names no SageMaker operation the local Feature Store "
+                    "emulator supports (docs/emulator.md lists them)",
                 )
             body = self._body(request)
             self._inject_faults(operation, control_plane=True)
@@ -238,8 +239,8 @@ class Router:
             if handler is None:
                 raise ApiError(
                     "UnknownOperationException",
-                    f"No route for {request.method} {request.path} in the local Feature Store "
-                    "emulator",
+                    f"No {request.method} route for this path in the local Feature Store "
+                    "emulator (docs/emulator.md lists them)",
                     404,
                 )
             self._inject_faults(operation, control_plane=False)
