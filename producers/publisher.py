@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
+from featurestream.aws.throttling import THROTTLING_CODES
 from producers.batching import BatchLimits, split_batch
 from producers.encoding import AnyEvent, EncodedEvent, StreamKind, encode_event
 from producers.streams import StreamNames
@@ -37,17 +38,12 @@ from producers.streams import StreamNames
 log = logging.getLogger(__name__)
 
 HELD_BEHIND_FAILURE: Final = "HeldBehindFailedRecord"
-_TRANSIENT_CODES: Final = frozenset(
+_TRANSIENT_CODES: Final = THROTTLING_CODES | frozenset(
     {
-        "ProvisionedThroughputExceededException",
-        "LimitExceededException",
-        "KMSThrottlingException",
         "InternalFailure",
         "InternalFailureException",
         "ServiceUnavailable",
         "ServiceUnavailableException",
-        "Throttling",
-        "ThrottlingException",
         "RequestTimeout",
         "RequestTimeoutException",
     }

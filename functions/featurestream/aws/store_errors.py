@@ -24,16 +24,10 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from featurestream.aws.clients import serialize_with_json_dumps
+from featurestream.aws.throttling import THROTTLING_CODES
 
-_TRANSIENT_CODES: Final = frozenset(
+_TRANSIENT_CODES: Final = THROTTLING_CODES | frozenset(
     {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "TooManyRequestsException",
-        "RequestThrottled",
-        "RequestLimitExceeded",
-        "ProvisionedThroughputExceededException",
         "ServiceUnavailable",
         "InternalFailure",
         "InternalServerError",
