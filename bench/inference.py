@@ -168,14 +168,16 @@ def load_records(ids: list[str]) -> dict[str, str]:
 def handler_for(service: Any) -> Any:
     """The real Lambda entry point (Powertools decorators included) over ``service``."""
     import handlers.inference
-    from devstack.standins.api_gateway import LambdaContext
+    from devstack.stack.lambda_context import LocalContext
     from featurestream.serving.app import InferenceApp
 
     app = InferenceApp(lambda: service)
 
     def call(event: dict[str, Any]) -> Any:
         handlers.inference.app = app
-        return handlers.inference.lambda_handler(event, LambdaContext("InferenceFunction"))
+        return handlers.inference.lambda_handler(
+            event, LocalContext.for_function("InferenceFunction")
+        )
 
     return call
 

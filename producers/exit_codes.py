@@ -25,3 +25,27 @@ def exit_code_for(*, interrupted: bool, bad_input: bool, failed: bool) -> int:
     if failed:
         return EXIT_FAILED
     return EXIT_OK
+
+
+class RunOutcome:
+    """The ``exit_code`` of a run summary (``replay``, ``publish``), from its fields:
+    ``interrupted``, ``stopped_at`` (the bad input that stopped it, or ``None``), ``error``
+    and ``failed``. A summary whose run can also end with events unsent overrides
+    :meth:`undelivered`."""
+
+    interrupted: bool
+    stopped_at: object
+    error: str | None
+    failed: int
+
+    def undelivered(self) -> bool:
+        """Whether some events did not reach the stream."""
+        return self.failed > 0
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code_for(
+            interrupted=self.interrupted,
+            bad_input=self.stopped_at is not None,
+            failed=self.error is not None or self.undelivered(),
+        )

@@ -4,7 +4,7 @@ otherwise (logs and CI stay readable). Never on stdout, which ``--dry-run`` owns
 import sys
 import time
 from collections.abc import Callable
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 
 class Progress(Protocol):
@@ -55,46 +55,75 @@ class PlainProgress:
         )
 
 
-class RichProgress:
-    """A rich progress bar on the terminal behind ``stream``."""
+class ProgressDisplay:
+    """One display for one or more progress tasks on ``stream`` (stderr by default): rich
+    bars with rate (and ETA unless ``eta=False``) on a terminal, plain periodic lines
+    otherwise. Tasks from :meth:`task` show together until :meth:`stop`."""
 
-    def __init__(self, label: str, total: int, stream: TextIO) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-        from rich.progress import Progress as RichBar
+    def __init__(self, stream: TextIO | None = None, *, eta: bool = True) -> None:
+        self.stream = stream or sys.stderr
+        self._bars: Any = None
+        if self.stream.isatty():
+            self._bars = _rich_bars(self.stream, eta=eta)
+            self._bars.start()
 
-        self._bar = RichBar(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=Console(file=stream),
-            transient=False,
-        )
+    def task(self, label: str, total: int, *, stops_display: bool = False) -> Progress:
+        """A task of ``total`` events. Closing it stops the whole display only with
+        ``stops_display`` (a display of one task); otherwise that is :meth:`stop`'s job."""
+        if self._bars is None:
+            return PlainProgress(label, total, self.stream)
+        return RichTask(self._bars, label, total, on_close=self.stop if stops_display else None)
+
+    def stop(self) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+
+
+def _rich_bars(stream: TextIO, *, eta: bool) -> Any:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import Progress as RichBars
+
+    columns: list[ProgressColumn] = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+    ]
+    if eta:
+        columns += [TextColumn("ETA"), TimeRemainingColumn()]
+    return RichBars(*columns, console=Console(file=stream))
+
+
+class RichTask:
+    """One bar of a rich display, with its own rate; ``on_close`` runs when it closes."""
+
+    def __init__(
+        self, bars: Any, label: str, total: int, on_close: Callable[[], None] | None = None
+    ) -> None:
+        self._bars = bars
+        self._task = bars.add_task(label, total=total, rate="")
         self._start = time.monotonic()
-        self._task = self._bar.add_task(label, total=total, rate="")
-        self._bar.start()
+        self._on_close = on_close
 
     def update(self, done: int) -> None:
         rate = done / max(time.monotonic() - self._start, 1e-9)
-        self._bar.update(self._task, completed=done, rate=f"{rate:,.0f} events/s")
+        self._bars.update(self._task, completed=done, rate=f"{rate:,.0f} events/s")
 
     def close(self) -> None:
-        self._bar.stop()
+        if self._on_close is not None:
+            self._on_close()
 
 
 def progress_for(label: str, total: int, stream: TextIO | None = None) -> Progress:
-    """Rich on a TTY, plain lines otherwise."""
-    target = stream or sys.stderr
-    if target.isatty():
-        return RichProgress(label, total, target)
-    return PlainProgress(label, total, target)
+    """A display of one task, which stops when the task closes: rich on a TTY, plain lines
+    otherwise."""
+    return ProgressDisplay(stream).task(label, total, stops_display=True)

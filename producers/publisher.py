@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
+from featurestream.aws.resend import resend_unfinished
+from featurestream.aws.throttling import THROTTLING_CODES
 from producers.batching import BatchLimits, split_batch
 from producers.encoding import AnyEvent, EncodedEvent, StreamKind, encode_event
 from producers.streams import StreamNames
@@ -37,17 +39,12 @@ from producers.streams import StreamNames
 log = logging.getLogger(__name__)
 
 HELD_BEHIND_FAILURE: Final = "HeldBehindFailedRecord"
-_TRANSIENT_CODES: Final = frozenset(
+_TRANSIENT_CODES: Final = THROTTLING_CODES | frozenset(
     {
-        "ProvisionedThroughputExceededException",
-        "LimitExceededException",
-        "KMSThrottlingException",
         "InternalFailure",
         "InternalFailureException",
         "ServiceUnavailable",
         "ServiceUnavailableException",
-        "Throttling",
-        "ThrottlingException",
         "RequestTimeout",
         "RequestTimeoutException",
     }
@@ -254,23 +251,28 @@ class StreamPublisher:
                 self._deliver(entries)
 
     def _deliver(self, entries: list[_Entry]) -> None:
-        pending = entries
         try:
-            retry = 0
-            while pending:
-                if retry:
-                    self._sleep(self._retry.delay(retry, self._rng))
-                pending = self._give_up(self._send_round(pending))
-                resends = sum(1 for entry in pending if entry.failures)
-                with self._lock:
-                    self._retried += resends
-                retry += 1
+            resend_unfinished(
+                self._round,
+                entries,
+                rounds=None,  # _give_up ends it: each record has max_retries resends
+                pause=lambda resend: self._retry.delay(resend, self._rng),
+                sleep=self._sleep,
+            )
         except BaseException:
             # Interrupted or fatal: what Kinesis has not accepted goes back to the buffer.
             unconfirmed = [entry for entry in entries if not entry.done]
             with self._lock:
                 self._buffer[:0] = unconfirmed
             raise
+
+    def _round(self, pending: list[_Entry]) -> list[_Entry]:
+        """Send, give up on what is out of retries, count the resends still to come."""
+        pending = self._give_up(self._send_round(pending))
+        resends = sum(1 for entry in pending if entry.failures)
+        with self._lock:
+            self._retried += resends
+        return pending
 
     def _send_round(self, pending: list[_Entry]) -> list[_Entry]:
         """Send every record not held behind a failure; return failed + held, in order."""

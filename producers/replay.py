@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO, Final, Literal
 
 from producers.checkpoint import Checkpoint, fingerprint
-from producers.exit_codes import exit_code_for
+from producers.exit_codes import RunOutcome
 from producers.files import OutputError
 from producers.jsonlines import append_events
 from producers.pacing import Pacer
@@ -66,7 +66,7 @@ class ReplayOptions:
 
 
 @dataclass
-class ReplaySummary:
+class ReplaySummary(RunOutcome):
     rows_read: dict[str, int] = field(default_factory=dict)
     bad_rows: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
@@ -85,14 +85,6 @@ class ReplaySummary:
     interrupted: bool = False
     output_closed: bool = False
     dry_run: bool = False
-
-    @property
-    def exit_code(self) -> int:
-        return exit_code_for(
-            interrupted=self.interrupted,
-            bad_input=self.stopped_at is not None,
-            failed=self.error is not None or self.failed > 0,
-        )
 
     def lines(self) -> list[str]:
         """The human summary; counts and reasons only, never payload."""

@@ -18,7 +18,7 @@ from typing import BinaryIO, Literal
 
 from featurestream.contract.events import InvalidEvent
 from producers.encoding import EncodedEvent
-from producers.exit_codes import exit_code_for
+from producers.exit_codes import RunOutcome
 from producers.files import replaced
 from producers.jsonlines import MAX_LINE_BYTES, copy_lines_except, read_lines
 from producers.publisher import DeliveryFailure, EventPublisher, PublishError
@@ -27,7 +27,7 @@ OnError = Literal["skip", "fail"]
 
 
 @dataclass
-class LinesSummary:
+class LinesSummary(RunOutcome):
     lines: int = 0
     invalid: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
@@ -44,13 +44,8 @@ class LinesSummary:
     error: str | None = None
     interrupted: bool = False
 
-    @property
-    def exit_code(self) -> int:
-        return exit_code_for(
-            interrupted=self.interrupted,
-            bad_input=self.stopped_at is not None,
-            failed=self.error is not None or self.failed > 0 or bool(self.unsent),
-        )
+    def undelivered(self) -> bool:
+        return self.failed > 0 or bool(self.unsent)
 
     def summary_lines(self) -> list[str]:
         reasons = "; ".join(f"{reason} x{n}" for reason, n in self.reasons.most_common(5))

@@ -29,7 +29,7 @@ from typing import Any, TextIO
 from devstack.stack.deployment import DevStack, StackConfig
 from devstack.stack.process import StackFailure
 from devstack.standins.trigger.stats import describe_error
-from producers.progress import Progress
+from producers.progress import Progress, ProgressDisplay
 
 SHOWN_CUSTOMERS = 3
 
@@ -195,7 +195,7 @@ class Demo:
 
     def _replay_and_consume(self, base: Counts, timings: Timings) -> None:
         """Replay on this thread while another follows the consumers; both have a bar."""
-        bars = Bars(self.err)
+        bars = ProgressDisplay(self.err, eta=False)
         waiter: threading.Thread | None = None
         stop = threading.Event()
 
@@ -437,59 +437,6 @@ def stale_explanation(answer: dict[str, Any]) -> list[str]:
         "  probabilities above are therefore not meaningful for these customers; a recent",
         "  order (e.g. sent with `featurestream publish`) clears the flag for its customer.",
     ]
-
-
-class Bars:
-    """Progress bars for replay and consumption shown together: one rich display with a
-    task each on a terminal, plain periodic lines otherwise (logs and CI stay readable)."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self._rich: Any = None
-        if self.stream.isatty():
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-            from rich.progress import Progress as RichProgress
-
-            self._rich = RichProgress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]}"),
-                TimeElapsedColumn(),
-                console=Console(file=self.stream),
-            )
-            self._rich.start()
-
-    def task(self, label: str, total: int) -> Progress:
-        if self._rich is None:
-            from producers.progress import PlainProgress
-
-            return PlainProgress(label, total, self.stream)
-        return _RichTask(self._rich, label, total)
-
-    def stop(self) -> None:
-        if self._rich is not None:
-            self._rich.stop()
-
-
-class _RichTask:
-    def __init__(self, bars: Any, label: str, total: int) -> None:
-        self._bars = bars
-        self._task = bars.add_task(label, total=total, rate="")
-        self._start = time.monotonic()
-
-    def update(self, done: int) -> None:
-        rate = done / max(time.monotonic() - self._start, 1e-9)
-        self._bars.update(self._task, completed=done, rate=f"{rate:,.0f} events/s")
-
-    def close(self) -> None:
-        """The display stops with :meth:`Bars.stop`, once both tasks are done."""
 
 
 class DemoError(RuntimeError):

@@ -6,15 +6,13 @@ from Kinesis, in worker processes), so both run a template function the same way
 
 from __future__ import annotations
 
-import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devstack.stack.lambda_context import LocalContext, function_arn
 from devstack.stack.template import FunctionSpec, Template, local_stack
-
-ACCOUNT_ID = "123456789012"
 
 
 def deployed_import_env(task_root: Path, function_name: str) -> dict[str, str]:
@@ -34,28 +32,6 @@ def deployed_import_env(task_root: Path, function_name: str) -> dict[str, str]:
     }
 
 
-@dataclass
-class LocalContext:
-    """The attributes and method of Lambda's context object that handlers use."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    timeout_seconds: int
-    invoked_function_arn: str
-    function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = ""
-    log_stream_name: str = "local"
-    _deadline: float = field(default=0.0, repr=False)
-
-    def __post_init__(self) -> None:
-        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
-        self._deadline = time.monotonic() + self.timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
 @dataclass(frozen=True)
 class FunctionRuntime:
     """A template function as Lambda would run it: spec, deployed name and environment."""
@@ -70,7 +46,7 @@ class FunctionRuntime:
 
     @property
     def function_arn(self) -> str:
-        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function_name}"
+        return function_arn(self.function_name, self.region)
 
     def context(self, request_id: str | None = None) -> LocalContext:
         """A fresh context for one invocation (its deadline starts now)."""

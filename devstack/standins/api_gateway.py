@@ -23,15 +23,15 @@ import json
 import logging
 import re
 import threading
-import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from devstack.stack.lambda_context import ACCOUNT_ID, LocalContext
 from devstack.stack.lifecycle import ServedOnThread
 from devstack.standins.loopback_http import (
     BodyError,
@@ -43,31 +43,12 @@ from devstack.standins.loopback_http import (
 log = logging.getLogger("devstack.standins.api_gateway")
 
 Handler = Callable[[dict[str, Any], Any], Any]
-ACCOUNT_ID = "123456789012"
 DEFAULT_ROUTES = ("GET /customers/{customer_id}/features", "POST /predictions")
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
 
-@dataclass
-class LambdaContext:
-    """The attributes of Lambda's context object that handlers and Powertools read."""
-
-    function_name: str
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
-    timeout_seconds: float = 30.0
-    log_group_name: str = ""
-    log_stream_name: str = "local"
-    _started: float = field(default_factory=time.monotonic)
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        left = self.timeout_seconds - (time.monotonic() - self._started)
-        return max(0, int(left * 1000))
+LambdaContext = LocalContext.for_function
+"""The context the server gives the handler for each request (a fresh request id)."""
 
 
 @dataclass(frozen=True)

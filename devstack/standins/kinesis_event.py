@@ -1,8 +1,8 @@
 """Build the exact event Lambda hands a function for a Kinesis batch (docs/trigger-runner.md).
 
 Not used on the Lambda path: the sample events (``featurestream events``), the tests, the
-benchmark and the local event-source-mapping runner build their events here, so all of them
-agree on one shape. Stdlib only.
+benchmark and the local event-source-mapping runner (``devstack.standins.trigger.records``)
+build their events here, so all of them agree on one shape. Stdlib only.
 """
 
 import base64
@@ -47,24 +47,28 @@ def kinesis_record(
     partition_key: str,
     sequence: str,
     arrival: float,
-    position: StreamPosition,
+    shard_id: str,
+    stream_arn: str,
+    role_arn: str,
+    region: str,
 ) -> dict[str, Any]:
-    """One entry of ``Records``: the producer's bytes base64-encoded, as Lambda delivers."""
+    """One entry of ``Records``: the producer's bytes base64-encoded, as Lambda delivers;
+    ``arrival`` is epoch seconds, written as given."""
     return {
         "kinesis": {
             "kinesisSchemaVersion": "1.0",
             "partitionKey": partition_key,
             "sequenceNumber": sequence,
             "data": base64.b64encode(data).decode("ascii"),
-            "approximateArrivalTimestamp": round(arrival, 3),
+            "approximateArrivalTimestamp": arrival,
         },
         "eventSource": "aws:kinesis",
         "eventVersion": "1.0",
-        "eventID": f"{position.shard_id}:{sequence}",
+        "eventID": f"{shard_id}:{sequence}",
         "eventName": "aws:kinesis:record",
-        "invokeIdentityArn": position.role_arn,
-        "awsRegion": position.region,
-        "eventSourceARN": position.stream_arn,
+        "invokeIdentityArn": role_arn,
+        "awsRegion": region,
+        "eventSourceARN": stream_arn,
     }
 
 
@@ -82,8 +86,11 @@ def kinesis_event(
                 data,
                 partition_key=key,
                 sequence=sequence_number(first_index + offset),
-                arrival=arrival + offset / 1000,
-                position=position,
+                arrival=round(arrival + offset / 1000, 3),
+                shard_id=position.shard_id,
+                stream_arn=position.stream_arn,
+                role_arn=position.role_arn,
+                region=position.region,
             )
             for offset, (key, data) in enumerate(entries)
         ]

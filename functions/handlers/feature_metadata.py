@@ -91,14 +91,14 @@ def _put(url: str, payload: bytes) -> None:
 
 
 def _sagemaker_client() -> Any:
-    """A control-plane client; endpoint from boto3's standard variables (local stack too)."""
-    import boto3
-    from botocore.config import Config
+    """A control-plane client (9 attempts: a stack operation waits for it); endpoint from
+    the standard variables (local stack too)."""
+    from featurestream.aws.clients import client_config, create_client
 
-    config = Config(
-        retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=20
+    config = client_config(
+        max_attempts=9, connect_timeout=5, read_timeout=20, validate=True, keepalive=False
     )
-    return boto3.client("sagemaker", config=config)
+    return create_client("sagemaker", config)
 
 
 def _group_names(properties: Mapping[str, Any]) -> dict[str, str]:

@@ -115,7 +115,9 @@ def test_any_request_gets_a_2xx_or_4xx_and_writes_only_inside_the_state_folder(
     finally:
         connection.close()
     assert response.status < 500, (response.status, answer[:300])
-    if quote(NAME, safe="") not in path and not (  # a resource's own name may come back, as AWS does
+    if quote(
+        NAME, safe=""
+    ) not in path and not (  # a resource's own name may come back, as AWS does
         b'"FeatureGroupName"' in body and NAME.encode() in body
     ):
         assert NAME.encode() not in answer

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import handlers.inference
-from devstack.standins.api_gateway import LambdaContext
+from devstack.stack.lambda_context import LocalContext
 from featurestream.serving.app import InferenceApp
 from tests.fixtures.inference import api_event
 from tests.fuzz.strategies import NAME, hostile_text, json_values, nested
@@ -71,7 +71,9 @@ def invoke(monkeypatch, capsys):
     def call(event):
         capsys.readouterr()
         REACHED.clear()
-        answer = handlers.inference.lambda_handler(event, LambdaContext("InferenceFunction"))
+        answer = handlers.inference.lambda_handler(
+            event, LocalContext.for_function("InferenceFunction")
+        )
         printed = capsys.readouterr()
         if REACHED:
             return None, "", ""  # a valid request reached the dependencies: not this test's case

@@ -1,20 +1,19 @@
 """Stream records as read from a shard, and the event Lambda builds from a batch of them.
 
 The event follows the shape Lambda delivers to a Kinesis-triggered function
-(``Records[].kinesis{...}``, ``eventID = <shardId>:<sequenceNumber>`` ...), so handlers and
+(``Records[].kinesis{...}``, ``eventID = <shardId>:<sequenceNumber>`` ...), built by the
+repo's one builder (:func:`devstack.standins.kinesis_event.kinesis_record`), so handlers and
 Powertools' ``KinesisStreamRecord`` see exactly what they would see in AWS.
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-KINESIS_SCHEMA_VERSION = "1.0"
-EVENT_VERSION = "1.0"
+from devstack.standins.kinesis_event import kinesis_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,22 +53,16 @@ def build_event(
     """The event Lambda passes to the function for one batch of one shard."""
     return {
         "Records": [
-            {
-                "kinesis": {
-                    "kinesisSchemaVersion": KINESIS_SCHEMA_VERSION,
-                    "partitionKey": record.partition_key,
-                    "sequenceNumber": record.sequence_number,
-                    "data": base64.b64encode(record.data).decode("ascii"),
-                    "approximateArrivalTimestamp": record.arrival,
-                },
-                "eventSource": "aws:kinesis",
-                "eventVersion": EVENT_VERSION,
-                "eventID": f"{record.shard_id}:{record.sequence_number}",
-                "eventName": "aws:kinesis:record",
-                "invokeIdentityArn": role_arn,
-                "awsRegion": region,
-                "eventSourceARN": stream_arn,
-            }
+            kinesis_record(
+                record.data,
+                partition_key=record.partition_key,
+                sequence=record.sequence_number,
+                arrival=record.arrival,
+                shard_id=record.shard_id,
+                stream_arn=stream_arn,
+                role_arn=role_arn,
+                region=region,
+            )
             for record in records
         ]
     }

@@ -91,7 +91,7 @@ def serve(conn: Connection, spec: WorkerSpec) -> None:
         sys.stdout.flush()
         conn.send(("init_error", details))
         return
-    from devstack.stack.lambda_runtime import LocalContext
+    from devstack.stack.lambda_context import LocalContext
 
     conn.send(("ready", None))
     while True:

@@ -19,21 +19,14 @@ was validated before), so none of them leads to quarantine:
 
 from typing import Any, Final, Protocol, cast
 
-import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from featurestream.aws.clients import serialize_with_json_dumps
+from featurestream.aws.clients import create_client, serialize_with_json_dumps
+from featurestream.aws.throttling import THROTTLING_CODES
 
-_TRANSIENT_CODES: Final = frozenset(
+_TRANSIENT_CODES: Final = THROTTLING_CODES | frozenset(
     {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "TooManyRequestsException",
-        "RequestThrottled",
-        "RequestLimitExceeded",
-        "ProvisionedThroughputExceededException",
         "ServiceUnavailable",
         "InternalFailure",
         "InternalServerError",
@@ -74,38 +67,13 @@ class _RuntimeClient(_PutRecordClient, Protocol):
     def batch_write_record(self, **kwargs: Any) -> Any: ...
 
 
-def client_config(
-    *,
-    pool_size: int,
-    max_attempts: int,
-    retry_mode: str = "standard",
-    connect_timeout: float = 2.0,
-    read_timeout: float = 5.0,
-) -> Config:
-    """botocore settings: the connection pool as large as the thread pool that shares it.
-
-    Client-side parameter validation is off: it is about half of botocore's CPU per
-    BatchWriteRecord entry, only checks ``required``/``min`` (the service checks everything
-    anyway), and records are built from the catalog, so the check never fails here.
-    """
-    return Config(
-        parameter_validation=False,
-        max_pool_connections=pool_size,
-        retries=cast(Any, {"mode": retry_mode, "total_max_attempts": max_attempts}),
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        tcp_keepalive=True,
-    )
-
-
 def make_runtime_client(config: Config) -> _RuntimeClient:
     """A ``sagemaker-featurestore-runtime`` client (endpoint from the standard env vars),
     whose BatchWriteRecord bodies are one ``json.dumps`` (the largest per-record CPU cost
     of the stream handlers after the coalescing of calls was botocore's walk building them;
     see :func:`featurestream.aws.clients.serialize_with_json_dumps`). botocore's own client:
     boto3 would add nothing to it but cold-start import time (s3transfer)."""
-    session = botocore.session.get_session()
-    client = session.create_client("sagemaker-featurestore-runtime", config=config)
+    client = create_client("sagemaker-featurestore-runtime", config)
     serialize_with_json_dumps(client, "BatchWriteRecord")
     return cast(_RuntimeClient, client)
 

@@ -37,9 +37,10 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from featurestream.aws.clients import client_config
 from featurestream.aws.container import PerContainer
 from featurestream.aws.observability import logger, metrics, publish_values
-from featurestream.aws.store_errors import StoreError, client_config, make_runtime_client
+from featurestream.aws.store_errors import StoreError, make_runtime_client
 from featurestream.contract.catalog import CUSTOMERS, ORDERS, FeatureGroupSpec
 from featurestream.contract.events import (
     CUSTOMER_EVENT_TYPES,

@@ -19,9 +19,9 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final, Protocol, cast
 
-import botocore.session
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from featurestream.aws.clients import client_config, create_client
 
 MAX_PAYLOAD_BYTES: Final = 128 * 1024
 """Payloads above this are truncated (base64 inflates 4/3; SQS takes 256 KiB per message).
@@ -71,13 +71,10 @@ class _SendMessageClient(Protocol):
 def make_sqs_client(*, pool_size: int, max_attempts: int) -> _SendMessageClient:
     """An SQS client shared by the worker threads (endpoint from the standard env vars;
     botocore's own, as boto3 would add only import time)."""
-    config = Config(
-        max_pool_connections=pool_size,
-        retries=cast(Any, {"mode": "standard", "total_max_attempts": max_attempts}),
-        connect_timeout=2,
-        read_timeout=5,
+    config = client_config(
+        max_attempts=max_attempts, pool_size=pool_size, validate=True, keepalive=False
     )
-    client = botocore.session.get_session().create_client("sqs", config=config)
+    client = create_client("sqs", config)
     return cast(_SendMessageClient, client)
 
 

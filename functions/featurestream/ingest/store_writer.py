@@ -40,6 +40,7 @@ from typing import Any, Final, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from featurestream.aws.resend import resend_unfinished
 from featurestream.aws.store_errors import StoreError, TransientStoreError, classify, classify_code
 from featurestream.ingest.settings import DEFAULT_STORE_BATCH_LINGER_MS
 
@@ -144,13 +145,13 @@ class StoreWriter:
     def _send(self, call: list[_Pending]) -> list[WriteOutcome]:
         """One call, plus bounded re-sends of its unprocessed entries."""
         decided: dict[str, WriteOutcome] = {}
-        pending = call
-        for attempt in range(self._unprocessed_attempts):
-            if attempt:
-                self._sleep(_BACKOFF_BASE_S * 2**attempt * (0.5 + self._rng.random()))
-            pending = self._call(pending, decided)
-            if not pending:
-                break
+        pending = resend_unfinished(
+            lambda unfinished: self._call(unfinished, decided),
+            call,
+            rounds=self._unprocessed_attempts,
+            pause=lambda resend: _BACKOFF_BASE_S * 2**resend * (0.5 + self._rng.random()),
+            sleep=self._sleep,
+        )
         for left in pending:
             decided[left.key] = TransientStoreError(
                 "UnprocessedEntry", f"still unprocessed after {self._unprocessed_attempts} attempts"

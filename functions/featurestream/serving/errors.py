@@ -6,7 +6,9 @@ a dependency is busy or slow (throttling, 5xx, timeouts) and the call may be ret
 Messages never carry feature values or personal data.
 """
 
-from typing import Any
+from typing import Any, Final
+
+from featurestream.aws.throttling import THROTTLING_CODES
 
 
 class ApiError(Exception):
@@ -32,18 +34,8 @@ def not_found(message: str, **details: Any) -> ApiError:
     return ApiError(404, "NotFound", message, **details)
 
 
-_THROTTLING = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "TooManyRequestsException",
-        "RequestThrottled",
-        "RequestLimitExceeded",
-        "ProvisionedThroughputExceededException",
-        "ModelNotReadyException",
-    }
-)
+_BUSY_CODES: Final = THROTTLING_CODES | {"ModelNotReadyException"}
+"""Answered 503: the dependency is busy; a retry may succeed."""
 
 
 def dependency_error(dependency: str, error: Exception) -> ApiError:
@@ -70,7 +62,7 @@ def dependency_error(dependency: str, error: Exception) -> ApiError:
         meta = response.get("ResponseMetadata", {})
         status = int(meta.get("HTTPStatusCode", 0) or 0)
         details = {"dependency_code": code, "dependency_request_id": meta.get("RequestId")}
-        if code in _THROTTLING or status == 429:
+        if code in _BUSY_CODES or status == 429:
             return ApiError(503, f"{dependency}Throttled", f"{dependency} is throttling", **details)
         if status >= 500:
             return ApiError(503, f"{dependency}Unavailable", f"{dependency}: {message}", **details)

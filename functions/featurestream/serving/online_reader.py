@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
+from featurestream.aws.resend import resend_unfinished
 from featurestream.serving.errors import ApiError, dependency_error
 
 MAX_RECORDS_PER_CALL: Final = 100
@@ -163,17 +164,24 @@ class OnlineReader:
         """One chunk's answers: the first call's, then those re-sending what came back
         unprocessed, until nothing is left (or a 503 after the last attempt)."""
         answers: list[Mapping[str, Any]] = []
-        for attempt in range(self._max_attempts):
-            if attempt:
-                self._sleep(self._backoff * 2 ** (attempt - 1))
+
+        def read(unfinished: list[dict[str, Any]]) -> list[dict[str, Any]]:
             try:
-                answer = self._client.batch_get_record(Identifiers=identifiers)
+                answer = self._client.batch_get_record(Identifiers=unfinished)
             except Exception as error:
                 raise dependency_error("FeatureStore", error) from error
             answers.append(answer)
-            identifiers = list(answer.get("UnprocessedIdentifiers") or [])
-            if not identifiers:
-                return answers
+            return list(answer.get("UnprocessedIdentifiers") or [])
+
+        identifiers = resend_unfinished(
+            read,
+            identifiers,
+            rounds=self._max_attempts,
+            pause=lambda resend: self._backoff * 2 ** (resend - 1),
+            sleep=self._sleep,
+        )
+        if not identifiers:
+            return answers
         pending = sum(len(i.get("RecordIdentifiersValueAsString", [])) for i in identifiers)
         raise ApiError(
             503,

@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
+from devstack.stack.lambda_context import LocalContext
 from featurestream.contract.catalog import FEATURE_GROUPS
 from featurestream.governance.metadata import catalog_hash
 from handlers import feature_metadata
@@ -67,20 +68,14 @@ def response_url() -> Iterator[ResponseUrl]:
         server.server_close()
 
 
-class Context:
-    function_name = "featurestream-feature-metadata"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:fm"
-    memory_limit_in_mb = 512
-    aws_request_id = "req-1"
-    log_group_name = "/aws/lambda/featurestream-feature-metadata"
-    log_stream_name = "2026/01/01/[$LATEST]abc"
-
-    def __init__(self, remaining_ms: int = 60_000) -> None:
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
+def lambda_context(remaining_ms: int = 60_000) -> LocalContext:
+    """The context of an invocation with ``remaining_ms`` left before its timeout, in a
+    log stream named as Lambda names them (the failure reason points to it)."""
+    context = LocalContext.for_function(
+        "featurestream-feature-metadata", timeout_seconds=remaining_ms / 1000
+    )
+    context.log_stream_name = "2026/01/01/[$LATEST]abc"
+    return context
 
 
 def cfn_event(request_type: str, url: str, groups: Any, **extra: Any) -> dict[str, Any]:
@@ -113,7 +108,7 @@ def groups(featurestore_env, unique_name, monkeypatch) -> dict[str, str]:
 
 
 def test_create_applies_the_catalog_and_responds_success(groups, response_url):
-    feature_metadata.lambda_handler(cfn_event("Create", response_url.url, groups), Context())
+    feature_metadata.lambda_handler(cfn_event("Create", response_url.url, groups), lambda_context())
     put = response_url.only_response()
     assert put["path"] == "/bucket/key?X-Amz-Signature=s"
     assert put["content_type"] == ""
@@ -136,7 +131,7 @@ def test_create_applies_the_catalog_and_responds_success(groups, response_url):
 
 def test_update_converges_keeps_the_physical_id_and_is_idempotent(groups, response_url):
     client = boto3.client("sagemaker")
-    feature_metadata.handle(cfn_event("Create", response_url.url, groups), Context())
+    feature_metadata.handle(cfn_event("Create", response_url.url, groups), lambda_context())
     client.update_feature_metadata(
         FeatureGroupName=groups["orders"],
         FeatureName="order_id",
@@ -149,12 +144,12 @@ def test_update_converges_keeps_the_physical_id_and_is_idempotent(groups, respon
         PhysicalResourceId="existing-id",
         OldResourceProperties={"FeatureGroups": groups, "CatalogHash": "old"},
     )
-    assert feature_metadata.handle(update, Context()) == "SUCCESS"
+    assert feature_metadata.handle(update, lambda_context()) == "SUCCESS"
     body = response_url.puts[-1]["body"]
     assert body["PhysicalResourceId"] == "existing-id"
     assert body["Data"]["Calls"] == "1"
     assert "stale" not in metadata(client, groups["orders"], "order_id")[1]
-    assert feature_metadata.handle(update, Context()) == "SUCCESS"
+    assert feature_metadata.handle(update, lambda_context()) == "SUCCESS"
     assert response_url.puts[-1]["body"]["Data"]["Calls"] == "0"
 
 
@@ -162,7 +157,7 @@ def test_create_against_missing_groups_responds_failed_with_the_reason(
     featurestore_env, response_url
 ):
     event = cfn_event("Create", response_url.url, {"customers": "nope-c", "orders": "nope-o"})
-    assert feature_metadata.handle(event, Context()) == "FAILED"
+    assert feature_metadata.handle(event, lambda_context()) == "FAILED"
     body = response_url.only_response()["body"]
     assert body["Status"] == "FAILED"
     assert "ResourceNotFound" in body["Reason"]
@@ -180,12 +175,15 @@ def test_create_against_missing_groups_responds_failed_with_the_reason(
 def test_bad_properties_fail(featurestore_env, response_url, properties, reason):
     event = cfn_event("Create", response_url.url, None)
     event["ResourceProperties"] = properties
-    assert feature_metadata.handle(event, Context()) == "FAILED"
+    assert feature_metadata.handle(event, lambda_context()) == "FAILED"
     assert reason in response_url.only_response()["body"]["Reason"]
 
 
 def test_unknown_request_type_fails(featurestore_env, response_url):
-    assert feature_metadata.handle(cfn_event("Upsert", response_url.url, {}), Context()) == "FAILED"
+    assert (
+        feature_metadata.handle(cfn_event("Upsert", response_url.url, {}), lambda_context())
+        == "FAILED"
+    )
     assert "unknown RequestType" in response_url.only_response()["body"]["Reason"]
 
 
@@ -198,7 +196,7 @@ def test_delete_always_succeeds_and_calls_nothing(response_url, groups_property)
             raise AssertionError(f"Delete called {name}")
 
     event = cfn_event("Delete", response_url.url, groups_property, PhysicalResourceId="pid")
-    assert feature_metadata.handle(event, Context(), client=NoCalls()) == "SUCCESS"
+    assert feature_metadata.handle(event, lambda_context(), client=NoCalls()) == "SUCCESS"
     body = response_url.only_response()["body"]
     assert body["Status"] == "SUCCESS"
     assert body["PhysicalResourceId"] == "pid"
@@ -216,7 +214,7 @@ def test_running_out_of_time_responds_failed_once(groups, response_url):
         def __getattr__(self, name: str) -> Any:
             return getattr(self.real, name)
 
-    context = Context(remaining_ms=int((feature_metadata.TIMEOUT_MARGIN_SECONDS + 1) * 1000))
+    context = lambda_context(remaining_ms=int((feature_metadata.TIMEOUT_MARGIN_SECONDS + 1) * 1000))
     event = cfn_event("Create", response_url.url, {"orders": groups["orders"]})
     assert feature_metadata.handle(event, context, client=SlowClient()) == "FAILED"
     body = response_url.only_response()["body"]
@@ -226,7 +224,7 @@ def test_running_out_of_time_responds_failed_once(groups, response_url):
 
 def test_unreachable_response_url_does_not_raise(featurestore_env):
     event = cfn_event("Delete", "http://127.0.0.1:9/unreachable", {}, PhysicalResourceId="p")
-    assert feature_metadata.handle(event, Context()) is None
+    assert feature_metadata.handle(event, lambda_context()) is None
 
 
 def test_reason_is_truncated_so_the_response_fits(response_url, featurestore_env):
@@ -235,7 +233,7 @@ def test_reason_is_truncated_so_the_response_fits(response_url, featurestore_env
             raise RuntimeError("x" * 10_000)
 
     event = cfn_event("Create", response_url.url, {"orders": "o"})
-    assert feature_metadata.handle(event, Context(), client=Exploding()) == "FAILED"
+    assert feature_metadata.handle(event, lambda_context(), client=Exploding()) == "FAILED"
     put = response_url.only_response()
     assert len(json.dumps(put["body"])) < 4096
     assert put["body"]["Reason"].startswith("RuntimeError: xxx")

@@ -8,7 +8,8 @@ import boto3
 import pytest
 
 from devstack.standins.featurestore.config import FaultConfig
-from featurestream.aws.store_errors import StoreRejected, TransientStoreError, client_config
+from featurestream.aws.clients import client_config
+from featurestream.aws.store_errors import StoreRejected, TransientStoreError
 from featurestream.contract.catalog import ORDERS
 from featurestream.ingest.store_writer import StoreWriter
 from handlers import order_features

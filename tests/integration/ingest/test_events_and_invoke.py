@@ -13,27 +13,10 @@ from featurestream.contract.catalog import ORDERS
 from featurestream.contract.events import InvalidEvent, parse_event
 from featurestream_cli.commands import events as events_command
 from featurestream_cli.commands import invoke as invoke_command
-from tests.fixtures.kinesis_events import create_group
+from tests.fixtures.kinesis_events import KINESIS_KEYS, RECORD_KEYS, create_group
 
 ROOT = Path(__file__).resolve().parents[3]
 EVENTS = ROOT / "events"
-RECORD_KEYS = {
-    "kinesis",
-    "eventSource",
-    "eventVersion",
-    "eventID",
-    "eventName",
-    "invokeIdentityArn",
-    "awsRegion",
-    "eventSourceARN",
-}
-KINESIS_KEYS = {
-    "kinesisSchemaVersion",
-    "partitionKey",
-    "sequenceNumber",
-    "data",
-    "approximateArrivalTimestamp",
-}
 FILES = {
     "customer-batch.json": "featurestream-customer-events",
     "order-batch.json": "featurestream-order-events",

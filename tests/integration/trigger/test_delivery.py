@@ -5,6 +5,7 @@ import json
 import urllib.request
 
 from devstack.standins.trigger import TriggerRunner
+from tests.fixtures.kinesis_events import KINESIS_KEYS, RECORD_KEYS
 
 
 def test_event_is_exactly_what_lambda_delivers(trigger_env, moto_server):
@@ -16,23 +17,8 @@ def test_event_is_exactly_what_lambda_delivers(trigger_env, moto_server):
     records = call["event"]["Records"]
     assert [r["kinesis"]["sequenceNumber"] for r in records] == seqs
     first = records[0]
-    assert set(first) == {
-        "kinesis",
-        "eventSource",
-        "eventVersion",
-        "eventID",
-        "eventName",
-        "invokeIdentityArn",
-        "awsRegion",
-        "eventSourceARN",
-    }
-    assert set(first["kinesis"]) == {
-        "kinesisSchemaVersion",
-        "partitionKey",
-        "sequenceNumber",
-        "data",
-        "approximateArrivalTimestamp",
-    }
+    assert set(first) == RECORD_KEYS
+    assert set(first["kinesis"]) == KINESIS_KEYS
     assert first["kinesis"]["kinesisSchemaVersion"] == "1.0"
     assert first["kinesis"]["partitionKey"] == "k"
     assert records[1]["kinesis"]["partitionKey"] == "other"

@@ -9,7 +9,7 @@ import json
 import pytest
 
 import handlers.inference
-from devstack.standins.api_gateway import LambdaContext
+from devstack.stack.lambda_context import LocalContext
 from featurestream.serving.app import InferenceApp
 from featurestream.serving.http import MAX_BODY_BYTES, FeaturesRequest, parse_request
 from tests.fixtures.inference import api_event
@@ -30,7 +30,7 @@ def call(monkeypatch, capsys):
 
     def invoke(event):
         capsys.readouterr()
-        context = LambdaContext("InferenceFunction", aws_request_id=LAMBDA_REQUEST_ID)
+        context = LocalContext.for_function("InferenceFunction", aws_request_id=LAMBDA_REQUEST_ID)
         answer = handlers.inference.lambda_handler(event, context)
         printed = capsys.readouterr()
         return answer["statusCode"], json.loads(answer["body"]), printed.out + printed.err

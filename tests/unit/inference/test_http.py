@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from devstack.stack.lambda_context import LocalContext
 from featurestream.serving.app import InferenceApp
 from featurestream.serving.http import FeaturesRequest, PredictionsRequest, parse_request
 from tests.fixtures.inference import api_event
@@ -78,12 +79,10 @@ def test_a_base64_body_is_decoded():
 
 
 def test_without_api_gateway_the_lambda_request_id_is_used(app):
-    class Context:
-        aws_request_id = "lambda-id"
-
+    context = LocalContext.for_function("InferenceFunction", aws_request_id="lambda-id")
     event = api_event("GET", "/nowhere")
     del event["requestContext"]["requestId"]
-    assert json.loads(app(event, Context())["body"])["request_id"] == "lambda-id"
+    assert json.loads(app(event, context)["body"])["request_id"] == "lambda-id"
 
 
 def test_a_configuration_error_is_a_500_that_says_so(monkeypatch):
@@ -112,13 +111,14 @@ def test_the_sample_events_are_valid_requests(name, expected):
 @pytest.mark.parametrize("request_id", ["gw-request-7", None])
 def test_the_log_correlation_id_is_api_gateways_request_id(monkeypatch, request_id):
     import handlers.inference
-    from devstack.standins.api_gateway import LambdaContext
     from featurestream.aws.observability import logger
 
     monkeypatch.setattr(handlers.inference, "app", InferenceApp(factory=_unreachable))
     logger.set_correlation_id("left over from another request")
     event = api_event("GET", "/nowhere")
     event["requestContext"]["requestId"] = request_id
-    answer = handlers.inference.lambda_handler(event, LambdaContext("InferenceFunction"))
+    answer = handlers.inference.lambda_handler(
+        event, LocalContext.for_function("InferenceFunction")
+    )
     assert answer["statusCode"] == 400
     assert logger.get_correlation_id() == request_id

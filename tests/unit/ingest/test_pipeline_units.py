@@ -9,21 +9,23 @@ from pathlib import Path
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from botocore.exceptions import ClientError, ReadTimeoutError
+from botocore.exceptions import ClientError, ParamValidationError, ReadTimeoutError
 from botocore.stub import Stubber
 
 from devstack.standins.kinesis_event import StreamPosition, kinesis_event
+from featurestream.aws.clients import client_config
 from featurestream.aws.store_errors import (
     StoreRejected,
     TransientStoreError,
     classify,
-    client_config,
+    make_runtime_client,
 )
 from featurestream.ingest.quarantine import (
     MAX_PAYLOAD_BYTES,
     Quarantine,
     QuarantinedRecord,
     QuarantineUnavailable,
+    make_sqs_client,
 )
 from featurestream.ingest.record_batch import WholeBatchProcessor
 from featurestream.ingest.settings import ConfigError, Settings
@@ -112,6 +114,21 @@ def test_client_config_sizes_pool_and_retries():
     config = client_config(pool_size=48, max_attempts=5)
     assert config.max_pool_connections == 48
     assert config.retries == {"mode": "standard", "total_max_attempts": 5}
+
+
+def test_the_stream_clients_share_one_factory_and_keep_their_settings(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    store = make_runtime_client(client_config(pool_size=8, max_attempts=4)).meta.config
+    sqs_client = make_sqs_client(pool_size=8, max_attempts=3)
+    sqs = sqs_client.meta.config
+    assert (store.max_pool_connections, sqs.max_pool_connections) == (8, 8)
+    assert store.retries == {"mode": "standard", "total_max_attempts": 4}
+    assert sqs.retries == {"mode": "standard", "total_max_attempts": 3}
+    assert store.tcp_keepalive and not sqs.tcp_keepalive
+    with pytest.raises(ParamValidationError):  # SQS keeps botocore's parameter check
+        sqs_client.send_message(QueueUrl="http://127.0.0.1:9/q")
+    assert (store.connect_timeout, store.read_timeout) == (2.0, 5.0)
+    assert (sqs.connect_timeout, sqs.read_timeout) == (2.0, 5.0)
 
 
 @pytest.mark.parametrize(

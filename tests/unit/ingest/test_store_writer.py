@@ -9,8 +9,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from featurestream.aws.clients import serialize_with_json_dumps
-from featurestream.aws.store_errors import StoreRejected, TransientStoreError, client_config
+from featurestream.aws.clients import client_config, serialize_with_json_dumps
+from featurestream.aws.store_errors import StoreRejected, TransientStoreError
 from featurestream.ingest.settings import ConfigError, Settings
 from featurestream.ingest.store_writer import Deferred, StoreWriter
 

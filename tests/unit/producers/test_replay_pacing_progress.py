@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from producers.progress import PlainProgress, progress_for
+from producers.progress import PlainProgress, ProgressDisplay, progress_for
 from producers.publisher import EventPublisher
 from producers.replay import ReplayOptions, run_replay
 from producers.streams import StreamNames
@@ -89,6 +89,37 @@ def test_plain_progress_prints_rate_and_eta_periodically() -> None:
 
 def test_progress_is_plain_when_not_a_terminal() -> None:
     assert isinstance(progress_for("replay", 10, io.StringIO()), PlainProgress)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_tasks_share_one_display_until_it_stops() -> None:
+    out = Terminal()
+    display = ProgressDisplay(out, eta=False)
+    consume, replay = display.task("consume", 10), display.task("replay", 10)
+    replay.update(10)
+    consume.update(4)
+    replay.close()
+    consume.close()
+    assert display._bars.live.is_started  # closing tasks leaves the display running
+    display.stop()
+    shown = out.getvalue()
+    assert "replay" in shown and "10/10" in shown
+    assert "consume" in shown and "4/10" in shown
+    assert "events/s" in shown and "ETA" not in shown
+
+
+def test_a_single_progress_on_a_terminal_stops_its_display_when_closed() -> None:
+    out = Terminal()
+    progress = progress_for("replay", 8, out)
+    progress.update(8)
+    progress.close()
+    assert not progress._bars.live.is_started
+    assert "replay" in out.getvalue() and "8/8" in out.getvalue()
+    assert "ETA" in out.getvalue()
 
 
 def test_failures_that_cannot_be_saved_are_named_and_the_checkpoint_stays(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ import base64
 import json
 from collections import deque
 
+from devstack.standins.kinesis_event import StreamPosition, kinesis_event
 from devstack.standins.trigger.batching import MAX_PAYLOAD_BYTES, batch_ready, lane_for, take_batch
 from devstack.standins.trigger.destination import failure_message
 from devstack.standins.trigger.records import StreamRecord, build_event
@@ -69,6 +70,19 @@ def test_build_event_matches_the_lambda_shape():
         ]
     }
     json.dumps(event)
+
+
+def test_the_runner_and_the_sample_events_build_the_same_event_for_the_same_record():
+    position = StreamPosition("s", shard_id="shardId-000000000003", role_name="r")
+    sample = kinesis_event([("C1", b'{"a": 1}')], position=position, arrival=1700000007.123)
+    sequence = sample["Records"][0]["kinesis"]["sequenceNumber"]
+    delivered = build_event(
+        [StreamRecord("shardId-000000000003", sequence, "C1", b'{"a": 1}', 1700000007.123)],
+        stream_arn=STREAM,
+        region="us-east-1",
+        role_arn="arn:aws:iam::123456789012:role/r",
+    )
+    assert json.dumps(delivered) == json.dumps(sample)
 
 
 def test_failure_message_fields():
