@@ -6,8 +6,9 @@ its body under the rules of ``devstack.standins.loopback_http``. What werkzeug d
 enforce itself is kept here:
 
 * werkzeug keeps only the last of repeated ``Content-Length`` headers and de-chunks a
-  ``Transfer-Encoding: chunked`` body, so the handler records every ``Content-Length``
-  value in the environ and :meth:`LoopbackRequest.read_body` refuses both (400, 411);
+  ``Transfer-Encoding: chunked`` body, so the handler puts the request's headers as
+  received in the environ and :meth:`LoopbackRequest.read_body` refuses both (400, 411);
+  the request target as received is there too (``target``), before any URL decoding;
 * werkzeug reads the body without a deadline, so the body is read from the socket under
   ``BODY_TIMEOUT_S`` (408 when it stalls);
 * werkzeug hands every method to the app, so methods outside ``methods`` get a 405 here;
@@ -26,6 +27,7 @@ import logging
 import socket
 import sys
 from collections.abc import Iterable
+from email.message import Message
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
 
@@ -44,24 +46,37 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("devstack.http")
 
-_CONTENT_LENGTHS = "devstack.content_lengths"
-"""Environ key: every ``Content-Length`` value the request carried, in order."""
+_RAW_HEADERS = "devstack.raw_headers"
+"""Environ key: the request's headers as ``http.server`` parsed them (repeats kept)."""
+_TARGET = "devstack.target"
+"""Environ key: the request target as received (path and query, not decoded)."""
 
 
 class LoopbackRequest(Request):
     """A werkzeug request whose body is read by :meth:`read_body`, never by werkzeug."""
 
+    @property
+    def raw_headers(self) -> Message:
+        """The headers as received: repeated names kept, names with ``_`` not dropped."""
+        return cast("Message", self.environ[_RAW_HEADERS])
+
+    @property
+    def target(self) -> str:
+        """The request target as received, e.g. ``/endpoints/a%2Fb/invocations?x=1``."""
+        return cast("str", self.environ[_TARGET])
+
     def read_body(self, max_bytes: int, timeout: float = BODY_TIMEOUT_S) -> bytes:
         """Exactly ``Content-Length`` bytes within ``max_bytes`` and ``timeout``;
         :class:`~devstack.standins.loopback_http.BodyError` otherwise."""
-        environ = self.environ
+        headers = self.raw_headers
         length = content_length(
-            environ.get(_CONTENT_LENGTHS, []),
-            environ.get("HTTP_TRANSFER_ENCODING") is not None,
+            headers.get_all("Content-Length") or [],
+            headers.get("Transfer-Encoding") is not None,
             max_bytes,
         )
         if not length:
             return b""
+        environ = self.environ
         return read_exactly(environ["werkzeug.socket"], environ["wsgi.input"], length, timeout)
 
 
@@ -94,19 +109,28 @@ class _Handler(LoopbackRequestHandler, WSGIRequestHandler):
 
     def make_environ(self) -> WSGIEnvironment:
         environ = super().make_environ()
-        environ[_CONTENT_LENGTHS] = self.headers.get_all("Content-Length") or []
+        environ[_RAW_HEADERS] = self.headers
+        environ[_TARGET] = self.path
         return environ
 
     def log(self, type: str, message: str, *args: Any) -> None:
         """werkzeug's access and error lines, at the server's level, without tracebacks."""
-        level = self.server.access_log_level if type == "info" else logging.DEBUG
-        log.log(level, "%s " + message, self.address_string(), *args)
+        server = self.server
+        server.access_log.log(server.access_level, "%s " + message, self.address_string(), *args)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        self.log("info", format, *args)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """The stdlib's access line: werkzeug's adds terminal colours when click is installed."""
+        self.log_message('"%s" %s %s', self.requestline, str(code), str(size))
 
 
 class LoopbackWSGIServer(ThreadedWSGIServer):
     """werkzeug's threaded server; a connection failure is a debug line, not a traceback."""
 
-    access_log_level = logging.DEBUG
+    access_log = log
+    access_level = logging.DEBUG
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         error = sys.exc_info()[1]
@@ -129,11 +153,13 @@ def make_loopback_server(
     port: int,
     *,
     methods: Iterable[str],
-    access_log_level: int = logging.DEBUG,
+    access_log: logging.Logger = log,
+    access_level: int = logging.DEBUG,
 ) -> LoopbackWSGIServer:
     """A threaded werkzeug server for ``app`` bound to ``host:port`` (0 = a free port; the
     bound one is ``bound_port``). Run it with ``serve_forever`` on a thread; stop it with
-    ``shutdown`` then ``server_close``. A port in use raises ``OSError``."""
+    ``shutdown`` then ``server_close``. A port in use raises ``OSError``. Request and
+    protocol-error lines go to ``access_log`` at ``access_level``."""
     with socket.create_server((host, port)) as listener:  # sets SO_REUSEADDR on POSIX
         server = LoopbackWSGIServer(
             host,
@@ -142,5 +168,5 @@ def make_loopback_server(
             handler=cast("type[WSGIRequestHandler]", _Handler),
             fd=listener.fileno(),
         )
-    server.access_log_level = access_log_level
+    server.access_log, server.access_level = access_log, access_level
     return server

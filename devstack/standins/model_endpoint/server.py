@@ -116,7 +116,7 @@ class ModelEndpoint(ServedOnThread):
         return response(environ, start_response)
 
     def _get(self, request: LoopbackRequest) -> Response:
-        if request.environ["REQUEST_URI"] in (HEALTH_PATH, "/ping"):
+        if request.target in (HEALTH_PATH, "/ping"):
             info = {"endpoints": sorted(self.names), "model_version": self.model_version}
             return _reply(200, json.dumps(info).encode(), {"Content-Type": "application/json"})
         return _error(404, "UnknownOperationException", f"No GET route here: use {HEALTH_PATH}")
@@ -128,7 +128,7 @@ class ModelEndpoint(ServedOnThread):
             if error.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
                 return _error(400, "ValidationError", PAYLOAD_TOO_LARGE)
             return _error(error.status, "ValidationError", error.message)
-        parts = request.environ["REQUEST_URI"].split("?")[0].split("/")
+        parts = request.target.split("?")[0].split("/")
         if len(parts) != 4 or parts[1] != "endpoints" or parts[3] != "invocations":
             return _error(
                 404,
@@ -151,9 +151,8 @@ class ModelEndpoint(ServedOnThread):
             )
         if faults.error_code:
             return _error(faults.error_status, faults.error_code, faults.error_message)
-        result = self.container.invoke(
-            body, request.headers.get("Content-Type", ""), request.headers.get("Accept")
-        )
+        headers = request.raw_headers
+        result = self.container.invoke(body, headers.get("Content-Type", ""), headers.get("Accept"))
         if result.status != 200:
             kind = "client" if result.status < 500 else "server"
             original = result.body.decode(errors="replace")
