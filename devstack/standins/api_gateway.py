@@ -32,10 +32,12 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
-from werkzeug.wrappers import Response
-
 from devstack.stack.lifecycle import ServedOnThread
-from devstack.standins.http_service import LoopbackRequest, make_loopback_server
+from devstack.standins.http_service import (
+    LoopbackRequest,
+    LoopbackResponse,
+    make_loopback_server,
+)
 from devstack.standins.loopback_http import BodyError
 
 if TYPE_CHECKING:
@@ -153,9 +155,9 @@ def _proxy_response(result: dict[str, Any]) -> tuple[int, dict[str, str], bytes]
     return int(result["statusCode"]), headers, payload
 
 
-def _message(status: int, message: str, **headers: str) -> Response:
+def _message(status: int, message: str, **headers: str) -> LoopbackResponse:
     body = json.dumps({"message": message}).encode()
-    return Response(body, status, {"Content-Type": "application/json", **headers})
+    return LoopbackResponse(body, status, {"Content-Type": "application/json", **headers})
 
 
 class LocalHttpApi(ServedOnThread):
@@ -190,7 +192,7 @@ class LocalHttpApi(ServedOnThread):
     def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         return self._respond(LoopbackRequest(environ))(environ, start_response)
 
-    def _respond(self, request: LoopbackRequest) -> Response:
+    def _respond(self, request: LoopbackRequest) -> LoopbackResponse:
         """401 without the token (the body unread), 4xx for a body that cannot be read,
         otherwise the handler's answer. werkzeug closes the connection after each answer,
         so an unread body never becomes a request."""
@@ -215,7 +217,7 @@ class LocalHttpApi(ServedOnThread):
         )
         status, headers, payload = self.invoke(event)
         headers["apigw-requestid"] = event["requestContext"]["requestId"]
-        return Response(payload, status, headers)
+        return LoopbackResponse(payload, status, headers)
 
     def invoke(self, event: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         """Call the handler as Lambda would and translate its result as API Gateway does."""

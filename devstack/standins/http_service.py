@@ -17,7 +17,9 @@ enforce itself is kept here:
 
 Protocol errors that ``http.server`` answers itself (bad request line or version, too long
 a line, too many headers) are 4xx JSON without echo (``LoopbackRequestHandler``). werkzeug
-closes the connection after every response, so unread bytes never become a request.
+closes the connection after every response, so unread bytes never become a request. The
+Feature Store emulator stays on ``http.server``: a connection per call costs it too much
+throughput (measured in ``docs/emulator.md``).
 """
 
 from __future__ import annotations
@@ -80,11 +82,18 @@ class LoopbackRequest(Request):
         return read_exactly(environ["werkzeug.socket"], environ["wsgi.input"], length, timeout)
 
 
+class LoopbackResponse(Response):
+    """A werkzeug response with only the headers it is given (and Content-Length): no
+    default ``text/plain`` Content-Type, as the hand-written servers sent none."""
+
+    default_mimetype = None
+
+
 def json_response(
     status: int, body: object, headers: dict[str, str] | None = None, indent: int | None = None
-) -> Response:
+) -> LoopbackResponse:
     """``body`` as a JSON response with its Content-Length."""
-    return Response(
+    return LoopbackResponse(
         json.dumps(body, indent=indent), status, headers, content_type="application/json"
     )
 

@@ -1,9 +1,11 @@
 """What every stdlib ``http.server`` stand-in shares so hostile requests get a 4xx, not a hang.
 
-The Feature Store emulator, the model endpoint, the local HTTP API and the trigger runner's
-status server all subclass these. ``read_body`` reads exactly what ``Content-Length``
-announces, within a size cap and a deadline, and turns every malformed framing into a
-:class:`BodyError` (the caller answers it in its own wire shape). Protocol errors that
+The Feature Store emulator subclasses these; the werkzeug-based
+``devstack.standins.http_service`` (the model endpoint, the local HTTP API, the trigger
+runner's status server) reuses the same length and read rules and protocol-error answers.
+``read_body`` reads exactly what ``Content-Length`` announces, within a size cap and a
+deadline, and turns every malformed framing into a :class:`BodyError` (the caller answers
+it in its own wire shape). Protocol errors that
 ``http.server`` answers itself come back as 4xx JSON without echoing the request, and a
 client that hangs up mid-request is a one-line debug log, never a traceback.
 """

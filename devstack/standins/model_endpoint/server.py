@@ -31,10 +31,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from werkzeug.wrappers import Response
-
 from devstack.stack.lifecycle import ServedOnThread
-from devstack.standins.http_service import LoopbackRequest, make_loopback_server
+from devstack.standins.http_service import (
+    LoopbackRequest,
+    LoopbackResponse,
+    make_loopback_server,
+)
 from devstack.standins.loopback_http import BodyError
 from devstack.standins.model_endpoint.container import ModelContainer
 
@@ -62,11 +64,11 @@ class EndpointFaults:
     error_message: str = "injected fault"
 
 
-def _reply(status: int, body: bytes, headers: dict[str, str]) -> Response:
-    return Response(body, status, headers)
+def _reply(status: int, body: bytes, headers: dict[str, str]) -> LoopbackResponse:
+    return LoopbackResponse(body, status, headers)
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> Response:
+def _error(status: int, code: str, message: str, **extra: Any) -> LoopbackResponse:
     body = json.dumps({"message": message, **extra}).encode()
     headers = {
         "Content-Type": "application/json",
@@ -115,13 +117,13 @@ class ModelEndpoint(ServedOnThread):
         response = self._get(request) if request.method == "GET" else self._post(request)
         return response(environ, start_response)
 
-    def _get(self, request: LoopbackRequest) -> Response:
+    def _get(self, request: LoopbackRequest) -> LoopbackResponse:
         if request.target in (HEALTH_PATH, "/ping"):
             info = {"endpoints": sorted(self.names), "model_version": self.model_version}
             return _reply(200, json.dumps(info).encode(), {"Content-Type": "application/json"})
         return _error(404, "UnknownOperationException", f"No GET route here: use {HEALTH_PATH}")
 
-    def _post(self, request: LoopbackRequest) -> Response:
+    def _post(self, request: LoopbackRequest) -> LoopbackResponse:
         try:
             body = request.read_body(MAX_PAYLOAD_BYTES)
         except BodyError as error:
@@ -137,7 +139,7 @@ class ModelEndpoint(ServedOnThread):
             )
         return self.invoke(request, unquote(parts[2]), body)
 
-    def invoke(self, request: LoopbackRequest, name: str, body: bytes) -> Response:
+    def invoke(self, request: LoopbackRequest, name: str, body: bytes) -> LoopbackResponse:
         with self._count_lock:
             self.invocations += 1
         faults = self.faults
