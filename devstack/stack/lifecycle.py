@@ -2,14 +2,14 @@
 
 The Feature Store emulator, the model endpoint, the local HTTP API and the trigger runner
 each run in the test process as well as behind ``python -m``; all of them are used as
-``with Service(...) as service:`` and some serve a stdlib HTTP server on a thread.
+``with Service(...) as service:`` and some serve an HTTP server on a thread.
 """
 
 from __future__ import annotations
 
 import signal
+import socketserver
 import threading
-from http.server import ThreadingHTTPServer
 from types import FrameType, TracebackType
 from typing import Self
 
@@ -36,9 +36,10 @@ class Startable:
 
 
 class ServedOnThread(Startable):
-    """A ``ThreadingHTTPServer`` (``self._server``) served on a daemon thread."""
+    """A socketserver (``self._server``, e.g. a werkzeug WSGI server) served on a daemon
+    thread."""
 
-    _server: ThreadingHTTPServer
+    _server: socketserver.TCPServer
     _thread: threading.Thread | None = None
     thread_name: str | None = None
 

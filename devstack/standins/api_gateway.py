@@ -12,7 +12,7 @@ The deployed API uses IAM authorisation; locally a bearer token stands in for it
 request without ``Authorization: Bearer <token>`` is answered 401 and never reaches the
 handler. The header is not passed on, so the token cannot end up in handler logs.
 A body that cannot be read (bad Content-Length, chunked, over 10 MiB, stalled) is a 4xx
-before the handler runs (``devstack.standins.loopback_http``).
+before the handler runs (``devstack.standins.http_service``).
 """
 
 from __future__ import annotations
@@ -24,27 +24,31 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
 from devstack.stack.lambda_context import ACCOUNT_ID, LocalContext
 from devstack.stack.lifecycle import ServedOnThread
-from devstack.standins.loopback_http import (
-    BodyError,
-    LoopbackRequestHandler,
-    LoopbackServer,
-    read_body,
+from devstack.standins.http_service import (
+    LoopbackRequest,
+    LoopbackResponse,
+    make_loopback_server,
 )
+from devstack.standins.loopback_http import BodyError
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
 
 log = logging.getLogger("devstack.standins.api_gateway")
 
 Handler = Callable[[dict[str, Any], Any], Any]
 DEFAULT_ROUTES = ("GET /customers/{customer_id}/features", "POST /predictions")
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 
 
 LambdaContext = LocalContext.for_function
@@ -132,58 +136,9 @@ def _proxy_response(result: dict[str, Any]) -> tuple[int, dict[str, str], bytes]
     return int(result["statusCode"]), headers, payload
 
 
-class _RequestHandler(LoopbackRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.info("%s " + format, self.address_string(), *args)
-
-    def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for name, value in {**headers, "Content-Length": str(len(body))}.items():
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _message(self, status: int, message: str, **headers: str) -> None:
-        body = json.dumps({"message": message}).encode()
-        self._reply(status, body, {"Content-Type": "application/json", **headers})
-
-    def _handle(self) -> None:
-        api = self.server.api
-        supplied = self.headers.get("Authorization", "")
-        expected = f"Bearer {api.token}"
-        if not hmac.compare_digest(supplied.encode(), expected.encode()):
-            self.close_connection = True  # the body is not read: it must not become a request
-            self._message(401, "Unauthorized", **{"WWW-Authenticate": "Bearer"})
-            return
-        try:
-            body = read_body(self, MAX_BODY_BYTES)
-        except BodyError as error:
-            too_large = error.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
-            self._message(error.status, "Request Entity Too Large" if too_large else error.message)
-            return
-        event = build_event(
-            self.command,
-            self.path,
-            dict(self.headers.items()),
-            body,
-            api.routes,
-            source_ip=self.client_address[0],
-        )
-        status, headers, payload = api.invoke(event)
-        headers["apigw-requestid"] = event["requestContext"]["requestId"]
-        self._reply(status, payload, headers)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
-
-
-class _Server(LoopbackServer):
-    def __init__(self, address: tuple[str, int], api: LocalHttpApi) -> None:
-        super().__init__(address, _RequestHandler)
-        self.api = api
+def _message(status: int, message: str, **headers: str) -> LoopbackResponse:
+    body = json.dumps({"message": message}).encode()
+    return LoopbackResponse(body, status, {"Content-Type": "application/json", **headers})
 
 
 class LocalHttpApi(ServedOnThread):
@@ -206,12 +161,44 @@ class LocalHttpApi(ServedOnThread):
         self.function_name = function_name
         self.routes = tuple(Route.parse(key) for key in routes)
         self._lock = threading.Lock()
-        self._server = _Server((host, port), self)
+        self._server = make_loopback_server(
+            self._app, host, port, methods=METHODS, access_log=log, access_level=logging.INFO
+        )
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        return self._respond(LoopbackRequest(environ))(environ, start_response)
+
+    def _respond(self, request: LoopbackRequest) -> LoopbackResponse:
+        """401 without the token (the body unread), 4xx for a body that cannot be read,
+        otherwise the handler's answer. werkzeug closes the connection after each answer,
+        so an unread body never becomes a request."""
+        supplied = request.raw_headers.get("Authorization", "")
+        expected = f"Bearer {self.token}"
+        if not hmac.compare_digest(supplied.encode(), expected.encode()):
+            return _message(401, "Unauthorized", **{"WWW-Authenticate": "Bearer"})
+        try:
+            body = request.read_body(MAX_BODY_BYTES)
+        except BodyError as error:
+            too_large = error.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+            return _message(
+                error.status, "Request Entity Too Large" if too_large else error.message
+            )
+        event = build_event(
+            request.method,
+            request.target,
+            dict(request.raw_headers.items()),
+            body,
+            self.routes,
+            source_ip=request.environ["REMOTE_ADDR"],
+        )
+        status, headers, payload = self.invoke(event)
+        headers["apigw-requestid"] = event["requestContext"]["requestId"]
+        return LoopbackResponse(payload, status, headers)
 
     def invoke(self, event: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         """Call the handler as Lambda would and translate its result as API Gateway does."""

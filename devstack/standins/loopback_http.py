@@ -1,9 +1,11 @@
 """What every stdlib ``http.server`` stand-in shares so hostile requests get a 4xx, not a hang.
 
-The Feature Store emulator, the model endpoint, the local HTTP API and the trigger runner's
-status server all subclass these. ``read_body`` reads exactly what ``Content-Length``
-announces, within a size cap and a deadline, and turns every malformed framing into a
-:class:`BodyError` (the caller answers it in its own wire shape). Protocol errors that
+The Feature Store emulator subclasses these; the werkzeug-based
+``devstack.standins.http_service`` (the model endpoint, the local HTTP API, the trigger
+runner's status server) reuses the same length and read rules and protocol-error answers.
+``read_body`` reads exactly what ``Content-Length`` announces, within a size cap and a
+deadline, and turns every malformed framing into a :class:`BodyError` (the caller answers
+it in its own wire shape). Protocol errors that
 ``http.server`` answers itself come back as 4xx JSON without echoing the request, and a
 client that hangs up mid-request is a one-line debug log, never a traceback.
 """
@@ -11,6 +13,7 @@ client that hangs up mid-request is a one-line debug log, never a traceback.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import socket
@@ -45,18 +48,20 @@ class BodyError(Exception):
         self.message = message
 
 
-def _content_length(handler: BaseHTTPRequestHandler, max_bytes: int) -> int:
-    if handler.headers.get("Transfer-Encoding") is not None:
+def content_length(values: list[str], chunked: bool, max_bytes: int) -> int:
+    """The announced body length from every ``Content-Length`` value the request carried
+    (``chunked``: it also named a ``Transfer-Encoding``); :class:`BodyError` otherwise."""
+    if chunked:
         raise BodyError(
             HTTPStatus.LENGTH_REQUIRED,
             "Transfer-Encoding is not supported: send the body with a Content-Length header",
         )
-    values = {v.strip() for v in handler.headers.get_all("Content-Length") or []}
-    if not values:
+    distinct = {v.strip() for v in values}
+    if not distinct:
         return 0
-    if len(values) > 1:
+    if len(distinct) > 1:
         raise BodyError(HTTPStatus.BAD_REQUEST, "Content-Length is given more than once")
-    text = values.pop()
+    text = distinct.pop()
     if not (text.isascii() and text.isdigit()) or len(text) > _MAX_LENGTH_DIGITS:
         raise BodyError(HTTPStatus.BAD_REQUEST, "Content-Length must be a non-negative integer")
     length = int(text)
@@ -77,16 +82,25 @@ def read_body(
     as the next request on a kept-alive connection.
     """
     try:
-        length = _content_length(handler, max_bytes)
-        return _read_exactly(handler, length, timeout) if length else b""
+        length = content_length(
+            handler.headers.get_all("Content-Length") or [],
+            handler.headers.get("Transfer-Encoding") is not None,
+            max_bytes,
+        )
+        if not length:
+            return b""
+        return read_exactly(handler.connection, handler.rfile, length, timeout)
     except BodyError:
         handler.close_connection = True
         raise
 
 
-def _read_exactly(handler: BaseHTTPRequestHandler, length: int, timeout: float) -> bytes:
+def read_exactly(
+    connection: socket.socket, rfile: io.BufferedIOBase, length: int, timeout: float
+) -> bytes:
+    """``length`` bytes from ``rfile`` (reading ``connection``) within ``timeout`` seconds;
+    :class:`BodyError` 408 when they stall, 400 when the stream ends first."""
     deadline = time.monotonic() + timeout
-    connection: socket.socket = handler.connection
     idle_timeout = connection.gettimeout()
     parts: list[bytes] = []
     remaining = length
@@ -96,7 +110,7 @@ def _read_exactly(handler: BaseHTTPRequestHandler, length: int, timeout: float) 
             if left <= 0:
                 raise TimeoutError
             connection.settimeout(left)
-            chunk = handler.rfile.read1(min(remaining, _CHUNK))
+            chunk = rfile.read1(min(remaining, _CHUNK))
             if not chunk:
                 raise BodyError(
                     HTTPStatus.BAD_REQUEST, "The body ended before Content-Length bytes arrived"

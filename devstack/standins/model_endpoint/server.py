@@ -9,7 +9,7 @@ so botocore raises the same exceptions it raises against AWS:
 * unknown endpoint → 400 ``ValidationError`` "Endpoint <name> of account <acct> not found."
 * body over 6 MiB → 400 ``ValidationError``, refused from its Content-Length before it is read
 * a body that cannot be read (bad or repeated Content-Length, chunked, stalled) → 4xx
-  ``ValidationError`` (``devstack.standins.loopback_http``)
+  ``ValidationError`` (``devstack.standins.http_service``)
 * the container answers non-200 → 424 ``ModelError`` with ``OriginalStatusCode``,
   ``OriginalMessage`` and ``LogStreamArn``
 
@@ -24,20 +24,24 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from devstack.stack.lifecycle import ServedOnThread
-from devstack.standins.loopback_http import (
-    BodyError,
-    LoopbackRequestHandler,
-    LoopbackServer,
-    read_body,
+from devstack.standins.http_service import (
+    LoopbackRequest,
+    LoopbackResponse,
+    make_loopback_server,
 )
+from devstack.standins.loopback_http import BodyError
 from devstack.standins.model_endpoint.container import ModelContainer
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
 
 log = logging.getLogger("devstack.standins.model_endpoint")
 
@@ -60,63 +64,18 @@ class EndpointFaults:
     error_message: str = "injected fault"
 
 
-class _Handler(LoopbackRequestHandler):
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for name, value in {**headers, "Content-Length": str(len(body))}.items():
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _error(self, status: int, code: str, message: str, **extra: Any) -> None:
-        body = json.dumps({"message": message, **extra}).encode()
-        self._send(
-            status,
-            body,
-            {
-                "Content-Type": "application/json",
-                "x-amzn-ErrorType": code,
-                "x-amzn-RequestId": str(uuid.uuid4()),
-            },
-        )
-
-    def do_GET(self) -> None:
-        if self.path in (HEALTH_PATH, "/ping"):
-            endpoint = self.server.endpoint
-            info = {"endpoints": sorted(endpoint.names), "model_version": endpoint.model_version}
-            self._send(200, json.dumps(info).encode(), {"Content-Type": "application/json"})
-            return
-        self._error(404, "UnknownOperationException", f"No GET route here: use {HEALTH_PATH}")
-
-    def do_POST(self) -> None:
-        try:
-            body = read_body(self, MAX_PAYLOAD_BYTES)
-        except BodyError as error:
-            if error.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
-                self._error(400, "ValidationError", PAYLOAD_TOO_LARGE)
-            else:
-                self._error(error.status, "ValidationError", error.message)
-            return
-        parts = self.path.split("?")[0].split("/")
-        if len(parts) != 4 or parts[1] != "endpoints" or parts[3] != "invocations":
-            self._error(
-                404,
-                "UnknownOperationException",
-                "No POST route here: use /endpoints/{EndpointName}/invocations",
-            )
-            return
-        self.server.endpoint.invoke(self, unquote(parts[2]), body)
+def _reply(status: int, body: bytes, headers: dict[str, str]) -> LoopbackResponse:
+    return LoopbackResponse(body, status, headers)
 
 
-class _Server(LoopbackServer):
-    def __init__(self, address: tuple[str, int], endpoint: ModelEndpoint) -> None:
-        super().__init__(address, _Handler)
-        self.endpoint = endpoint
+def _error(status: int, code: str, message: str, **extra: Any) -> LoopbackResponse:
+    body = json.dumps({"message": message, **extra}).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "x-amzn-ErrorType": code,
+        "x-amzn-RequestId": str(uuid.uuid4()),
+    }
+    return _reply(status, body, headers)
 
 
 class ModelEndpoint(ServedOnThread):
@@ -142,7 +101,7 @@ class ModelEndpoint(ServedOnThread):
         self.faults = faults or EndpointFaults()
         self.invocations = 0
         self._count_lock = threading.Lock()
-        self._server = _Server((host, port), self)
+        self._server = make_loopback_server(self._app, host, port, methods=["GET", "POST"])
 
     @property
     def model_version(self) -> str:
@@ -153,29 +112,53 @@ class ModelEndpoint(ServedOnThread):
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def invoke(self, request: _Handler, name: str, body: bytes) -> None:
+    def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = LoopbackRequest(environ)
+        response = self._get(request) if request.method == "GET" else self._post(request)
+        return response(environ, start_response)
+
+    def _get(self, request: LoopbackRequest) -> LoopbackResponse:
+        if request.target in (HEALTH_PATH, "/ping"):
+            info = {"endpoints": sorted(self.names), "model_version": self.model_version}
+            return _reply(200, json.dumps(info).encode(), {"Content-Type": "application/json"})
+        return _error(404, "UnknownOperationException", f"No GET route here: use {HEALTH_PATH}")
+
+    def _post(self, request: LoopbackRequest) -> LoopbackResponse:
+        try:
+            body = request.read_body(MAX_PAYLOAD_BYTES)
+        except BodyError as error:
+            if error.status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+                return _error(400, "ValidationError", PAYLOAD_TOO_LARGE)
+            return _error(error.status, "ValidationError", error.message)
+        parts = request.target.split("?")[0].split("/")
+        if len(parts) != 4 or parts[1] != "endpoints" or parts[3] != "invocations":
+            return _error(
+                404,
+                "UnknownOperationException",
+                "No POST route here: use /endpoints/{EndpointName}/invocations",
+            )
+        return self.invoke(request, unquote(parts[2]), body)
+
+    def invoke(self, request: LoopbackRequest, name: str, body: bytes) -> LoopbackResponse:
         with self._count_lock:
             self.invocations += 1
         faults = self.faults
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
         if name not in self.names:
-            request._error(
+            return _error(
                 400,
                 "ValidationError",
                 f"Endpoint {name} of account {self.account_id} not found.",
             )
-            return
         if faults.error_code:
-            request._error(faults.error_status, faults.error_code, faults.error_message)
-            return
-        result = self.container.invoke(
-            body, request.headers.get("Content-Type", ""), request.headers.get("Accept")
-        )
+            return _error(faults.error_status, faults.error_code, faults.error_message)
+        headers = request.raw_headers
+        result = self.container.invoke(body, headers.get("Content-Type", ""), headers.get("Accept"))
         if result.status != 200:
             kind = "client" if result.status < 500 else "server"
             original = result.body.decode(errors="replace")
-            request._error(
+            return _error(
                 424,
                 "ModelError",
                 f'Received {kind} error ({result.status}) from primary with message "{original}"',
@@ -186,8 +169,7 @@ class ModelEndpoint(ServedOnThread):
                     f"/aws/sagemaker/Endpoints/{name}"
                 ),
             )
-            return
-        request._send(
+        return _reply(
             200,
             result.body,
             {

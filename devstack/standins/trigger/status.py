@@ -2,60 +2,53 @@
 
 So ``featurestream local`` can wait for the runner like any background service, and the
 demo can wait until consumers have caught up and print a summary. Anything else is a 4xx
-(``devstack.standins.loopback_http``): other paths 404, other methods 405, a malformed body 4xx.
+(``devstack.standins.http_service``): other paths 404, other methods 405, a malformed body 4xx.
 """
 
 from __future__ import annotations
 
-import json
 import threading
+from collections.abc import Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
-from devstack.standins.loopback_http import (
-    BodyError,
-    LoopbackRequestHandler,
-    LoopbackServer,
-    read_body,
+from devstack.standins.http_service import (
+    LoopbackRequest,
+    LoopbackWSGIServer,
+    json_response,
+    make_loopback_server,
 )
+from devstack.standins.loopback_http import BodyError
 
 if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIEnvironment
+
     from devstack.standins.trigger.runner import TriggerRunner
 
 MAX_BODY_BYTES = 64 * 1024
 """The routes take no body; a small one is read and ignored, a larger one refused."""
 
 
-def start_status_server(runner: TriggerRunner, host: str, port: int) -> LoopbackServer:
+def start_status_server(runner: TriggerRunner, host: str, port: int) -> LoopbackWSGIServer:
     """Serve the runner's status on ``host:port`` (0 = a free port) in a daemon thread."""
 
-    class Handler(LoopbackRequestHandler):
-        def do_GET(self) -> None:
-            try:
-                read_body(self, MAX_BODY_BYTES)
-            except BodyError as error:
-                self._reply(error.status, {"message": error.message})
-                return
-            path = self.path.split("?", 1)[0].rstrip("/")
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = LoopbackRequest(environ)
+        try:
+            request.read_body(MAX_BODY_BYTES)
+        except BodyError as error:
+            response = json_response(error.status, {"message": error.message}, indent=1)
+        else:
+            path = request.path.rstrip("/")
             if path == "/health":
-                self._reply(HTTPStatus.OK, {"status": "ok"})
+                response = json_response(HTTPStatus.OK, {"status": "ok"}, indent=1)
             elif path == "/status":
-                self._reply(HTTPStatus.OK, runner.status())
+                response = json_response(HTTPStatus.OK, runner.status(), indent=1)
             else:
-                self._reply(
-                    HTTPStatus.NOT_FOUND, {"message": "No such route: use /health or /status"}
-                )
+                message = {"message": "No such route: use /health or /status"}
+                response = json_response(HTTPStatus.NOT_FOUND, message, indent=1)
+        return response(environ, start_response)
 
-        def _reply(self, status: HTTPStatus, body: object) -> None:
-            data = json.dumps(body, indent=1).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(data)
-
-    server = LoopbackServer((host, port), Handler)
+    server = make_loopback_server(app, host, port, methods=["GET"])
     threading.Thread(target=server.serve_forever, name="status", daemon=True).start()
     return server
