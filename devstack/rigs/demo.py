@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from devstack.stack.deployment import DevStack, StackConfig
-from devstack.stack.process import StackFailure
-from devstack.standins.trigger.stats import describe_error
+from devstack.stack.process import StackFailure, describe_error
 from producers.progress import Progress, ProgressDisplay
 
 SHOWN_CUSTOMERS = 3
@@ -278,22 +277,14 @@ class Demo:
     def _queue_depths(self) -> tuple[int, int]:
         import boto3
 
+        from devstack.stack.unsaved import queue_depth
+
         sqs = boto3.client("sqs")
         name = self.options.config.stack_name
-        depths = []
-        for queue in (f"{name}-quarantine", f"{name}-stream-failures"):
-            url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
-            attrs = sqs.get_queue_attributes(
-                QueueUrl=url,
-                AttributeNames=[
-                    "ApproximateNumberOfMessages",
-                    "ApproximateNumberOfMessagesNotVisible",
-                ],
-            )["Attributes"]
-            depths.append(
-                int(attrs["ApproximateNumberOfMessages"])
-                + int(attrs["ApproximateNumberOfMessagesNotVisible"])
-            )
+        depths = [
+            queue_depth(sqs, sqs.get_queue_url(QueueName=queue)["QueueUrl"])
+            for queue in (f"{name}-quarantine", f"{name}-stream-failures")
+        ]
         return depths[0], depths[1]
 
     def _groups(self) -> tuple[str, str]:

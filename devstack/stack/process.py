@@ -382,6 +382,12 @@ class BackgroundService:
         return last_exception(self.log_tail(400))
 
 
+def describe_error(error: BaseException) -> str:
+    """``Type: message``, one line: what a user needs to see of a failed call."""
+    message = " ".join(str(error).split())
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
 def last_exception(log_text: str) -> str | None:
     """The line naming the exception of the last traceback in ``log_text``."""
     lines = log_text.splitlines()

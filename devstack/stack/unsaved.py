@@ -105,11 +105,15 @@ def records_after(kinesis: Any, stream: str, shard_id: str, after: str | None) -
     return count
 
 
+def queue_depth(sqs: Any, url: str) -> int:
+    """Messages a queue holds: visible, in flight and delayed."""
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(QUEUE_COUNTS))
+    return sum(int(attrs["Attributes"].get(name, 0)) for name in QUEUE_COUNTS)
+
+
 def _queues(sqs: Any) -> Iterator[Unsaved]:
     for url in sqs.list_queues().get("QueueUrls", []):
-        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(QUEUE_COUNTS))
-        count = sum(int(attrs["Attributes"].get(name, 0)) for name in QUEUE_COUNTS)
-        yield Unsaved("queue", url.rsplit("/", 1)[-1], count, "messages")
+        yield Unsaved("queue", url.rsplit("/", 1)[-1], queue_depth(sqs, url), "messages")
 
 
 def _buckets(s3: Any) -> Iterator[Unsaved]:

@@ -51,10 +51,6 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 
 
-LambdaContext = LocalContext.for_function
-"""The context the server gives the handler for each request (a fresh request id)."""
-
-
 @dataclass(frozen=True)
 class Route:
     key: str
@@ -204,7 +200,7 @@ class LocalHttpApi(ServedOnThread):
         """Call the handler as Lambda would and translate its result as API Gateway does."""
         try:
             with self._lock:
-                result = self.handler(event, LambdaContext(self.function_name))
+                result = self.handler(event, LocalContext.for_function(self.function_name))
         except Exception:
             log.exception("handler raised")
             return 500, {"Content-Type": "application/json"}, b'{"message":"Internal Server Error"}'

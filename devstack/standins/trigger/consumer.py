@@ -6,13 +6,14 @@ import logging
 import threading
 import time
 
+from devstack.stack.process import describe_error
 from devstack.standins.trigger.batching import lane_for
 from devstack.standins.trigger.config import EventSourceMapping
 from devstack.standins.trigger.destination import SqsDestination
 from devstack.standins.trigger.lane import Invoker, Lane
 from devstack.standins.trigger.records import StreamRecord
 from devstack.standins.trigger.shard_reader import ShardReader
-from devstack.standins.trigger.stats import ShardStats, describe_error
+from devstack.standins.trigger.stats import ShardStats
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from devstack.stack.process import describe_error
+
 READ_FAILURES_BEFORE_FAILING = 3
 """Consecutive failed GetRecords calls (each already retried by botocore) after which a shard
 counts as failing: its status says so and anything waiting on it stops with the error."""
@@ -97,12 +99,6 @@ def totals(shards: list[dict[str, Any]]) -> dict[str, Any]:
     summed["behind"] = sum(int(s["behind"]) for s in shards)
     summed["caught_up"] = all(s["caught_up"] for s in shards)
     return summed
-
-
-def describe_error(error: BaseException) -> str:
-    """``Type: message``, one line: what a user needs to see of a failed call."""
-    message = " ".join(str(error).split())
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def failing_shards(status: dict[str, Any]) -> list[str]:
