@@ -19,7 +19,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -33,36 +32,31 @@ CUSTOMERS = ROOT / "raw" / "customers.csv"
 ORDERS = ROOT / "raw" / "orders.csv"
 
 
-class _FakeKinesis(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as botocore uses it
-    disable_nagle_algorithm = True  # else headers+body in two writes stall 40 ms (delayed ACK)
+def _fake_kinesis(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    """Kinesis PutRecord(s) answered after ``LATENCY``: every record accepted."""
+    from devstack.standins.http_service import read_request_body
 
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        target = self.headers.get("X-Amz-Target", "")
-        time.sleep(LATENCY)
-        if target.endswith(".PutRecords"):
-            count = body.count(b'"PartitionKey"')
-            entry = b'{"ShardId":"shardId-000000000000","SequenceNumber":"1"}'
-            payload = b'{"FailedRecordCount":0,"Records":[' + b",".join([entry] * count) + b"]}"
-            status = 200
-        elif target.endswith(".PutRecord"):
-            payload, status = b'{"ShardId":"shardId-000000000000","SequenceNumber":"1"}', 200
-        else:
-            payload, status = b'{"__type":"UnknownOperationException"}', 400
-        self.send_response(status)
-        self.send_header("Content-Type", "application/x-amz-json-1.1")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: object) -> None:
-        pass
+    body = read_request_body(environ, 16 * 1024 * 1024)
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    time.sleep(LATENCY)
+    if target.endswith(".PutRecords"):
+        count = body.count(b'"PartitionKey"')
+        entry = b'{"ShardId":"shardId-000000000000","SequenceNumber":"1"}'
+        payload = b'{"FailedRecordCount":0,"Records":[' + b",".join([entry] * count) + b"]}"
+        status = "200 OK"
+    elif target.endswith(".PutRecord"):
+        payload, status = b'{"ShardId":"shardId-000000000000","SequenceNumber":"1"}', "200 OK"
+    else:
+        payload, status = b'{"__type":"UnknownOperationException"}', "400 Bad Request"
+    start_response(status, [("Content-Type", "application/x-amz-json-1.1")])
+    return [payload]
 
 
 def _serve(port_queue) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeKinesis)
-    port_queue.put(server.server_address[1])
+    from devstack.standins.http_service import make_loopback_server
+
+    server = make_loopback_server(_fake_kinesis, "127.0.0.1", 0, methods=["POST"])
+    port_queue.put(server.bound_port)
     server.serve_forever()
 
 

@@ -8,10 +8,12 @@ each run in the test process as well as behind ``python -m``; all of them are us
 from __future__ import annotations
 
 import signal
-import socketserver
 import threading
 from types import FrameType, TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
+
+if TYPE_CHECKING:
+    from devstack.standins.http_service import LoopbackWSGIServer
 
 
 class Startable:
@@ -36,10 +38,10 @@ class Startable:
 
 
 class ServedOnThread(Startable):
-    """A socketserver (``self._server``, e.g. a werkzeug WSGI server) served on a daemon
+    """A loopback server (``self._server``, from ``make_loopback_server``) served on a daemon
     thread."""
 
-    _server: socketserver.TCPServer
+    _server: LoopbackWSGIServer
     _thread: threading.Thread | None = None
     thread_name: str | None = None
 
@@ -51,8 +53,7 @@ class ServedOnThread(Startable):
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
 

@@ -1,13 +1,12 @@
-"""What every stdlib ``http.server`` stand-in shares so hostile requests get a 4xx, not a hang.
+"""The framing rules every loopback stand-in keeps, so hostile requests get a 4xx, not a hang.
 
-The Feature Store emulator subclasses these; the werkzeug-based
-``devstack.standins.http_service`` (the model endpoint, the local HTTP API, the trigger
-runner's status server) reuses the same length and read rules and protocol-error answers.
-``read_body`` reads exactly what ``Content-Length`` announces, within a size cap and a
-deadline, and turns every malformed framing into a :class:`BodyError` (the caller answers
-it in its own wire shape). Protocol errors that
-``http.server`` answers itself come back as 4xx JSON without echoing the request, and a
-client that hangs up mid-request is a one-line debug log, never a traceback.
+``devstack.standins.http_service`` (the one server helper of the stand-ins) builds on these:
+:func:`content_length` turns the request's ``Content-Length`` and ``Transfer-Encoding``
+headers into one length or a :class:`BodyError`; :func:`read_exactly` reads that many bytes
+within a deadline; :class:`LoopbackRequestHandler` answers the protocol errors that
+``http.server`` detects itself (bad request line, unknown method, too many headers) with a
+4xx JSON body that never echoes the request, and logs a client that hangs up as one debug
+line, never a traceback.
 """
 
 from __future__ import annotations
@@ -17,10 +16,9 @@ import io
 import json
 import logging
 import socket
-import sys
 import time
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 log = logging.getLogger("devstack.http")
@@ -71,28 +69,6 @@ def content_length(values: list[str], chunked: bool, max_bytes: int) -> int:
             f"Content-Length exceeds the {max_bytes}-byte limit of this endpoint",
         )
     return length
-
-
-def read_body(
-    handler: BaseHTTPRequestHandler, max_bytes: int, timeout: float = BODY_TIMEOUT_S
-) -> bytes:
-    """The request body, exactly ``Content-Length`` bytes; :class:`BodyError` otherwise.
-
-    On any error the connection is marked to close: bytes left unread must never be parsed
-    as the next request on a kept-alive connection.
-    """
-    try:
-        length = content_length(
-            handler.headers.get_all("Content-Length") or [],
-            handler.headers.get("Transfer-Encoding") is not None,
-            max_bytes,
-        )
-        if not length:
-            return b""
-        return read_exactly(handler.connection, handler.rfile, length, timeout)
-    except BodyError:
-        handler.close_connection = True
-        raise
 
 
 def read_exactly(
@@ -155,17 +131,3 @@ class LoopbackRequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Access and error lines at debug level: health checks would drown a service log."""
         log.debug("%s " + format, self.address_string(), *args)
-
-
-class LoopbackServer(ThreadingHTTPServer):
-    """Threaded server whose connection failures are a debug line, not a stderr traceback."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        error = sys.exc_info()[1]
-        if isinstance(error, OSError):  # the client went away: reset, broken pipe, timeout
-            log.debug("connection from %s ended: %r", client_address, error)
-            return
-        log.error("request from %s failed", client_address, exc_info=True)

@@ -1,41 +1,45 @@
-"""Threaded HTTP/1.1 server around a ``Request -> Response`` handler.
+"""The emulator's handler served over HTTP by the stand-ins' shared server helper.
 
-Separate from the emulator so the benchmark's empty-handler baseline runs on exactly the
-same machinery. Keep-alive, Nagle off, one prebuilt write per response, and per-request
-CPU accounting (``time.thread_time``) around the handler. The body is read by
-``devstack.standins.loopback_http.read_body`` (bounded by Content-Length, a size cap and a
-deadline);
-a body that cannot be read is answered here, before any handler runs.
+:func:`wsgi_app` adapts a ``Request -> Response`` handler (``protocol.Handler``) to WSGI:
+it reads the body under the helper's framing rules (a body that cannot be read is answered
+here, in the wire shape botocore parses, before any handler runs), stamps a request id and
+counts each operation's handler CPU (``time.thread_time``). :class:`HttpServer` serves it;
+the benchmark's empty-handler baseline runs on exactly the same machinery.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import socket
 import threading
 import time
+from collections.abc import Iterable
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 from devstack.standins.featurestore.protocol import Handler, Request, Response, next_request_id
-from devstack.standins.loopback_http import (
-    BodyError,
-    LoopbackRequestHandler,
-    LoopbackServer,
-    read_body,
+from devstack.standins.http_service import (
+    LoopbackWSGIServer,
+    make_loopback_server,
+    read_request_body,
 )
+from devstack.standins.loopback_http import BodyError
+
+if TYPE_CHECKING:
+    from email.message import Message
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger("devstack.standins.featurestore.http")
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 """Largest request body accepted: a BatchWriteRecord of 25 records at the 350 KiB record
 limit is under 9 MiB, so anything larger is refused before it is read."""
+METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
 _BODY_ERROR_CODES = {
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "RequestEntityTooLargeException",
     HTTPStatus.REQUEST_TIMEOUT: "RequestTimeoutException",
 }
-_REASONS = {status.value: status.phrase for status in HTTPStatus}
+_STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 
 
 class HandlerStats:
@@ -69,113 +73,56 @@ def _body_error(error: BodyError) -> Response:
     return Response(error.status.value, payload, headers, "-")
 
 
-class _RequestHandler(LoopbackRequestHandler):
-    disable_nagle_algorithm = True
-    timeout = 120  # idle keep-alive connections are closed after this many seconds
-    server: _Server
+def wsgi_app(handler: Handler, stats: HandlerStats) -> WSGIApplication:
+    """``handler`` as a WSGI app: body read, request id, per-operation CPU accounting."""
 
-    def _serve(self) -> None:
-        server = self.server
-        path, _, query = self.path.partition("?")
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        target: str = environ["devstack.target"]
+        path, _, query = target.partition("?")
         started = time.perf_counter()
-        server.inflight += 1  # a GIL-atomic enough gauge; only used to drain on stop
         try:
-            body = read_body(self, MAX_BODY_BYTES)
+            body = read_request_body(environ, MAX_BODY_BYTES)
         except BodyError as error:
             response = _body_error(error)
             cpu_started = time.thread_time()
         else:
             cpu_started = time.thread_time()  # the handler's own CPU: not the body read
-            response = self._respond(Request(self.command, path, query, self.headers, body))
-        server.stats.add(response.operation, time.thread_time() - cpu_started)
-        server.inflight -= 1
-        head = [
-            f"HTTP/1.1 {response.status} {_REASONS.get(response.status, 'Error')}",
-            f"x-amzn-RequestId: {next_request_id()}",
-            f"Content-Length: {len(response.body)}",
-        ]
-        head.extend(f"{k}: {v}" for k, v in response.headers.items())
-        if self.close_connection:
-            head.append("Connection: close")
-        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + response.body)
+            headers: Message = environ["devstack.raw_headers"]
+            response = handler(Request(environ["REQUEST_METHOD"], path, query, headers, body))
+        stats.add(response.operation, time.thread_time() - cpu_started)
+        status = _STATUS_LINES.get(response.status, f"{response.status} Error")
+        start_response(status, [("x-amzn-RequestId", next_request_id()), *response.headers.items()])
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "%s %s %s -> %d (%.2f ms)",
-                self.command,
-                self.path[:200],
+                environ["REQUEST_METHOD"],
+                target[:200],
                 response.operation,
                 response.status,
                 (time.perf_counter() - started) * 1000,
             )
+        return [response.body]
 
-    def _respond(self, request: Request) -> Response:
-        server = self.server
-        if server.closing:
-            return Response(
-                503,
-                b'{"message":"The emulator is shutting down"}',
-                {"Content-Type": "application/json", "x-amzn-ErrorType": "ServiceUnavailable"},
-            )
-        return server.handler(request)
-
-    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _serve
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, add=False)
-
-
-class _Server(LoopbackServer):
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], handler: Handler) -> None:
-        self.handler = handler
-        self.stats = HandlerStats()
-        self.closing = False
-        self.inflight = 0
-        self._connections: set[socket.socket] = set()
-        self._conn_lock = threading.Lock()
-        super().__init__(address, _RequestHandler)
-
-    def track(self, conn: socket.socket, add: bool) -> None:
-        with self._conn_lock:
-            if add:
-                self._connections.add(conn)
-            else:
-                self._connections.discard(conn)
-
-    def close_connections(self) -> None:
-        with self._conn_lock:
-            conns = list(self._connections)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
+    return app
 
 
 class HttpServer:
     """Serve ``handler`` on ``host:port`` (0 = a free port) in a background thread."""
 
     def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = _Server((host, port), handler)
+        self.stats = HandlerStats()
+        self._server: LoopbackWSGIServer = make_loopback_server(
+            wsgi_app(handler, self.stats), host, port, methods=METHODS, access_log=log
+        )
         self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return self._server.bound_port
 
     @property
     def host(self) -> str:
         return str(self._server.server_address[0])
-
-    @property
-    def stats(self) -> HandlerStats:
-        return self._server.stats
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -188,12 +135,6 @@ class HttpServer:
 
     def stop(self, drain_seconds: float = 2.0) -> None:
         """Stop accepting, answer late requests with 503, then close open connections."""
-        self._server.shutdown()
-        self._server.closing = True
-        self._server.server_close()
-        deadline = time.monotonic() + drain_seconds
-        while self._server.inflight > 0 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        self._server.close_connections()  # idle keep-alive connections
+        self._server.stop(drain_seconds)
         if self._thread is not None:
             self._thread.join(timeout=drain_seconds)

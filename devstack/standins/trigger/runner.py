@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from devstack.stack.lifecycle import Startable
 from devstack.stack.process import StackFailure
+from devstack.standins.http_service import LoopbackWSGIServer
 from devstack.standins.trigger.config import EventSourceMapping, load_mappings
 from devstack.standins.trigger.consumer import ShardConsumer
 from devstack.standins.trigger.destination import SqsDestination
@@ -98,7 +99,7 @@ class TriggerRunner(Startable):
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._discovery: threading.Thread | None = None
-        self._server: Any = None
+        self._server: LoopbackWSGIServer | None = None
         self._log: JsonLog | None = None
         self._kinesis: Any = None
 
@@ -140,8 +141,7 @@ class TriggerRunner(Startable):
         for run in self._runs:
             run.pool.close()
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -150,8 +150,7 @@ class TriggerRunner(Startable):
     def status_url(self) -> str | None:
         if self._server is None:
             return None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.status_host}:{self._server.bound_port}"
 
     # -- wiring ------------------------------------------------------------------------------
 
