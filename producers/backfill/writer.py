@@ -172,4 +172,4 @@ class BatchWriter:
             again += rest
             by_key.clear()
         self.stats.add(written=sum(len(found) for found in by_key.values()))
-        return again
+        return sorted(again)  # re-sent in the order given
