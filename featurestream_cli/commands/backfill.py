@@ -106,6 +106,13 @@ AWS_ENDPOINT_URL, profile): the same command runs against the local stack and AW
     show_default=True,
     help="BatchWriteRecord rounds per entry before it goes to --failed-file",
 )
+@click.option(
+    "--chunk-entries",
+    type=click.IntRange(min=25),
+    default=5000,
+    show_default=True,
+    help="entries between checkpoints (a killed run resends at most one chunk)",
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -124,6 +131,7 @@ def command(
     failed_file: Path,
     retry_failed: bool,
     attempts: int,
+    chunk_entries: int,
 ) -> None:
     """Load the customers and orders exports straight into the Feature Store.
 
@@ -170,6 +178,7 @@ def command(
             failed_file=failed_file,
             retry_failed=retry_failed,
             attempts=attempts,
+            chunk_entries=chunk_entries,
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
