@@ -4,6 +4,8 @@ event's record (history) and each record's newest one (online)."""
 
 import csv
 import importlib.util
+import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -71,8 +73,12 @@ def test_records_for_applies_the_librarys_transforms_and_skips_unreadable_rows(e
         assert sorted(record[:-1] for record in got) == sorted(_expected(events, spec))
 
 
-def test_build_frames_in_spark_local_mode(exports):
+def test_build_frames_in_spark_local_mode(exports, monkeypatch):
     pyspark_sql = pytest.importorskip("pyspark.sql", reason="PySpark is not installed")
+    # Spark's Python workers: this interpreter, finding the job module and the library
+    monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
+    paths = [str(REPO / "jobs" / "spark"), str(REPO), os.environ.get("PYTHONPATH", "")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in paths if p))
     job = _job()
     customers, orders = exports
     history = read_history(customers, orders)
