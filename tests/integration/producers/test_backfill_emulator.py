@@ -375,3 +375,40 @@ def test_a_backfill_killed_mid_run_resumes_from_its_checkpoint_to_the_same_state
         # every event is there; only the chunk in flight at the kill may be there twice
         assert {key(r) for r in after_kill} == {key(r) for r in clean}
         assert len(clean) <= len(after_kill) <= len(clean) + 100
+
+
+def test_an_unreachable_store_stops_the_run_within_seconds(
+    clients, exports, tmp_path, unique_name, monkeypatch
+):
+    from devstack.stack.process import free_port
+
+    sm, _ = clients
+    customers_csv, orders_csv, _ = exports
+    names = create_catalog_groups(sm, unique_name)
+    monkeypatch.setenv(
+        "AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME", f"http://127.0.0.1:{free_port()}"
+    )
+    checkpoint = tmp_path / "checkpoint.json"
+    started = time.monotonic()
+    result = CliRunner().invoke(
+        cli,
+        [
+            "backfill",
+            "--customers",
+            str(customers_csv),
+            "--orders",
+            str(orders_csv),
+            "--customers-group",
+            names["customers"],
+            "--orders-group",
+            names["orders"],
+            "--checkpoint",
+            str(checkpoint),
+            "--failed-file",
+            str(tmp_path / "f.jsonl"),
+        ],
+    )
+    assert time.monotonic() - started < 30
+    assert result.exit_code == 1
+    assert "could not be reached" in result.output and "Traceback" not in result.output
+    assert not checkpoint.exists()  # nothing was written: a rerun starts at the beginning
