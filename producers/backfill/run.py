@@ -184,6 +184,7 @@ def run_backfill(
     writer = BatchWriter(clients.runtime, attempts=options.attempts)
     reporter = progress(len(entries) - start) if progress else None
     failures: list[EntryFailure] = list(previous)
+    reached = [start]
     try:
         _send(
             options,
@@ -193,6 +194,7 @@ def run_backfill(
             checkpoint=checkpoint,
             failures=failures,
             reporter=reporter,
+            reached=reached,
         )
     except WriteStopped as error:
         summary.error = f"the Feature Store refused or could not be reached: {error}"
@@ -201,6 +203,8 @@ def run_backfill(
     finally:
         if reporter is not None:
             reporter.close()
+        if options.retry_failed:  # what a stopped retry did not finish stays in the file
+            failures += [EntryFailure(entry, "NotSent") for entry in entries[reached[0] :]]
         save_failures(options.failed_file, failures)
         stats = writer.stats
         summary.written, summary.calls = stats.written, stats.calls
@@ -275,9 +279,11 @@ def _send(
     checkpoint: Checkpoint | None,
     failures: list[EntryFailure],
     reporter: Progress | None,
+    reached: list[int],
 ) -> None:
     """Chunk by chunk: all calls of a chunk on the pool, then failures saved, then the
-    checkpoint moved. Any exception leaves the checkpoint before the chunk in flight."""
+    checkpoint moved (and ``reached[0]`` with it). Any exception leaves both before the
+    chunk in flight."""
     chunk = max(MAX_ENTRIES, options.chunk_entries)
     done = 0
     with ThreadPoolExecutor(options.workers, thread_name_prefix="backfill") as pool:
@@ -304,6 +310,7 @@ def _send(
                     save_failures(options.failed_file, failures)
                 if checkpoint is not None:
                     checkpoint.save(high)
+                reached[0] = high
         finally:
             with contextlib.suppress(Exception):
                 pool.shutdown(wait=True, cancel_futures=True)

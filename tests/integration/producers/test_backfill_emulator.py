@@ -170,6 +170,22 @@ def test_what_keeps_failing_goes_to_the_failures_file_and_retry_failed_sends_it(
     assert {json.loads(line)["error"] for line in lines} == {"ThrottlingException"}
     assert online_state(rt, names["customers"], ids) == {}
 
+    # a retry the store refuses outright keeps every entry in the file
+    featurestore_server.faults = FaultConfig(
+        error_rate=1.0,
+        error_code="AccessDeniedException",
+        error_status=403,
+        operations=frozenset({"BatchWriteRecord"}),
+    )
+    try:
+        stopped = run_backfill(
+            BackfillOptions(group_names=names, failed_file=failed, retry_failed=True)
+        )
+    finally:
+        featurestore_server.faults = FaultConfig()
+    assert stopped.exit_code == 1 and "AccessDeniedException" in (stopped.error or "")
+    assert len(failed.read_text().splitlines()) == len(ids)
+
     result = CliRunner().invoke(
         cli,
         [
