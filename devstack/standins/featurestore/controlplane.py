@@ -25,7 +25,6 @@ from devstack.standins.featurestore.validation import (
     S3_URI_RE,
     STORAGE_TYPES,
     TABLE_FORMATS,
-    TAG_RE,
     THROUGHPUT_MODES,
     check_enum,
     check_fg_name_or_arn,
@@ -35,6 +34,7 @@ from devstack.standins.featurestore.validation import (
     check_number,
     check_object,
     check_pattern,
+    check_tags,
     ttl_seconds,
 )
 
@@ -518,7 +518,12 @@ def _check_capacity_units(throughput: dict[str, Any]) -> None:
 def _check_role_description_tags(body: dict[str, Any]) -> None:
     if body.get("RoleArn") is not None:
         check_pattern("roleArn", body["RoleArn"], ROLE_ARN_RE, 20, 2048)
+    elif body.get("OfflineStoreConfig") is not None:
+        # The service writes offline rows as RoleArn; without one it has no way to persist
+        # them (docs/emulator.md, "CreateFeatureGroup and RoleArn").
+        raise cp_validation(
+            "RoleArn is required when OfflineStoreConfig is provided: the offline store is "
+            "written with that IAM role"
+        )
     check_length("description", body.get("Description"), 0, 128)
-    for tag in check_list("tags", body.get("Tags"), 0, 50, items=dict):
-        check_pattern("tags.member.key", tag.get("Key"), TAG_RE, 1, 128)
-        check_pattern("tags.member.value", tag.get("Value", ""), TAG_RE, 0, 256)
+    check_tags(body.get("Tags"))

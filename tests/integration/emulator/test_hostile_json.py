@@ -321,6 +321,7 @@ def _base_requests(group: str) -> list[tuple[str, str, str | None, dict[str, Any
                     "S3StorageConfig": {"S3Uri": "s3://bucket/prefix"},
                     "TableFormat": "Glue",
                 },
+                "RoleArn": "arn:aws:iam::123456789012:role/featurestore",
                 "ThroughputConfig": {"ThroughputMode": "OnDemand"},
                 "Tags": [{"Key": "k", "Value": "v"}],
             },
