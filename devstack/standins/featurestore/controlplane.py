@@ -14,6 +14,8 @@ from devstack.standins.featurestore.model import FeatureGroup
 from devstack.standins.featurestore.offline import OfflineLocationError, OfflineStore
 from devstack.standins.featurestore.online import OnlineStore
 from devstack.standins.featurestore.search import page_start, search
+from devstack.standins.featurestore.storage_types import check_storage_rules
+from devstack.standins.featurestore.tags import TagOperations
 from devstack.standins.featurestore.validation import (
     COLLECTION_TYPES,
     FEATURE_TYPES,
@@ -100,6 +102,7 @@ class ControlPlane:
             "DescribeFeatureMetadata": self.describe_feature_metadata,
             "Search": self.search,
         }
+        self.operations.update(TagOperations(catalog).operations)
 
     def _group(self, body: dict[str, Any]) -> FeatureGroup:
         name = check_fg_name_or_arn("featureGroupName", body.get("FeatureGroupName"), 256)
@@ -165,6 +168,7 @@ class ControlPlane:
         }
         _check_throughput(throughput)
         _check_role_description_tags(body)
+        check_storage_rules(body)
         doc: dict[str, Any] = {}
         doc.update(
             FeatureGroupArn=arn,
