@@ -13,7 +13,7 @@ from devstack.standins.featurestore.errors import ApiError, cp_validation, not_f
 from devstack.standins.featurestore.model import FeatureGroup
 from devstack.standins.featurestore.offline import OfflineLocationError, OfflineStore
 from devstack.standins.featurestore.online import OnlineStore
-from devstack.standins.featurestore.search import page_start, search
+from devstack.standins.featurestore.search import check_scope_options, page_start, search
 from devstack.standins.featurestore.storage_types import check_storage_rules
 from devstack.standins.featurestore.tags import TagOperations
 from devstack.standins.featurestore.validation import (
@@ -219,6 +219,7 @@ class ControlPlane:
         return doc
 
     def describe_feature_group(self, body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+        check_length("nextToken", body.get("NextToken"), 0, 8192)  # no pages to turn
         return self._describe_doc(self._group(body))
 
     def list_feature_groups(self, body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
@@ -417,6 +418,7 @@ class ControlPlane:
             )
         if body.get("SortBy") is not None:
             check_enum("sortBy", body["SortBy"], SORTABLE_PROPERTIES[resource])
+        check_scope_options(body)
         groups = sorted(self.catalog.all(), key=lambda g: g.name)
         if resource == "FeatureGroup":
             docs = [self._search_group_doc(g) for g in groups]

@@ -333,8 +333,8 @@ def _runtime_operation(method: str, path: str) -> str:
         rest = path[len("/FeatureGroup/") :]
         if "/" not in rest:
             return _FG_ROUTES.get(method, "-")
-        name, _, suffix = rest.partition("/")
-        if method == "POST" and name and suffix in _FG_POST_SUFFIXES:
+        _, _, suffix = rest.partition("/")
+        if method == "POST" and suffix in _FG_POST_SUFFIXES:
             return _FG_POST_SUFFIXES[suffix]
         return "-"
     if method == "POST" and path in _POST_ROUTES:

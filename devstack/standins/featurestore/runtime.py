@@ -192,6 +192,34 @@ def _target_stores(group: FeatureGroup, stores: Any) -> tuple[bool, bool]:
     return online, offline
 
 
+def _check_entry_shape(entry: dict[str, Any]) -> None:
+    """BatchWriteRecord entry members against the model: name, record, stores, TTL."""
+    member = "entries.member"
+    check_fg_name_or_arn(f"{member}.featureGroupName", entry.get("FeatureGroupName"))
+    record = check_list(f"{member}.record", entry.get("Record"), 1, 2**31, items=dict)
+    if not record:
+        raise validation("Record must contain at least one FeatureValue")
+    for fv in record:
+        check_pattern(f"{member}.record.member.featureName", fv.get("FeatureName"), NAME_RE, 1, 64)
+        check_length(
+            f"{member}.record.member.valueAsString", fv.get("ValueAsString"), 0, MAX_VALUE_CHARS
+        )
+        many = fv.get("ValueAsStringList")
+        for item in check_list(
+            f"{member}.record.member.valueAsStringList", many, 0, MAX_VALUE_CHARS
+        ):
+            check_length(
+                f"{member}.record.member.valueAsStringList.member", item, 0, MAX_VALUE_CHARS
+            )
+    stores = entry.get("TargetStores")
+    if stores is not None:
+        for store in check_list(f"{member}.targetStores", stores, 1, 2):
+            check_enum(f"{member}.targetStores.member", store, TARGET_STORES)
+    ttl_seconds(
+        f"{member}.ttlDuration", check_object(f"{member}.ttlDuration", entry.get("TtlDuration"))
+    )
+
+
 class Runtime:
     def __init__(
         self, db: Database, catalog: Catalog, online: OnlineStore, offline: OfflineStore
@@ -412,6 +440,11 @@ class Runtime:
     def batch_write_record(self, body: dict[str, Any]) -> dict[str, Any]:
         entries = check_list("entries", body.get("Entries"), 1, 25, items=dict, required=True)
         default_ttl = check_object("ttlDuration", body.get("TtlDuration"))
+        ttl_seconds("ttlDuration", default_ttl)
+        for entry in entries:  # the model's constraints fail the whole request ...
+            _check_entry_shape(entry)
+        # ... what only the group can decide (unknown group or feature, bad value) fails
+        # its entry.
         errors: list[dict[str, Any]] = []
         api_ms = int(time.time() * 1000)
         for entry in entries:
