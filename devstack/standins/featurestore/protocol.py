@@ -1,8 +1,9 @@
 """Wire handling: route an HTTP request to an operation and shape answers as botocore parses.
 
 Control plane: JSON 1.1, ``POST /`` with ``X-Amz-Target: SageMaker.<Op>``; errors carry
-``__type`` in the body. Runtime: rest-json routes under ``/FeatureGroup/{name}``,
-``/BatchGetRecord`` and ``/BatchWriteRecord``; errors carry ``x-amzn-ErrorType``.
+``__type`` in the body. Runtime: rest-json routes under ``/FeatureGroup/{name}`` (plus
+``/Record`` and ``/ListRecords`` for UpdateRecord and ListRecords), ``/BatchGetRecord`` and
+``/BatchWriteRecord``; errors carry ``x-amzn-ErrorType``.
 Every failure becomes a service-style error, never a traceback.
 """
 

@@ -235,6 +235,25 @@ def test_list_records_pages_through_every_id_in_order(rt, make_group):
     assert pages == 3
 
 
+def test_list_records_pages_past_any_identifier(rt, make_group):
+    """Identifiers up to the 2 KiB limit, non-ASCII and control characters included."""
+    group = make_group()
+    ids = sorted(["\u0000" * 2048, "é" * 1024, "a\nb", "z" * 2048])
+    for rid in ids:
+        rt.put_record(FeatureGroupName=group, Record=record(customer_id=rid, event_time=T1))
+    seen, token = [], None
+    while True:
+        page = rt.list_records(
+            FeatureGroupName=group, MaxResults=1, **({"NextToken": token} if token else {})
+        )
+        seen += page["RecordIdentifiers"]
+        token = page.get("NextToken")
+        if not token:
+            break
+        assert len(token) <= 8192
+    assert seen == ids
+
+
 def test_list_records_shows_soft_deleted_ids_only_when_asked(rt, make_group):
     group = make_group()
     for rid in ("a", "b", "c"):
