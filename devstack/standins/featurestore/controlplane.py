@@ -337,6 +337,7 @@ class ControlPlane:
                 **throughput,
                 "ThroughputMode": mode,
             }
+        check_storage_rules(doc)  # the updated group must still be one the service offers
         doc["LastModifiedTime"] = time.time()
         doc["LastUpdateStatus"] = {"Status": "Successful"}
         # A new object, so in-flight requests keep a consistent view of the old definition.

@@ -20,7 +20,8 @@ OFFLINE_STORAGE_TYPES = ("Standard", "Standard_V2")
 
 
 def check_storage_rules(body: dict[str, Any]) -> None:
-    """CreateFeatureGroup: refuse the store combinations the storage type cannot have."""
+    """Refuse the store combinations the storage type cannot have: ``body`` is a
+    CreateFeatureGroup request or a group's document after UpdateFeatureGroup."""
     online = body.get("OnlineStoreConfig")
     if not isinstance(online, dict):
         return  # offline-only: every throughput mode, no storage type

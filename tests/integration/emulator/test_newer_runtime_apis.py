@@ -368,3 +368,22 @@ def test_provisioned_throughput_is_accepted_on_standard_and_offline_only(
     sm.create_feature_group(**kwargs)
     described = sm.describe_feature_group(FeatureGroupName=unique_name[:64])
     assert described["ThroughputConfig"]["ThroughputMode"] == "Provisioned"
+
+
+def test_update_cannot_make_a_provisioned_group_that_is_not_standard(sm, make_group):
+    group = make_group(online=V2)
+    with pytest.raises(ClientError) as exc:
+        sm.update_feature_group(
+            FeatureGroupName=group, ThroughputConfig={"ThroughputMode": "Provisioned"}
+        )
+    assert error_code(exc) == "ValidationException"
+    assert "Provisioned throughput" in str(exc.value)
+    standard = make_group()
+    sm.update_feature_group(
+        FeatureGroupName=standard, ThroughputConfig={"ThroughputMode": "Provisioned"}
+    )
+    with pytest.raises(ClientError) as exc:  # and a Provisioned group cannot move to V2
+        sm.update_feature_group(
+            FeatureGroupName=standard, OnlineStoreConfig={"StorageType": "Standard_V2"}
+        )
+    assert error_code(exc) == "ValidationException"
