@@ -26,10 +26,10 @@ from devstack.standins.featurestore.online import (
 )
 from devstack.standins.featurestore.runtime import (
     Runtime,
-    _feature_error,
-    _parse_value,
-    _target_stores,
+    feature_error,
     format_instant,
+    parse_value,
+    target_stores,
 )
 from devstack.standins.featurestore.validation import (
     EVENT_TIME_MAX_MS,
@@ -67,10 +67,10 @@ def _updates(group: FeatureGroup, features: Any) -> dict[str, Any]:
     for fv in checked:
         name = fv.get("FeatureName")
         if not isinstance(name, str) or name not in group.types:
-            raise _feature_error(group, name)
+            raise feature_error(group, name)
         if name in values:
             raise validation(f"Feature {name} appears more than once in Features")
-        values[name] = _parse_value(group, name, fv)
+        values[name] = parse_value(group, name, fv)
     return values
 
 
@@ -93,7 +93,7 @@ def update_record(runtime: Runtime, name: str, body: dict[str, Any]) -> None:
             f"{storage_type(group) if group.online_enabled else 'no online store'}"
         )
     updates = _updates(group, body.get("Features"))
-    to_online, to_offline = _target_stores(group, body.get("TargetStores"))
+    to_online, to_offline = target_stores(group, body.get("TargetStores"))
     ttl_s = ttl_seconds("ttlDuration", check_object("ttlDuration", body.get("TtlDuration")))
     if group.record_id_name in updates and updates[group.record_id_name] != record_id:
         raise validation(

@@ -59,7 +59,7 @@ def format_instant(ms: int) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
-def _feature_error(group: FeatureGroup, name: Any) -> ApiError:
+def feature_error(group: FeatureGroup, name: Any) -> ApiError:
     check_pattern("record.member.featureName", name, NAME_RE, 1, 64)
     return validation(
         f"Feature {name} is not defined in feature group {group.name}; unknown features "
@@ -79,7 +79,7 @@ def _obviously_valid(ftype: str, value: str) -> bool:
     )
 
 
-def _parse_value(group: FeatureGroup, name: str, fv: dict[str, Any]) -> str | list[str]:
+def parse_value(group: FeatureGroup, name: str, fv: dict[str, Any]) -> str | list[str]:
     """One FeatureValue: scalar via ValueAsString, collection via ValueAsStringList."""
     ftype = group.types[name]
     collection = group.collections[name]
@@ -150,11 +150,11 @@ def parse_record(group: FeatureGroup, record: Any) -> ParsedRecord:
         all_fast = False
         raw = fv.get("FeatureName") if isinstance(fv, dict) else None
         if not isinstance(raw, str) or raw not in types:
-            raise _feature_error(group, raw)
+            raise feature_error(group, raw)
         name: str = raw
         if name in values:
             raise validation(f"Feature {name} appears more than once in the Record")
-        value = _parse_value(group, name, fv)
+        value = parse_value(group, name, fv)
         values[name] = value
         size += len(name) + (len(value) if isinstance(value, str) else sum(map(len, value)))
     _check_required_and_size(group, values, size, record)
@@ -176,7 +176,7 @@ def parse_record(group: FeatureGroup, record: Any) -> ParsedRecord:
     return ParsedRecord(values, record_id, event_time, event_ms, encode_features(online))
 
 
-def _target_stores(group: FeatureGroup, stores: Any) -> tuple[bool, bool]:
+def target_stores(group: FeatureGroup, stores: Any) -> tuple[bool, bool]:
     """(online, offline) to write; default is every store the group has."""
     if stores is None:
         return group.online_enabled, group.offline_enabled
@@ -248,7 +248,7 @@ class Runtime:
 
     def _write(self, group: FeatureGroup, record: Any, stores: Any, ttl: Any, api_ms: int) -> None:
         parsed = parse_record(group, record)
-        to_online, to_offline = _target_stores(group, stores)
+        to_online, to_offline = target_stores(group, stores)
         ttl_s = ttl_seconds("ttlDuration", ttl)
         expires_ms: int | None = None
         if to_online:
@@ -422,7 +422,7 @@ class Runtime:
             raise validation("RecordIdentifierValueAsString and EventTime are required")
         deletion = check_enum("deletionMode", mode or "SoftDelete", ("SoftDelete", "HardDelete"))
         event_ms = parse_event_time(event_time, group.event_time_type, "EventTime")
-        to_online, to_offline = _target_stores(group, stores)
+        to_online, to_offline = target_stores(group, stores)
         marker = {group.record_id_name: record_id, group.event_time_name: event_time}
         with self.db.transaction():
             if to_online:
