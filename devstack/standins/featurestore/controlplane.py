@@ -28,6 +28,7 @@ from devstack.standins.featurestore.validation import (
     STORAGE_TYPES,
     TABLE_FORMATS,
     THROUGHPUT_MODES,
+    check_collection_config,
     check_enum,
     check_fg_name_or_arn,
     check_int,
@@ -35,6 +36,7 @@ from devstack.standins.featurestore.validation import (
     check_list,
     check_number,
     check_object,
+    check_offline_strings,
     check_pattern,
     check_tags,
     ttl_seconds,
@@ -123,6 +125,7 @@ class ControlPlane:
                     f"({', '.join(RESERVED_FEATURE_NAMES)} are added to the offline store)"
                 )
             check_enum(f"{member}.featureType", d.get("FeatureType"), FEATURE_TYPES)
+            check_collection_config(f"{member}.collectionConfig", d.get("CollectionConfig"))
             if d.get("CollectionType") is not None:
                 check_enum(f"{member}.collectionType", d["CollectionType"], COLLECTION_TYPES)
                 if d["CollectionType"] == "Vector" and d["FeatureType"] != "Fractional":
@@ -169,6 +172,7 @@ class ControlPlane:
         _check_throughput(throughput)
         _check_role_description_tags(body)
         check_storage_rules(body)
+        check_offline_strings(body.get("OfflineStoreConfig"))
         doc: dict[str, Any] = {}
         doc.update(
             FeatureGroupArn=arn,

@@ -92,6 +92,7 @@ def parse_value(group: FeatureGroup, name: str, fv: dict[str, Any]) -> str | lis
         for item in many:
             if not isinstance(item, str):
                 raise validation(f"Collection feature {name} cannot contain null elements")
+            check_length(f"record.{name}.valueAsStringList.member", item, 0, MAX_VALUE_CHARS)
             check_scalar(name, ftype, item)
         return list(dict.fromkeys(many)) if collection == "Set" else many
     if many is not None or not isinstance(scalar, str):

@@ -41,6 +41,10 @@ class UnicodeClassPattern:
         return all(c in self._extra or unicodedata.category(c)[0] in "LZN" for c in value)
 
 
+# DataCatalogConfig names: the model's [\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]*
+# in UTF-16 terms, i.e. any character but the C0 controls other than tab (and unpaired
+# surrogates, which a request cannot carry).
+CATALOG_NAME_RE = re.compile("[\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff\t]*")
 TAG_RE = UnicodeClassPattern(r"([\p{L}\p{Z}\p{N}_.:/=+\-@]*)", "_.:/=+-@")
 PARAM_RE = UnicodeClassPattern(r"([\p{L}\p{Z}\p{N}_.:/=+\-]*)", "_.:/=+-")
 # [0-9], never \d: the service's numbers and timestamps are ASCII (\d takes "١٢" too).
@@ -183,6 +187,45 @@ def check_tags(tags: Any, member: str = "tags") -> list[dict[str, Any]]:
         check_pattern(f"{member}.member.key", tag.get("Key"), TAG_RE, 1, 128)
         check_pattern(f"{member}.member.value", tag.get("Value", ""), TAG_RE, 0, 256)
     return checked
+
+
+def check_offline_strings(offline: Any) -> None:
+    """OfflineStoreConfig strings the rest of CreateFeatureGroup does not read: the
+    ``ResolvedOutputS3Uri`` a caller may send (the service computes its own) and the
+    ``DataCatalogConfig`` names' pattern."""
+    if not isinstance(offline, dict):
+        return
+    member = "offlineStoreConfig"
+    s3 = offline.get("S3StorageConfig")
+    if isinstance(s3, dict) and s3.get("ResolvedOutputS3Uri") is not None:
+        check_pattern(
+            f"{member}.s3StorageConfig.resolvedOutputS3Uri",
+            s3["ResolvedOutputS3Uri"],
+            S3_URI_RE,
+            0,
+            1024,
+        )
+    catalog = offline.get("DataCatalogConfig")
+    if isinstance(catalog, dict):
+        for key in ("TableName", "Catalog", "Database"):
+            if catalog.get(key) is not None:
+                check_pattern(
+                    f"{member}.dataCatalogConfig.{key[0].lower()}{key[1:]}",
+                    catalog[key],
+                    CATALOG_NAME_RE,
+                    1,
+                    255,
+                )
+
+
+def check_collection_config(member: str, config: Any) -> None:
+    """A feature's CollectionConfig: VectorConfig.Dimension is 1-8192."""
+    if config is None:
+        return
+    vector = (check_object(member, config) or {}).get("VectorConfig")
+    if vector is not None:
+        dimension = (check_object(f"{member}.vectorConfig", vector) or {}).get("Dimension")
+        check_int(f"{member}.vectorConfig.dimension", dimension, 1, 8192)
 
 
 def check_fg_name_or_arn(member: str, value: Any, max_len: int = 150) -> str:

@@ -44,13 +44,14 @@ def _record(rid: str = "r1") -> list[dict[str, Any]]:
 
 
 TTL = {"Unit": "Days", "Value": 1}
+LIST_RECORDS_TOKEN = "<a NextToken from ListRecords>"
 FILTER = {"Name": "FeatureGroupName", "Operator": "Contains", "Value": "sweep"}
 # A valid request for every operation the emulator implements, with every optional member
 # the emulator checks, so each constrained member has a value to change.
 BASE: dict[tuple[str, str], dict[str, Any]] = {
     (RUNTIME, "PutRecord"): {
         "FeatureGroupName": RT_GROUP,
-        "Record": _record(),
+        "Record": _record("put-1"),  # not r1: its TTL would expire the record UpdateRecord needs
         "TargetStores": ["OnlineStore"],
         "TtlDuration": TTL,
     },
@@ -81,7 +82,7 @@ BASE: dict[tuple[str, str], dict[str, Any]] = {
         "Entries": [
             {
                 "FeatureGroupName": RT_GROUP,
-                "Record": _record(),
+                "Record": _record("put-1"),
                 "TargetStores": ["OnlineStore"],
                 "TtlDuration": TTL,
             }
@@ -91,14 +92,18 @@ BASE: dict[tuple[str, str], dict[str, Any]] = {
     (RUNTIME, "UpdateRecord"): {
         "FeatureGroupName": RT_GROUP,
         "RecordIdentifierValueAsString": "r1",
-        "Features": [{"FeatureName": "tags", "ValueAsStringList": ["b"]}, _record()[1]],
+        # A late event time, so the TTL it carries keeps r1 live for every later probe.
+        "Features": [
+            {"FeatureName": "tags", "ValueAsStringList": ["b"]},
+            {"FeatureName": "t", "ValueAsString": "2099-01-01T00:00:00Z"},
+        ],
         "TargetStores": ["OnlineStore"],
         "TtlDuration": TTL,
     },
     (RUNTIME, "ListRecords"): {
         "FeatureGroupName": RT_GROUP,
         "MaxResults": 10,
-        "NextToken": "token",
+        "NextToken": LIST_RECORDS_TOKEN,  # a real token, fetched when the probe is sent
         "IncludeSoftDeletedRecords": True,
     },
     (CONTROL, "CreateFeatureGroup"): {
@@ -108,12 +113,6 @@ BASE: dict[tuple[str, str], dict[str, Any]] = {
         "FeatureDefinitions": [
             {"FeatureName": "id", "FeatureType": "String"},
             {"FeatureName": "t", "FeatureType": "String"},
-            {
-                "FeatureName": "v",
-                "FeatureType": "Fractional",
-                "CollectionType": "Vector",
-                "CollectionConfig": {"VectorConfig": {"Dimension": 3}},
-            },
         ],
         "OnlineStoreConfig": {
             "EnableOnlineStore": True,
@@ -138,6 +137,23 @@ BASE: dict[tuple[str, str], dict[str, Any]] = {
         "RoleArn": ROLE,
         "Description": "d",
         "Tags": [{"Key": "k", "Value": "v"}],
+    },
+    # Collections need InMemory, which has no offline store: a second base reaches them.
+    (CONTROL, "CreateFeatureGroup#collections"): {
+        "FeatureGroupName": "sweep-new",
+        "RecordIdentifierFeatureName": "id",
+        "EventTimeFeatureName": "t",
+        "FeatureDefinitions": [
+            {"FeatureName": "id", "FeatureType": "String"},
+            {"FeatureName": "t", "FeatureType": "String"},
+            {
+                "FeatureName": "v",
+                "FeatureType": "Fractional",
+                "CollectionType": "Vector",
+                "CollectionConfig": {"VectorConfig": {"Dimension": 3}},
+            },
+        ],
+        "OnlineStoreConfig": {"EnableOnlineStore": True, "StorageType": "InMemory"},
     },
     (CONTROL, "DescribeFeatureGroup"): {"FeatureGroupName": CP_GROUP, "NextToken": "x"},
     (CONTROL, "ListFeatureGroups"): {
@@ -423,15 +439,20 @@ def _all_probes() -> tuple[list[Probe], set[str]]:
     probes: list[Probe] = []
     unreached: set[str] = set()
     models = {svc: loader.load_service_model(svc, "service-2") for svc in (RUNTIME, CONTROL)}
-    for (service, operation), base in BASE.items():
+    probed: set[str] = set()
+    for (service, variant), base in BASE.items():
+        operation = variant.partition("#")[0]
         model = models[service]
         input_shape = model["operations"][operation]["input"]["shape"]
         for path, shape in _constrained(model, input_shape, [], frozenset()):
             label = _label(operation, path)
             concrete = _resolve(base, path)
-            if concrete is None:
-                unreached.add(label)
+            if concrete is None or label in probed:
+                if label not in probed:
+                    unreached.add(label)
                 continue
+            probed.add(label)
+            unreached.discard(label)
             for kind, value, accept in _probes_for(shape, _get(base, concrete)):
                 probes.append(
                     Probe(service, operation, label, kind, _set(base, concrete, value), accept)
@@ -473,6 +494,8 @@ def clients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         }
         _create_base_groups(made[CONTROL])
         made[RUNTIME].put_record(FeatureGroupName=RT_GROUP, Record=_record())
+        for rid in ("page-a", "page-b"):  # live (no TTL), so ListRecords has a second page
+            made[RUNTIME].put_record(FeatureGroupName=RT_GROUP, Record=_record(rid))
         yield made
 
 
@@ -504,11 +527,35 @@ def _create_base_groups(sm: Any) -> None:
     )
 
 
+_serial = iter(range(10**9))
+
+
+def _fresh(clients: dict[str, Any], operation: str, member: str, request: dict[str, Any]):
+    """The request as sent: names that must be new are new (so the base stays valid however
+    often it is sent), and the ListRecords token placeholder is a real token."""
+    request = copy.deepcopy(request)
+    if operation == "CreateFeatureGroup" and member != "CreateFeatureGroup.FeatureGroupName":
+        request["FeatureGroupName"] = f"sweep-{next(_serial)}"
+    if (
+        operation == "UpdateFeatureGroup"
+        and member != "UpdateFeatureGroup.FeatureAdditions[].FeatureName"
+    ):
+        for addition in request.get("FeatureAdditions") or []:
+            if isinstance(addition, dict):
+                addition["FeatureName"] = f"added{next(_serial)}"
+    if request.get("NextToken") == LIST_RECORDS_TOKEN:
+        page = clients[RUNTIME].list_records(FeatureGroupName=RT_GROUP, MaxResults=1)
+        request["NextToken"] = page["NextToken"]
+    return request
+
+
 def _call(clients: dict[str, Any], probe: Probe) -> tuple[int, str, str]:
     """(HTTP status, error code, message); 200 and empty strings on success."""
     client = clients[probe.service]
     try:
-        client._make_api_call(probe.operation, probe.request)
+        client._make_api_call(
+            probe.operation, _fresh(clients, probe.operation, probe.member, probe.request)
+        )
     except ClientError as error:
         response = error.response
         return (
@@ -531,6 +578,18 @@ def _verdict(probe: Probe, status: int, code: str, message: str) -> str | None:
     if not violated:
         return f"accepted (answered {status} {code or 'OK'})"
     return None
+
+
+def test_every_base_request_is_valid(clients):
+    """Otherwise an outside probe would be refused for the base's fault, not the member's."""
+    refused = {}
+    for (service, variant), base in BASE.items():
+        operation = variant.partition("#")[0]
+        probe = Probe(service, operation, "", "base", base, True)
+        status, code, message = _call(clients, probe)
+        if status >= 500 or (status == 400 and code in ("ValidationError", "ValidationException")):
+            refused[variant] = f"{status} {code}: {message[:200]}"
+    assert refused == {}
 
 
 def test_the_emulator_accepts_and_rejects_exactly_as_the_models_say(clients):

@@ -212,7 +212,9 @@ def test_every_answer_matches_the_output_shape(clients):  # noqa: F811
         checked.add(operation)
     assert [p for p in problems if p not in DOCUMENTED_EXCEPTIONS] == []
     assert sorted(set(DOCUMENTED_EXCEPTIONS) - set(problems)) == []  # none stale
-    assert checked == {op for (_, op) in BASE}  # every operation the emulator implements
+    assert checked == {
+        op.partition("#")[0] for (_, op) in BASE
+    }  # every operation the emulator implements
 
 
 @pytest.mark.parametrize(
