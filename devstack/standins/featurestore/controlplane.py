@@ -13,7 +13,9 @@ from devstack.standins.featurestore.errors import ApiError, cp_validation, not_f
 from devstack.standins.featurestore.model import FeatureGroup
 from devstack.standins.featurestore.offline import OfflineLocationError, OfflineStore
 from devstack.standins.featurestore.online import OnlineStore
-from devstack.standins.featurestore.search import page_start, search
+from devstack.standins.featurestore.search import check_scope_options, page_start, search
+from devstack.standins.featurestore.storage_types import check_storage_rules
+from devstack.standins.featurestore.tags import TagOperations
 from devstack.standins.featurestore.validation import (
     COLLECTION_TYPES,
     FEATURE_TYPES,
@@ -25,8 +27,8 @@ from devstack.standins.featurestore.validation import (
     S3_URI_RE,
     STORAGE_TYPES,
     TABLE_FORMATS,
-    TAG_RE,
     THROUGHPUT_MODES,
+    check_collection_config,
     check_enum,
     check_fg_name_or_arn,
     check_int,
@@ -34,7 +36,9 @@ from devstack.standins.featurestore.validation import (
     check_list,
     check_number,
     check_object,
+    check_offline_strings,
     check_pattern,
+    check_tags,
     ttl_seconds,
 )
 
@@ -100,6 +104,7 @@ class ControlPlane:
             "DescribeFeatureMetadata": self.describe_feature_metadata,
             "Search": self.search,
         }
+        self.operations.update(TagOperations(catalog).operations)
 
     def _group(self, body: dict[str, Any]) -> FeatureGroup:
         name = check_fg_name_or_arn("featureGroupName", body.get("FeatureGroupName"), 256)
@@ -120,6 +125,7 @@ class ControlPlane:
                     f"({', '.join(RESERVED_FEATURE_NAMES)} are added to the offline store)"
                 )
             check_enum(f"{member}.featureType", d.get("FeatureType"), FEATURE_TYPES)
+            check_collection_config(f"{member}.collectionConfig", d.get("CollectionConfig"))
             if d.get("CollectionType") is not None:
                 check_enum(f"{member}.collectionType", d["CollectionType"], COLLECTION_TYPES)
                 if d["CollectionType"] == "Vector" and d["FeatureType"] != "Fractional":
@@ -165,6 +171,8 @@ class ControlPlane:
         }
         _check_throughput(throughput)
         _check_role_description_tags(body)
+        check_storage_rules(body)
+        check_offline_strings(body.get("OfflineStoreConfig"))
         doc: dict[str, Any] = {}
         doc.update(
             FeatureGroupArn=arn,
@@ -215,6 +223,7 @@ class ControlPlane:
         return doc
 
     def describe_feature_group(self, body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+        check_length("nextToken", body.get("NextToken"), 0, 8192)  # no pages to turn
         return self._describe_doc(self._group(body))
 
     def list_feature_groups(self, body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
@@ -332,6 +341,7 @@ class ControlPlane:
                 **throughput,
                 "ThroughputMode": mode,
             }
+        check_storage_rules(doc)  # the updated group must still be one the service offers
         doc["LastModifiedTime"] = time.time()
         doc["LastUpdateStatus"] = {"Status": "Successful"}
         # A new object, so in-flight requests keep a consistent view of the old definition.
@@ -413,6 +423,7 @@ class ControlPlane:
             )
         if body.get("SortBy") is not None:
             check_enum("sortBy", body["SortBy"], SORTABLE_PROPERTIES[resource])
+        check_scope_options(body)
         groups = sorted(self.catalog.all(), key=lambda g: g.name)
         if resource == "FeatureGroup":
             docs = [self._search_group_doc(g) for g in groups]
@@ -518,7 +529,12 @@ def _check_capacity_units(throughput: dict[str, Any]) -> None:
 def _check_role_description_tags(body: dict[str, Any]) -> None:
     if body.get("RoleArn") is not None:
         check_pattern("roleArn", body["RoleArn"], ROLE_ARN_RE, 20, 2048)
+    elif body.get("OfflineStoreConfig") is not None:
+        # The service writes offline rows as RoleArn; without one it has no way to persist
+        # them (docs/emulator.md, "CreateFeatureGroup and RoleArn").
+        raise cp_validation(
+            "RoleArn is required when OfflineStoreConfig is provided: the offline store is "
+            "written with that IAM role"
+        )
     check_length("description", body.get("Description"), 0, 128)
-    for tag in check_list("tags", body.get("Tags"), 0, 50, items=dict):
-        check_pattern("tags.member.key", tag.get("Key"), TAG_RE, 1, 128)
-        check_pattern("tags.member.value", tag.get("Value", ""), TAG_RE, 0, 256)
+    check_tags(body.get("Tags"))

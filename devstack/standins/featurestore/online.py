@@ -144,5 +144,65 @@ class OnlineStore:
         return [ExpiredRecord(r[0], r[1], int(r[2]), r[3]) for r in rows]
 
 
+@dataclass(frozen=True)
+class CurrentRecord:
+    """A live (not deleted, not expired) row with what a partial update needs."""
+
+    event_ms: int
+    expires_ms: int | None
+    expires_at: str | None
+    features_json: str
+
+
+def current_record(store: OnlineStore, fg: str, record_id: str) -> CurrentRecord | None:
+    """The live row for ``record_id``, read in the caller's transaction (UpdateRecord
+    reads, merges and writes under one lock)."""
+    row = store.db.conn.execute(
+        "SELECT event_ms, deleted, expires_ms, expires_at, features FROM records "
+        "WHERE fg=? AND record_id=?",
+        (fg, record_id),
+    ).fetchone()
+    if row is None or row[1] or (row[2] is not None and row[2] <= _now_ms()):
+        return None
+    return CurrentRecord(int(row[0]), row[2], row[3], row[4])
+
+
+def replace_record(
+    store: OnlineStore,
+    fg: str,
+    record_id: str,
+    event_ms: int,
+    *,
+    features_json: str,
+    expires_ms: int | None,
+    expires_at: str | None,
+) -> None:
+    """Write the row unconditionally (the caller has applied its own event-time rule)."""
+    store.db.conn.execute(
+        "INSERT OR REPLACE INTO records VALUES (?, ?, ?, 0, ?, ?, ?)",
+        (fg, record_id, event_ms, expires_ms, expires_at, features_json),
+    )
+
+
+def record_ids_after(
+    store: OnlineStore, fg: str, after: str | None, limit: int, include_deleted: bool
+) -> list[str]:
+    """Up to ``limit`` record ids of the group in id order, strictly after ``after``:
+    live rows, plus soft-deleted tombstones when asked. Expired rows are hard-deleted as far
+    as the service is concerned, so they never appear."""
+    query = "SELECT record_id FROM records WHERE fg=? AND (expires_ms IS NULL OR expires_ms>?)"
+    params: list[object] = [fg, _now_ms()]
+    if after is not None:
+        query += " AND record_id>?"
+        params.append(after)
+    if not include_deleted:
+        query += " AND deleted=0"
+    query += " ORDER BY record_id LIMIT ?"
+    params.append(limit)
+    with store.db.lock:
+        rows = store.db.conn.execute(query, params).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def encode_features(values: list[dict[str, object]]) -> str:
     return json.dumps(values, separators=(",", ":"), ensure_ascii=False)

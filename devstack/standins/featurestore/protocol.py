@@ -1,8 +1,9 @@
 """Wire handling: route an HTTP request to an operation and shape answers as botocore parses.
 
 Control plane: JSON 1.1, ``POST /`` with ``X-Amz-Target: SageMaker.<Op>``; errors carry
-``__type`` in the body. Runtime: rest-json routes under ``/FeatureGroup/{name}``,
-``/BatchGetRecord`` and ``/BatchWriteRecord``; errors carry ``x-amzn-ErrorType``.
+``__type`` in the body. Runtime: rest-json routes under ``/FeatureGroup/{name}`` (plus
+``/Record`` and ``/ListRecords`` for UpdateRecord and ListRecords), ``/BatchGetRecord`` and
+``/BatchWriteRecord``; errors carry ``x-amzn-ErrorType``.
 Every failure becomes a service-style error, never a traceback.
 """
 
@@ -21,6 +22,8 @@ from urllib.parse import parse_qs, unquote
 from devstack.standins.featurestore.config import EmulatorConfig, FaultConfig
 from devstack.standins.featurestore.controlplane import ControlPlane, RequestContext
 from devstack.standins.featurestore.errors import ApiError
+from devstack.standins.featurestore.partial_update import update_record
+from devstack.standins.featurestore.record_listing import list_records
 from devstack.standins.featurestore.runtime import Runtime
 
 log = logging.getLogger("devstack.standins.featurestore")
@@ -161,6 +164,8 @@ class Router:
             "DeleteRecord": self._delete_record,
             "BatchGetRecord": self._batch_get_record,
             "BatchWriteRecord": self._batch_write_record,
+            "UpdateRecord": self._update_record,
+            "ListRecords": self._list_records,
         }
 
     @property
@@ -302,6 +307,14 @@ class Router:
         result = self.runtime.batch_write_record(self._body(request))
         return _json(200, result, _JSON, "BatchWriteRecord")
 
+    def _update_record(self, request: Request) -> Response:
+        update_record(self.runtime, _group_name(request.path), self._body(request))
+        return Response(200, b"", {}, "UpdateRecord")
+
+    def _list_records(self, request: Request) -> Response:
+        result = list_records(self.runtime, _group_name(request.path), self._body(request))
+        return _json(200, result, _JSON, "ListRecords")
+
     @staticmethod
     def _body(request: Request) -> dict[str, Any]:
         return parse_json_object(request.body)
@@ -311,10 +324,20 @@ _FG_ROUTES = {"PUT": "PutRecord", "GET": "GetRecord", "DELETE": "DeleteRecord"}
 _POST_ROUTES = {"/BatchGetRecord": "BatchGetRecord", "/BatchWriteRecord": "BatchWriteRecord"}
 
 
+# POST /FeatureGroup/{name}/<suffix>: the newer runtime operations.
+_FG_POST_SUFFIXES = {"Record": "UpdateRecord", "ListRecords": "ListRecords"}
+
+
 def _runtime_operation(method: str, path: str) -> str:
     """The operation a rest-json route names, or "-" when nothing matches."""
-    if path.startswith("/FeatureGroup/") and "/" not in path[len("/FeatureGroup/") :]:
-        return _FG_ROUTES.get(method, "-")
+    if path.startswith("/FeatureGroup/"):
+        rest = path[len("/FeatureGroup/") :]
+        if "/" not in rest:
+            return _FG_ROUTES.get(method, "-")
+        _, _, suffix = rest.partition("/")
+        if method == "POST" and suffix in _FG_POST_SUFFIXES:
+            return _FG_POST_SUFFIXES[suffix]
+        return "-"
     if method == "POST" and path in _POST_ROUTES:
         return _POST_ROUTES[path]
     if path.startswith("/_emulator/"):
@@ -323,7 +346,8 @@ def _runtime_operation(method: str, path: str) -> str:
 
 
 def _group_name(path: str) -> str:
-    return unquote(path[len("/FeatureGroup/") :])
+    """The (still quoted) label after /FeatureGroup/, without an operation suffix."""
+    return unquote(path[len("/FeatureGroup/") :].partition("/")[0])
 
 
 # botocore always sends well-shaped input; these come from hand-made requests whose

@@ -59,7 +59,7 @@ def format_instant(ms: int) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
-def _feature_error(group: FeatureGroup, name: Any) -> ApiError:
+def feature_error(group: FeatureGroup, name: Any) -> ApiError:
     check_pattern("record.member.featureName", name, NAME_RE, 1, 64)
     return validation(
         f"Feature {name} is not defined in feature group {group.name}; unknown features "
@@ -79,7 +79,7 @@ def _obviously_valid(ftype: str, value: str) -> bool:
     )
 
 
-def _parse_value(group: FeatureGroup, name: str, fv: dict[str, Any]) -> str | list[str]:
+def parse_value(group: FeatureGroup, name: str, fv: dict[str, Any]) -> str | list[str]:
     """One FeatureValue: scalar via ValueAsString, collection via ValueAsStringList."""
     ftype = group.types[name]
     collection = group.collections[name]
@@ -92,6 +92,7 @@ def _parse_value(group: FeatureGroup, name: str, fv: dict[str, Any]) -> str | li
         for item in many:
             if not isinstance(item, str):
                 raise validation(f"Collection feature {name} cannot contain null elements")
+            check_length(f"record.{name}.valueAsStringList.member", item, 0, MAX_VALUE_CHARS)
             check_scalar(name, ftype, item)
         return list(dict.fromkeys(many)) if collection == "Set" else many
     if many is not None or not isinstance(scalar, str):
@@ -150,11 +151,11 @@ def parse_record(group: FeatureGroup, record: Any) -> ParsedRecord:
         all_fast = False
         raw = fv.get("FeatureName") if isinstance(fv, dict) else None
         if not isinstance(raw, str) or raw not in types:
-            raise _feature_error(group, raw)
+            raise feature_error(group, raw)
         name: str = raw
         if name in values:
             raise validation(f"Feature {name} appears more than once in the Record")
-        value = _parse_value(group, name, fv)
+        value = parse_value(group, name, fv)
         values[name] = value
         size += len(name) + (len(value) if isinstance(value, str) else sum(map(len, value)))
     _check_required_and_size(group, values, size, record)
@@ -176,7 +177,7 @@ def parse_record(group: FeatureGroup, record: Any) -> ParsedRecord:
     return ParsedRecord(values, record_id, event_time, event_ms, encode_features(online))
 
 
-def _target_stores(group: FeatureGroup, stores: Any) -> tuple[bool, bool]:
+def target_stores(group: FeatureGroup, stores: Any) -> tuple[bool, bool]:
     """(online, offline) to write; default is every store the group has."""
     if stores is None:
         return group.online_enabled, group.offline_enabled
@@ -190,6 +191,34 @@ def _target_stores(group: FeatureGroup, stores: Any) -> tuple[bool, bool]:
     if offline and not group.offline_enabled:
         raise validation(f"Feature group {group.name} does not have an OfflineStore")
     return online, offline
+
+
+def _check_entry_shape(entry: dict[str, Any]) -> None:
+    """BatchWriteRecord entry members against the model: name, record, stores, TTL."""
+    member = "entries.member"
+    check_fg_name_or_arn(f"{member}.featureGroupName", entry.get("FeatureGroupName"))
+    record = check_list(f"{member}.record", entry.get("Record"), 1, 2**31, items=dict)
+    if not record:
+        raise validation("Record must contain at least one FeatureValue")
+    for fv in record:
+        check_pattern(f"{member}.record.member.featureName", fv.get("FeatureName"), NAME_RE, 1, 64)
+        check_length(
+            f"{member}.record.member.valueAsString", fv.get("ValueAsString"), 0, MAX_VALUE_CHARS
+        )
+        many = fv.get("ValueAsStringList")
+        for item in check_list(
+            f"{member}.record.member.valueAsStringList", many, 0, MAX_VALUE_CHARS
+        ):
+            check_length(
+                f"{member}.record.member.valueAsStringList.member", item, 0, MAX_VALUE_CHARS
+            )
+    stores = entry.get("TargetStores")
+    if stores is not None:
+        for store in check_list(f"{member}.targetStores", stores, 1, 2):
+            check_enum(f"{member}.targetStores.member", store, TARGET_STORES)
+    ttl_seconds(
+        f"{member}.ttlDuration", check_object(f"{member}.ttlDuration", entry.get("TtlDuration"))
+    )
 
 
 class Runtime:
@@ -220,7 +249,7 @@ class Runtime:
 
     def _write(self, group: FeatureGroup, record: Any, stores: Any, ttl: Any, api_ms: int) -> None:
         parsed = parse_record(group, record)
-        to_online, to_offline = _target_stores(group, stores)
+        to_online, to_offline = target_stores(group, stores)
         ttl_s = ttl_seconds("ttlDuration", ttl)
         expires_ms: int | None = None
         if to_online:
@@ -394,7 +423,7 @@ class Runtime:
             raise validation("RecordIdentifierValueAsString and EventTime are required")
         deletion = check_enum("deletionMode", mode or "SoftDelete", ("SoftDelete", "HardDelete"))
         event_ms = parse_event_time(event_time, group.event_time_type, "EventTime")
-        to_online, to_offline = _target_stores(group, stores)
+        to_online, to_offline = target_stores(group, stores)
         marker = {group.record_id_name: record_id, group.event_time_name: event_time}
         with self.db.transaction():
             if to_online:
@@ -412,6 +441,11 @@ class Runtime:
     def batch_write_record(self, body: dict[str, Any]) -> dict[str, Any]:
         entries = check_list("entries", body.get("Entries"), 1, 25, items=dict, required=True)
         default_ttl = check_object("ttlDuration", body.get("TtlDuration"))
+        ttl_seconds("ttlDuration", default_ttl)
+        for entry in entries:  # the model's constraints fail the whole request ...
+            _check_entry_shape(entry)
+        # ... what only the group can decide (unknown group or feature, bad value) fails
+        # its entry.
         errors: list[dict[str, Any]] = []
         api_ms = int(time.time() * 1000)
         for entry in entries:

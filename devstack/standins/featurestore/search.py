@@ -12,11 +12,13 @@ from typing import Any
 
 from devstack.standins.featurestore.errors import cp_validation
 from devstack.standins.featurestore.validation import (
+    TAG_RE,
     check_enum,
     check_int,
     check_length,
     check_list,
     check_object,
+    check_pattern,
 )
 
 OPERATORS = (
@@ -265,3 +267,22 @@ def page_start(next_token: Any) -> int:
     if not (token.isascii() and token.isdigit()):
         raise cp_validation("Invalid NextToken: pass the NextToken of the previous page")
     return int(token)
+
+
+CROSS_ACCOUNT_OPTIONS = ("SameAccount", "CrossAccount")
+
+
+def check_scope_options(body: dict[str, Any]) -> None:
+    """Search's CrossAccountFilterOption and VisibilityConditions: checked against the model
+    and then without effect (one account, every resource visible; docs/emulator.md)."""
+    option = body.get("CrossAccountFilterOption")
+    if option is not None:
+        check_enum("crossAccountFilterOption", option, CROSS_ACCOUNT_OPTIONS)
+    conditions = body.get("VisibilityConditions")
+    if conditions is not None:
+        for condition in check_list("visibilityConditions", conditions, 1, 5, items=dict):
+            check_pattern("visibilityConditions.member.key", condition.get("Key"), TAG_RE, 1, 128)
+            if condition.get("Value") is not None:
+                check_pattern(
+                    "visibilityConditions.member.value", condition["Value"], TAG_RE, 0, 256
+                )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Sized
 from typing import Any
 
@@ -21,14 +22,37 @@ FG_NAME_OR_ARN_RE = re.compile(
     r"(arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:feature-group/)?"
     r"([a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63})"
 )
-ROLE_ARN_RE = re.compile(r"arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
+ROLE_ARN_RE = re.compile(r"arn:aws[a-z\-]*:iam::[0-9]{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
 S3_URI_RE = re.compile(r"(https|s3)://([^/]+)/?(.*)")
 KMS_RE = re.compile(r"[a-zA-Z0-9:/_-]*")
-TAG_RE = re.compile(r"[\w\s_.:/=+\-@]*")
-PARAM_RE = re.compile(r"[\w\s_.:/=+\-]*")
-EVENT_TIME_STRING_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}))?Z")
-INTEGRAL_RE = re.compile(r"-?\d+")
-FRACTIONAL_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+class UnicodeClassPattern:
+    """A model pattern of the form ``([\\p{L}\\p{Z}\\p{N}<extra>]*)``: every character a letter
+    (L*), a separator (Z*: space, no-break space... but not tab or newline, which are Cc) or a
+    number (N*), or one of ``extra``. Python's ``re`` has no ``\\p{..}``; ``\\w\\s`` would let tab
+    and newline through."""
+
+    def __init__(self, pattern: str, extra: str) -> None:
+        self.pattern = pattern
+        self._extra = frozenset(extra)
+
+    def fullmatch(self, value: str) -> bool:
+        return all(c in self._extra or unicodedata.category(c)[0] in "LZN" for c in value)
+
+
+# DataCatalogConfig names: the model's [\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]*
+# in UTF-16 terms, i.e. any character but the C0 controls other than tab (and unpaired
+# surrogates, which a request cannot carry).
+CATALOG_NAME_RE = re.compile("[\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff\t]*")
+TAG_RE = UnicodeClassPattern(r"([\p{L}\p{Z}\p{N}_.:/=+\-@]*)", "_.:/=+-@")
+PARAM_RE = UnicodeClassPattern(r"([\p{L}\p{Z}\p{N}_.:/=+\-]*)", "_.:/=+-")
+# [0-9], never \d: the service's numbers and timestamps are ASCII (\d takes "١٢" too).
+EVENT_TIME_STRING_RE = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{3}))?Z"
+)
+INTEGRAL_RE = re.compile(r"-?[0-9]+")
+FRACTIONAL_RE = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 FEATURE_TYPES = ("Integral", "Fractional", "String")
 COLLECTION_TYPES = ("List", "Set", "Vector")
@@ -55,7 +79,11 @@ def _constraint(member: str, rule: str) -> ApiError:
 
 
 def check_pattern(
-    member: str, value: Any, pattern: re.Pattern[str], min_len: int, max_len: int
+    member: str,
+    value: Any,
+    pattern: re.Pattern[str] | UnicodeClassPattern,
+    min_len: int,
+    max_len: int,
 ) -> str:
     if not isinstance(value, str):
         raise validation(f"{member} must be a string")
@@ -150,6 +178,54 @@ def check_enum(member: str, value: Any, allowed: Iterable[str]) -> str:
     if not isinstance(value, str) or value not in options:
         raise _constraint(member, f"Member must satisfy enum value set: [{', '.join(options)}]")
     return value
+
+
+def check_tags(tags: Any, member: str = "tags") -> list[dict[str, Any]]:
+    """A TagList: at most 50 {Key, Value} with the model's lengths and pattern."""
+    checked = check_list(member, tags, 0, 50, items=dict)
+    for tag in checked:
+        check_pattern(f"{member}.member.key", tag.get("Key"), TAG_RE, 1, 128)
+        check_pattern(f"{member}.member.value", tag.get("Value", ""), TAG_RE, 0, 256)
+    return checked
+
+
+def check_offline_strings(offline: Any) -> None:
+    """OfflineStoreConfig strings the rest of CreateFeatureGroup does not read: the
+    ``ResolvedOutputS3Uri`` a caller may send (the service computes its own) and the
+    ``DataCatalogConfig`` names' pattern."""
+    if not isinstance(offline, dict):
+        return
+    member = "offlineStoreConfig"
+    s3 = offline.get("S3StorageConfig")
+    if isinstance(s3, dict) and s3.get("ResolvedOutputS3Uri") is not None:
+        check_pattern(
+            f"{member}.s3StorageConfig.resolvedOutputS3Uri",
+            s3["ResolvedOutputS3Uri"],
+            S3_URI_RE,
+            0,
+            1024,
+        )
+    catalog = offline.get("DataCatalogConfig")
+    if isinstance(catalog, dict):
+        for key in ("TableName", "Catalog", "Database"):
+            if catalog.get(key) is not None:
+                check_pattern(
+                    f"{member}.dataCatalogConfig.{key[0].lower()}{key[1:]}",
+                    catalog[key],
+                    CATALOG_NAME_RE,
+                    1,
+                    255,
+                )
+
+
+def check_collection_config(member: str, config: Any) -> None:
+    """A feature's CollectionConfig: VectorConfig.Dimension is 1-8192."""
+    if config is None:
+        return
+    vector = (check_object(member, config) or {}).get("VectorConfig")
+    if vector is not None:
+        dimension = (check_object(f"{member}.vectorConfig", vector) or {}).get("Dimension")
+        check_int(f"{member}.vectorConfig.dimension", dimension, 1, 8192)
 
 
 def check_fg_name_or_arn(member: str, value: Any, max_len: int = 150) -> str:

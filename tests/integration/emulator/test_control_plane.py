@@ -38,6 +38,7 @@ def test_region_comes_from_the_signing_region(featurestore_env, unique_name):
         EventTimeFeatureName="t",
         FeatureDefinitions=definitions(id="String", t="Fractional"),
         OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "s3://b"}},
+        RoleArn="arn:aws:iam::123456789012:role/featurestore",
     )["FeatureGroupArn"]
     assert arn.startswith("arn:aws:sagemaker:eu-west-1:123456789012:")
     uri = sm.describe_feature_group(FeatureGroupName=unique_name)["OfflineStoreConfig"][
@@ -79,6 +80,11 @@ def test_duplicate_name_is_resource_in_use(sm, make_group):
         ),
         ({"OfflineStoreConfig": {"S3StorageConfig": {"S3Uri": "ftp://x"}}}, "regular expression"),
         ({"RoleArn": "arn:aws:iam::1:role/x"}, "regular expression"),
+        # Java's \d (the service's regexes) is ASCII; these are Arabic-Indic digits.
+        ({"RoleArn": "arn:aws:iam::" + "\u0661" * 12 + ":role/x"}, "regular expression"),
+        ({"RoleArn": None}, "RoleArn is required when OfflineStoreConfig is provided"),
+        ({"Tags": [{"Key": "team", "Value": "a\tb"}]}, "regular expression"),
+        ({"Tags": [{"Key": "a\nb", "Value": "v"}]}, "regular expression"),
         ({"Description": "x" * 129}, "length"),
     ],
 )
@@ -92,6 +98,7 @@ def test_create_validates_like_the_service(sm, unique_name, change, fragment):
         ),
         "OnlineStoreConfig": {"EnableOnlineStore": True},
         "OfflineStoreConfig": {"S3StorageConfig": {"S3Uri": "s3://bucket"}},
+        "RoleArn": "arn:aws:iam::123456789012:role/featurestore",
     }
     kwargs.update(change)
     kwargs = {k: v for k, v in kwargs.items() if v is not None}
@@ -200,6 +207,36 @@ def test_feature_metadata_is_a_patch_with_ordered_parameters(sm, make_group):
     with pytest.raises(ClientError) as exc:
         sm.update_feature_metadata(FeatureGroupName=group, FeatureName="age", Description="x" * 256)
     assert error_code(exc) == "ValidationException"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("owner", "a\tb"), ("owner", "a\nb"), ("a\tb", "v"), ("a\rb", "v"), ("a@b", "v")],
+)
+def test_feature_parameters_follow_the_model_pattern(sm, make_group, key, value):
+    """([\\p{L}\\p{Z}\\p{N}_.:/=+\\-]*): tab, newline and CR are control characters (Cc), and
+    @ is in the tag pattern but not the feature-parameter one."""
+    group = make_group()
+    with pytest.raises(ClientError) as exc:
+        sm.update_feature_metadata(
+            FeatureGroupName=group,
+            FeatureName="age",
+            ParameterAdditions=[{"Key": key, "Value": value}],
+        )
+    assert error_code(exc) == "ValidationException"
+    assert "regular expression" in str(exc.value)
+
+
+def test_feature_parameters_accept_letters_numbers_and_separators_of_any_script(sm, make_group):
+    group = make_group()
+    params = {"équipe": "données clients", "部門": "リスク\u00a0評価", "unit": "٣ years=+-/:."}
+    sm.update_feature_metadata(
+        FeatureGroupName=group,
+        FeatureName="age",
+        ParameterAdditions=[{"Key": k, "Value": v} for k, v in params.items()],
+    )
+    meta = sm.describe_feature_metadata(FeatureGroupName=group, FeatureName="age")
+    assert {p["Key"]: p["Value"] for p in meta["Parameters"]} == params
 
 
 @pytest.fixture

@@ -102,6 +102,7 @@ def _create_group(sm) -> None:
         FeatureDefinitions=definitions(customer_id="String", event_time="String", n="Integral"),
         OnlineStoreConfig={"EnableOnlineStore": True},
         OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "s3://crash-bucket/offline"}},
+        RoleArn="arn:aws:iam::123456789012:role/featurestore",
     )
 
 

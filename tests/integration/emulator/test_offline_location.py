@@ -31,6 +31,7 @@ def _create(sm, name: str, s3_uri: str) -> None:
         FeatureDefinitions=definitions(customer_id="String", event_time="String"),
         OnlineStoreConfig={"EnableOnlineStore": True},
         OfflineStoreConfig={"S3StorageConfig": {"S3Uri": s3_uri}},
+        RoleArn="arn:aws:iam::123456789012:role/featurestore",
     )
 
 

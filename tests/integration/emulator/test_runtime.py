@@ -96,6 +96,8 @@ def test_documented_string_event_times_are_accepted(rt, make_group, event_time):
         "2024-05-01 12:00:00Z",
         "2024-02-30T12:00:00Z",
         "1714564800",
+        "\u0662\u0660\u0662\u0664-01-01T00:00:00Z",  # Arabic-Indic digits: the format is ASCII
+        "2024-05-01T12:00:0\uff10Z",  # a fullwidth zero
     ],
 )
 def test_other_string_event_times_are_rejected_clearly(rt, make_group, event_time):
@@ -116,7 +118,7 @@ def test_fractional_event_time_is_epoch_seconds(rt, make_group):
         FeatureGroupName=group, Record=record(customer_id="c1", event_time="1714564800.123")
     )
     assert _values(_get(rt, group))["event_time"] == "1714564800.123"
-    for bad in ("1714564800123000", "2024-05-01T12:00:00Z", "NaN"):
+    for bad in ("1714564800123000", "2024-05-01T12:00:00Z", "NaN", "\u0661714564800"):
         with pytest.raises(ClientError) as exc:
             rt.put_record(FeatureGroupName=group, Record=record(customer_id="c2", event_time=bad))
         assert error_code(exc) == "ValidationError"
@@ -139,6 +141,11 @@ def test_fractional_event_time_is_epoch_seconds(rt, make_group):
         ("score", "1e999", False),
         ("age", "00000000000000000000042", True),
         ("city", "", True),
+        # Unicode digits other than ASCII 0-9 are not numbers to the service.
+        ("age", "\u0661\u0662", False),
+        ("age", "4\uff12", False),
+        ("score", "\u0661.5", False),
+        ("score", "1e\u0663", False),
     ],
 )
 def test_integral_and_fractional_values_are_checked(rt, make_group, feature, value, ok):
