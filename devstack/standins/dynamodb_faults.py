@@ -139,3 +139,37 @@ def start_proxy(
     server = make_loopback_server(app, host, 0, methods=("POST", "GET"))
     threading.Thread(target=server.serve_forever, name="dynamodb-faults", daemon=True).start()
     return app, server, f"http://{host}:{server.bound_port}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m devstack.standins.dynamodb_faults --upstream URL [--latency-ms N]
+    [--throttle-rate P] [--table NAME]``: serve until terminated; the first line printed is
+    ``dynamodb-faults ready <url>``."""
+    import argparse
+    import signal
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m devstack.standins.dynamodb_faults")
+    parser.add_argument("--upstream", required=True, help="moto's URL")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--table", default=None, help="only this table (default: all)")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--throttle-rate", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args(argv)
+    faults = StateFaults(args.table, args.latency_ms, args.throttle_rate, args.seed)
+    app = DynamoDBFaultProxy(args.upstream, faults)
+    server = make_loopback_server(app, args.host, 0, methods=("POST", "GET"))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(f"dynamodb-faults ready http://{args.host}:{server.bound_port}", flush=True)
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
