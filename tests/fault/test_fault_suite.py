@@ -61,6 +61,7 @@ def test_nothing_lost_nothing_double_applied_every_pill_quarantined(plan, figure
     assert result.events > 50
     assert result.problems() == [], table([result])
     assert result.lost == result.double_applied == result.wrong == 0
+    assert result.aggregates_wrong == 0  # every customer's order aggregates exact
     assert result.quarantined == result.pills
 
 

@@ -39,6 +39,9 @@ class Figures:
     redelivered: int = 0
     """Records handed to the handler again (invocations' records minus records read)."""
     offline_extra: int = 0
+    aggregates_wrong: int = 0
+    """Customers whose customer-order-stats differ from the group-by of the valid orders
+    sent (deduplicated by order_id), or are missing."""
     """Offline rows beyond one per event: redeliveries, written again (append-only store)."""
     drain_s: float = 0.0
     """From the last record sent to every record done and all consumers caught up."""
@@ -50,7 +53,14 @@ class Figures:
     def problems(self) -> list[str]:
         """Broken invariants; empty when the scenario proved what it must."""
         found = []
-        for name in ("lost", "double_applied", "wrong", "misquarantined", "on_failure_left"):
+        for name in (
+            "lost",
+            "double_applied",
+            "wrong",
+            "aggregates_wrong",
+            "misquarantined",
+            "on_failure_left",
+        ):
             if getattr(self, name):
                 found.append(f"{name}={getattr(self, name)}")
         if self.on_failure and not self.on_failure_allowed:
@@ -70,6 +80,7 @@ COLUMNS = (
     ("lost", "lost"),
     ("double_applied", "double"),
     ("wrong", "wrong"),
+    ("aggregates_wrong", "agg.wrong"),
     ("quarantined", "quarant."),
     ("on_failure", "on-fail"),
     ("redriven", "redriven"),

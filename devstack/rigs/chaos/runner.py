@@ -29,7 +29,13 @@ from devstack.rigs.chaos.disrupt import (
 from devstack.rigs.chaos.figures import Figures
 from devstack.rigs.chaos.plan import FaultPlan
 from devstack.rigs.chaos.redrive import redrive
-from devstack.rigs.chaos.verify import check_offline, check_online, check_quarantine, newest_events
+from devstack.rigs.chaos.verify import (
+    check_aggregates,
+    check_offline,
+    check_online,
+    check_quarantine,
+    newest_events,
+)
 from devstack.rigs.chaos.workload import (
     PILL_EVENT_TIME,
     PoisonPill,
@@ -41,7 +47,7 @@ from devstack.rigs.chaos.workload import (
 from devstack.stack.deployment import DevStack
 from devstack.standins.featurestore import admin
 from devstack.standins.featurestore.config import FaultConfig
-from featurestream.contract.catalog import CUSTOMERS, ORDERS
+from featurestream.contract.catalog import CUSTOMER_ORDER_STATS, CUSTOMERS, ORDERS
 from featurestream.contract.params import load_params
 from producers.encoding import EncodedEvent
 from producers.faults import PartialFailureKinesis
@@ -77,6 +83,7 @@ class ScenarioRunner:
         self.store_url = env["AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME"]
         name = stack.config.stack_name
         self.groups = {CUSTOMERS.name: f"{name}-customers", ORDERS.name: f"{name}-orders"}
+        self.stats_group = f"{name}-{CUSTOMER_ORDER_STATS.name}"
         self.queues = {q: f"{name}-{q}" for q in (QUARANTINE_QUEUE, FAILURE_QUEUE)}
         self.streams = StreamNames.from_env()
         self.sqs = boto3.client("sqs")
@@ -268,6 +275,8 @@ class ScenarioRunner:
         future = PILL_EVENT_TIME if workload.pills else None
         offline = check_offline(self.offline_roots, workload.valid, future)
         quarantine = check_quarantine(self._drain(QUARANTINE_QUEUE), workload.pills)
+        aggregates = check_aggregates(self.runtime, self.stats_group, workload.valid)
+        figures.aggregates_wrong = len(aggregates.missing) + len(aggregates.wrong)
         figures.lost = len(set(offline.lost) | {f"online {m}" for m in online.missing})
         figures.double_applied = len(online.stale)
         figures.wrong = len(online.wrong) + offline.invalid_rows
@@ -280,6 +289,8 @@ class ScenarioRunner:
             *online.missing[:3],
             *online.stale[:3],
             *online.wrong[:3],
+            *(f"aggregates {c}" for c in aggregates.missing[:3]),
+            *(f"aggregates {c}" for c in aggregates.wrong[:3]),
             *quarantine.missing,
             *quarantine.wrong_reason,
         ]
