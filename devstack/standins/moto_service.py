@@ -20,6 +20,12 @@ same answers:
   the same all-or-nothing answers, at the cost of the transaction's own items. Transactions
   with an ``Update`` keep moto's own method.
 
+One addition, for the fault suite: ``POST /_featurestream/dynamodb-faults`` with
+``{"table": ..., "throttle_rate": ..., "seed": ...}`` makes a share of the DynamoDB calls that
+touch that table answer ``ThrottlingException`` (400), as DynamoDB answers a caller over its
+throughput (:class:`devstack.standins.dynamodb_faults.StateFaults`); ``GET`` returns how many
+were throttled (a POST: under the settings it replaces). Off until set; ``{}`` turns it off.
+
 These are moto's private internals, so moto is pinned exactly (:data:`MOTO_VERSION`) and
 :func:`check_fit` compares a fingerprint of every moto function the patch replaces or relies
 on with the one it was made against, before anything is patched. A different moto stops the
@@ -69,6 +75,7 @@ FINGERPRINTS: Final = {
     ),
     "moto.backends.list_of_moto_modules": "4f741a10b065",
     "moto.dynamodb.models.DynamoDBBackend.transact_write_items": "81db2cb7d94e",
+    "moto.moto_server.werkzeug_app.DomainDispatcherApplication.__call__": "7b12179deced",
 }
 """sha256 (first 12 hex digits) of the source of every moto function the patch replaces or
 whose behaviour it assumes, as of :data:`MOTO_VERSION`; ``python -m devstack.standins.moto_service
@@ -323,6 +330,58 @@ def transact_write_items(
             backend.delete_item(table_name, value)
 
 
+FAULTS_PATH: Final = "/_featurestream/dynamodb-faults"
+_DYNAMODB_TARGET: Final = "DynamoDB_20120810."
+
+
+class FaultSwitch:
+    """The DynamoDB fault control and the throttling it switches on (see the module doc)."""
+
+    def __init__(self) -> None:
+        from devstack.standins.dynamodb_faults import StateFaults
+
+        self._new = StateFaults
+        self.faults = StateFaults(throttle_rate=0.0)
+
+    def intercept(self, environ: dict[str, Any], start_response: Any) -> Any:
+        """An answer for a control or throttled request; None: moto answers."""
+        import io
+
+        from devstack.standins.dynamodb_faults import THROTTLED
+
+        if environ.get("PATH_INFO") == FAULTS_PATH:
+            throttled = self.faults.injected  # by the settings being replaced, on a POST
+            if environ.get("REQUEST_METHOD") == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                settings = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                self.faults = self._new(
+                    table=settings.get("table"),
+                    throttle_rate=float(settings.get("throttle_rate", 0.0)),
+                    seed=settings.get("seed"),
+                )
+            return _json(start_response, 200, {"throttled": throttled})
+        if not self.faults.throttle_rate:
+            return None
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(_DYNAMODB_TARGET):
+            return None
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+        if self.faults.touches(body) and self.faults.throttle():
+            return _json(start_response, 400, THROTTLED)
+        return None
+
+
+def _json(start_response: Any, status: int, body: object) -> list[bytes]:
+    data = json.dumps(body).encode()
+    reason = "OK" if status == 200 else "Bad Request"
+    start_response(
+        f"{status} {reason}",
+        [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(data)))],
+    )
+    return [data]
+
+
 class MotoPatch:
     """The replacements, applied to moto's classes and undone by :meth:`undo` (tests compare
     moto with and without them in one process)."""
@@ -376,6 +435,14 @@ class MotoPatch:
                 transact_write_items(backend, transact_items, original=original_transact)
 
         self._replace(DynamoDBBackend, "transact_write_items", transact)
+        dispatch = DomainDispatcherApplication.__call__
+        faults = FaultSwitch()
+
+        def call(app: Any, environ: dict[str, Any], start_response: Any) -> Any:
+            answered = faults.intercept(environ, start_response)
+            return dispatch(app, environ, start_response) if answered is None else answered
+
+        self._replace(DomainDispatcherApplication, "__call__", call)
         self._replace(backends, "list_of_moto_modules", lambda: modules)
         self._replace(DomainDispatcherApplication, "get_backend_for_host", get_backend_for_host)
 

@@ -34,6 +34,8 @@ class Figures:
     """Entries the publisher re-sent after a partial PutRecords failure."""
     store_faults: int = 0
     """Feature Store write calls the emulator failed on purpose (throttle + 5xx)."""
+    state_faults: int = 0
+    """DynamoDB calls on the aggregate state table throttled on purpose (counted by moto)."""
     batch_retries: int = 0
     """Re-invocations by the trigger runner: retried batches plus bisected halves."""
     redelivered: int = 0
@@ -86,6 +88,7 @@ COLUMNS = (
     ("redriven", "redriven"),
     ("producer_retries", "prod.retry"),
     ("store_faults", "store.fault"),
+    ("state_faults", "state.fault"),
     ("batch_retries", "batch.retry"),
     ("redelivered", "redeliv."),
     ("offline_extra", "offl.extra"),

@@ -12,6 +12,7 @@ import json
 import random
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -84,6 +85,8 @@ class ScenarioRunner:
         name = stack.config.stack_name
         self.groups = {CUSTOMERS.name: f"{name}-customers", ORDERS.name: f"{name}-orders"}
         self.stats_group = f"{name}-{CUSTOMER_ORDER_STATS.name}"
+        self.state_table = f"{name}-aggregate-state"
+        self.moto_url = env["AWS_ENDPOINT_URL_DYNAMODB"]
         self.queues = {q: f"{name}-{q}" for q in (QUARANTINE_QUEUE, FAILURE_QUEUE)}
         self.streams = StreamNames.from_env()
         self.sqs = boto3.client("sqs")
@@ -149,6 +152,20 @@ class ScenarioRunner:
             seed=self.settings.seed,
         )
 
+    def _state_faults(self, throttle_rate: float) -> int:
+        """Set moto's throttling of the state table (0: off); returns how many calls it
+        throttled since it was last set."""
+        from devstack.standins.moto_service import FAULTS_PATH
+
+        body = {"table": self.state_table, "throttle_rate": throttle_rate}
+        if throttle_rate:
+            body["seed"] = self.settings.seed
+        url = f"{self.moto_url}{FAULTS_PATH}"
+        data = json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method="POST")  # noqa: S310  # local moto
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310  # nosec B310
+            return int(json.loads(answer.read())["throttled"])
+
     # -- one scenario ------------------------------------------------------------------------
 
     def run(self, plan: FaultPlan, valid: list[EncodedEvent]) -> Figures:
@@ -167,6 +184,7 @@ class ScenarioRunner:
         log_offset = self._handler_log_offset()
         faults = self._store_faults(plan)
         admin.set_faults(self.store_url, faults)
+        self._state_faults(plan.state_throttle)
         started_wall, started = datetime.now(UTC), time.monotonic()
         try:
             sent, producer_retries, injected_store, disrupted = self._send(
@@ -176,8 +194,10 @@ class ScenarioRunner:
             self._wait_drained(before, sent)
             drained = time.monotonic()
             store_counts = admin.injected_faults(self.store_url)
+            figures.state_faults = self._state_faults(0.0)
         finally:
             admin.set_faults(self.store_url, FaultConfig())
+            self._state_faults(0.0)
         figures.sent = sent
         figures.producer_retries = producer_retries
         figures.store_faults = injected_store + sum(store_counts.values())
