@@ -34,7 +34,7 @@ def deliver_until_done(stack, events, rounds=20):
 def test_throttled_state_table_fails_records_and_redelivery_keeps_aggregates_exact(
     ingest_stack, state_faults
 ):
-    state_faults.throttle_rate = 0.6
+    state_faults.throttle_rate = 0.75
     events = [
         order_event(i, f"C{1 + i % 7}", day(1 + i % 25), amount=1.25 * i) for i in range(1, 61)
     ]
