@@ -1,4 +1,5 @@
-"""Order handler throughput against a Feature Store that answers each call after 10 ms.
+"""Order handler throughput against a Feature Store that answers each call after 10 ms,
+without and with the customer-order-stats aggregates (state in moto's DynamoDB, 10 ms away).
 
 One ``lambda_handler`` invocation on 500 order events (the first 500 of raw/orders.csv),
 with the template's defaults (``PUT_CONCURRENCY``, ``STORE_BATCH_SIZE``,
@@ -17,6 +18,11 @@ handler import path.
     BENCH_RUNS=5 python bench/handler.py   # invocations (and baselines) measured (default 3)
     STORE_BATCH_LINGER_MS=50 python bench/handler.py   # instead of the template's default
     PUT_CONCURRENCY=16 python bench/handler.py   # calls in flight, instead of the template's
+
+The aggregates side runs the same handler with ``STATS_FEATURE_GROUP_NAME`` and
+``AGGREGATE_STATE_TABLE`` set: moto (``devstack.standins.moto_service``) in its own process,
+behind ``devstack.standins.dynamodb_faults`` (own process) adding 10 ms to every DynamoDB
+call, so each BatchGetItem and TransactWriteItems costs what a nearby state store would.
 
 Each run is one invocation on fresh events; the best run of each side is compared (the
 machine is shared and noisy) and every run is printed, with the handler's CPU per record
@@ -51,6 +57,59 @@ LATENCY_MS = 10
 TARGET_RATIO = 10.0
 TARGET_RATE = 2000.0
 GROUP = "bench-orders"
+STATS_GROUP = "bench-customer-order-stats"
+STATE_TABLE = "bench-aggregate-state"
+STATE_LATENCY_MS = 10
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_state_store() -> tuple[list[subprocess.Popen], str]:
+    """moto, and the latency hop in front of it; returns both processes and the hop's URL."""
+    port = free_port()
+    moto = subprocess.Popen(
+        [sys.executable, "-m", "devstack.standins.moto_service", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    upstream = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{upstream}/moto-api/config", timeout=1)  # nosec B310
+            break
+        except OSError:
+            if time.monotonic() > deadline or moto.poll() is not None:
+                moto.kill()
+                raise SystemExit("moto did not start") from None
+            time.sleep(0.2)
+    hop = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "devstack.standins.dynamodb_faults",
+            "--upstream",
+            upstream,
+            "--latency-ms",
+            str(STATE_LATENCY_MS),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = hop.stdout.readline().strip() if hop.stdout else ""
+    if not line.startswith("dynamodb-faults ready"):
+        hop.kill()
+        moto.kill()
+        raise SystemExit(f"the DynamoDB latency hop did not start: {line!r}")
+    return [moto, hop], line.split()[-1]
 
 
 def start_emulator(state_dir: str) -> tuple[subprocess.Popen, str]:
@@ -166,77 +225,26 @@ def invoke(handler, event: dict, url: str) -> Run:
     return Run(elapsed, cpu, len(event["Records"]), failures, *store_calls(url))
 
 
-def main() -> int:
-    from _importtime import measure_import
+def measure(handler, url: str, skip: int, first_index: int) -> list[Run]:
+    """A warm-up invocation (container init), then RUNS measured ones on fresh events."""
+    from tests.fixtures.kinesis_events import lambda_context
 
-    with tempfile.TemporaryDirectory() as state:
-        proc, url = start_emulator(state)
-        try:
-            os.environ.update(
-                {
-                    "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing",
-                    "AWS_DEFAULT_REGION": "us-east-1",
-                    "AWS_REGION": "us-east-1",
-                    "AWS_ENDPOINT_URL_SAGEMAKER": url,
-                    "AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME": url,
-                    "AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:9",  # never called: all events valid
-                    "FEATURE_GROUP_NAME": GROUP,
-                    "QUARANTINE_QUEUE_URL": "http://127.0.0.1:9/000000000000/unused",
-                    "POWERTOOLS_TRACE_DISABLED": "true",
-                    "POWERTOOLS_METRICS_DISABLED": "true",
-                    "POWERTOOLS_LOG_LEVEL": "WARNING",
-                }
-            )
-            import boto3
+    warmup = lambda_event(order_events(20, skip=skip), first_index)
+    runs: list[Run] = []
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # EMF, logs
+        handler.app.reset()
+        handler.lambda_handler(warmup, lambda_context())
+        for n in range(RUNS):
+            start = skip + 20 + n * EVENTS
+            event = lambda_event(order_events(EVENTS, skip=start), first_index + 100 + start)
+            runs.append(invoke(handler.lambda_handler, event, url))
+    return runs
 
-            from featurestream.contract.catalog import ORDERS
 
-            boto3.client("sagemaker").create_feature_group(
-                FeatureGroupName=GROUP,
-                RecordIdentifierFeatureName=ORDERS.record_identifier,
-                EventTimeFeatureName=ORDERS.event_time_feature,
-                FeatureDefinitions=ORDERS.feature_definitions(),
-                OnlineStoreConfig={"EnableOnlineStore": True},
-            )
-            from devstack.stack.template import Template
-
-            defaults = Template.load(ROOT / "template.yaml").parameter_defaults()
-            # an explicit PUT_CONCURRENCY / STORE_BATCH_LINGER_MS (printed) tries another value
-            os.environ.setdefault("PUT_CONCURRENCY", str(defaults["PutConcurrency"]))
-            concurrency = os.environ["PUT_CONCURRENCY"]
-            os.environ["STORE_BATCH_SIZE"] = str(defaults["StoreBatchSize"])
-            os.environ.setdefault("STORE_BATCH_LINGER_MS", str(defaults["StoreBatchLingerMs"]))
-
-            from handlers import order_features
-            from tests.fixtures.kinesis_events import lambda_context
-
-            base_rates = [
-                baseline(
-                    order_events(BASELINE_EVENTS, skip=RUNS * EVENTS + 20 + n * BASELINE_EVENTS)
-                )
-                for n in range(RUNS)
-            ]
-            warmup = lambda_event(order_events(20, skip=RUNS * EVENTS), 0)
-            runs: list[Run] = []
-            with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # EMF, logs
-                order_features.lambda_handler(warmup, lambda_context())  # container init
-                for n in range(RUNS):
-                    event = lambda_event(order_events(EVENTS, skip=n * EVENTS), 100 + n * EVENTS)
-                    runs.append(invoke(order_features.lambda_handler, event, url))
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-    base_rate = max(base_rates)
+def print_runs(label: str, runs: list[Run], concurrency: str) -> Run:
     best = max(runs, key=lambda run: run.rate)
-    ratio = best.rate / base_rate
-    print(f"store latency: {LATENCY_MS} ms per PutRecord/BatchWriteRecord (emulator, own process)")
     print(
-        f"baseline  (sequential, 1 PutRecord at a time): {base_rate:8.1f} records/s "
-        f"(best of {RUNS}: {', '.join(f'{r:.1f}' for r in base_rates)})"
-    )
-    print(
-        f"handler   ({EVENTS} order events, PUT_CONCURRENCY={concurrency}): "
+        f"handler {label} ({EVENTS} order events, PUT_CONCURRENCY={concurrency}): "
         f"{best.rate:8.1f} records/s  (best of {RUNS} invocations)"
     )
     for n, run in enumerate(runs, 1):
@@ -247,6 +255,102 @@ def main() -> int:
             f"store calls: {', '.join(f'{op} {k}' for op, k in run.calls.items()) or 'none'}  "
             f"failures: {run.failures}"
         )
+    return best
+
+
+def create_groups_and_table():
+    """Both bench groups on the emulator and the state table on moto, as the template says."""
+    import boto3
+
+    from featurestream.contract.catalog import ORDERS
+
+    boto3.client("sagemaker").create_feature_group(
+        FeatureGroupName=GROUP,
+        RecordIdentifierFeatureName=ORDERS.record_identifier,
+        EventTimeFeatureName=ORDERS.event_time_feature,
+        FeatureDefinitions=ORDERS.feature_definitions(),
+        OnlineStoreConfig={"EnableOnlineStore": True},
+    )
+    from devstack.stack.provision import create_table
+    from devstack.stack.template import Template
+    from featurestream.contract.catalog import CUSTOMER_ORDER_STATS
+
+    boto3.client("sagemaker").create_feature_group(
+        FeatureGroupName=STATS_GROUP,
+        RecordIdentifierFeatureName=CUSTOMER_ORDER_STATS.record_identifier,
+        EventTimeFeatureName=CUSTOMER_ORDER_STATS.event_time_feature,
+        FeatureDefinitions=CUSTOMER_ORDER_STATS.feature_definitions(),
+        OnlineStoreConfig={"EnableOnlineStore": True},
+    )
+    template = Template.load(ROOT / "template.yaml")
+    table = template.resource("AggregateStateTable")["Properties"]
+    create_table(boto3.client("dynamodb"), STATE_TABLE, table)
+    return template
+
+
+def main() -> int:
+    from _importtime import measure_import
+
+    with tempfile.TemporaryDirectory() as state:
+        proc, url = start_emulator(state)
+        state_procs, state_url = start_state_store()
+        try:
+            os.environ.update(
+                {
+                    "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_DEFAULT_REGION": "us-east-1",
+                    "AWS_REGION": "us-east-1",
+                    "AWS_ENDPOINT_URL_SAGEMAKER": url,
+                    "AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME": url,
+                    "AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:9",  # never called: all events valid
+                    "AWS_ENDPOINT_URL_DYNAMODB": state_url,
+                    "FEATURE_GROUP_NAME": GROUP,
+                    "QUARANTINE_QUEUE_URL": "http://127.0.0.1:9/000000000000/unused",
+                    "POWERTOOLS_TRACE_DISABLED": "true",
+                    "POWERTOOLS_METRICS_DISABLED": "true",
+                    "POWERTOOLS_LOG_LEVEL": "WARNING",
+                }
+            )
+            template = create_groups_and_table()
+            defaults = template.parameter_defaults()
+            # an explicit PUT_CONCURRENCY / STORE_BATCH_LINGER_MS (printed) tries another value
+            os.environ.setdefault("PUT_CONCURRENCY", str(defaults["PutConcurrency"]))
+            concurrency = os.environ["PUT_CONCURRENCY"]
+            os.environ["STORE_BATCH_SIZE"] = str(defaults["StoreBatchSize"])
+            os.environ.setdefault("STORE_BATCH_LINGER_MS", str(defaults["StoreBatchLingerMs"]))
+
+            from handlers import order_features
+
+            side = RUNS * EVENTS + 20  # events each side uses, warm-up included
+            base_rates = [
+                baseline(order_events(BASELINE_EVENTS, skip=2 * side + n * BASELINE_EVENTS))
+                for n in range(RUNS)
+            ]
+            runs = measure(order_features, url, skip=0, first_index=0)
+            os.environ["STATS_FEATURE_GROUP_NAME"] = STATS_GROUP
+            os.environ["AGGREGATE_STATE_TABLE"] = STATE_TABLE
+            with_stats = measure(order_features, url, skip=side, first_index=10 * side)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+            for other in state_procs:
+                other.terminate()
+                other.wait(timeout=30)
+    base_rate = max(base_rates)
+    print(f"store latency: {LATENCY_MS} ms per PutRecord/BatchWriteRecord (emulator, own process)")
+    print(f"state store latency: {STATE_LATENCY_MS} ms per DynamoDB call (moto behind a hop)")
+    print(
+        f"baseline  (sequential, 1 PutRecord at a time): {base_rate:8.1f} records/s "
+        f"(best of {RUNS}: {', '.join(f'{r:.1f}' for r in base_rates)})"
+    )
+    best = print_runs("without aggregates", runs, concurrency)
+    best_stats = print_runs("with aggregates   ", with_stats, concurrency)
+    ratio = best.rate / base_rate
+    print(
+        f"aggregates: {best_stats.rate / best.rate:.2f}x the records/s, "
+        f"{best_stats.cpu_ms_per_record / best.cpu_ms_per_record:.2f}x the handler CPU per record"
+    )
     print(
         f"(STORE_BATCH_SIZE={os.environ['STORE_BATCH_SIZE']}, "
         f"STORE_BATCH_LINGER_MS={os.environ['STORE_BATCH_LINGER_MS']})"
@@ -260,8 +364,13 @@ def main() -> int:
             f"cold-start import {module}: {cost.median_ms:.0f} ms "
             f"({cost.modules_loaded} modules; heavy: {', '.join(cost.heavy_loaded) or 'none'})"
         )
-    failures = sum(run.failures for run in runs)
-    ok = failures == 0 and ratio >= TARGET_RATIO and best.rate >= TARGET_RATE
+    failures = sum(run.failures for run in runs + with_stats)
+    ok = (
+        failures == 0
+        and ratio >= TARGET_RATIO
+        and best.rate >= TARGET_RATE
+        and best_stats.rate >= TARGET_RATE
+    )
     if heavy_found:
         print("FAILED: heavy import on the handler path")
         return 1

@@ -9,6 +9,12 @@ same features as training (one definition of every feature on every path, README
 A customer's first order has no previous order, so it is not a training row; serving answers
 "no orders record" for such a customer.
 
+With :data:`AGGREGATE_FEATURES`, the row also holds the customer's ``customer-order-stats``
+as of just before the label: folded (:func:`featurestream.contract.aggregates.fold`, the
+stream's own arithmetic) over the orders strictly before the label's time, never the
+label's own order nor one placed at the same moment. That is what the online store holds
+for the customer when an order placed at that time is predicted.
+
 Only the standard library and :mod:`featurestream` here: the rows are plain lists, so this
 is fast to test and the model module decides how to hold them.
 """
@@ -20,10 +26,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from featurestream.contract.aggregates import OrderStats, contribution_of, fold, stats_features
 from featurestream.contract.events import CustomerEvent, OrderEvent
 from featurestream.contract.model_contract import ContractFeature
 from featurestream.contract.params import FittedParams
-from featurestream.contract.transforms import customer_features, order_features
+from featurestream.contract.transforms import Features, customer_features, order_features
 from training.history import History
 
 MODEL_FEATURES: tuple[ContractFeature, ...] = (
@@ -42,6 +49,15 @@ MODEL_FEATURES: tuple[ContractFeature, ...] = (
 )
 """What the model is trained on, in vector order. ``orders`` features are the previous
 order's; ``n_days_active`` and ``n_days_since_last_purchase`` are recomputed as of the label."""
+
+STATS_GROUP = "customer-order-stats"
+AGGREGATE_FEATURES: tuple[ContractFeature, ...] = (
+    ContractFeature("total_orders", STATS_GROUP),
+    ContractFeature("avg_purchase_amount_scaled", STATS_GROUP),
+    ContractFeature("reorder_rate", STATS_GROUP),
+)
+"""The customer's order aggregates as of just before the label (see the module doc)."""
+MODEL_FEATURES_WITH_AGGREGATES: tuple[ContractFeature, ...] = MODEL_FEATURES + AGGREGATE_FEATURES
 
 
 @dataclass(frozen=True)
@@ -85,6 +101,24 @@ class _ProfileTimeline:
         return self._events[customer_id][index - 1] if index else None
 
 
+def stats_before(orders: Sequence[OrderEvent]) -> list[OrderStats | None]:
+    """For each of a customer's orders (sorted by event time), the aggregate of the orders
+    strictly before its event time (``None``: none); each order id counts once."""
+    result: list[OrderStats | None] = []
+    stats: OrderStats | None = None
+    counted: set[str] = set()
+    folded = 0
+    for order in orders:
+        while folded < len(orders) and orders[folded].event_time < order.event_time:
+            earlier = orders[folded]
+            if earlier.data.order_id not in counted:
+                counted.add(earlier.data.order_id)
+                stats = fold(stats, [contribution_of(earlier)])
+            folded += 1
+        result.append(stats)
+    return result
+
+
 def build_training_rows(
     history: History,
     params: FittedParams,
@@ -92,17 +126,23 @@ def build_training_rows(
 ) -> list[TrainingRow]:
     """Every order that has a previous order and a profile in force, as a training row."""
     profiles = _ProfileTimeline(history.customers)
+    with_stats = any(f.group == STATS_GROUP for f in features)
     rows: list[TrainingRow] = []
     for customer_id, orders in sorted(_by_customer_in_time(history.orders).items()):
-        for previous, order in itertools.pairwise(orders):
+        before = stats_before(orders) if with_stats else [None] * len(orders)
+        for (previous, order), stats in zip(itertools.pairwise(orders), before[1:], strict=True):
             as_of = order.event_time
             profile = profiles.as_of(customer_id, as_of)
             if profile is None:
                 continue  # no profile yet at order time: serving would answer "missing"
-            groups = {
+            groups: dict[str, Features] = {
                 "customers": customer_features(profile, params=params, as_of=as_of),
                 "orders": order_features(previous, params=params, as_of=as_of),
             }
+            if with_stats:
+                if stats is None:
+                    continue  # only orders at the label's own time: no aggregate yet
+                groups[STATS_GROUP] = stats_features(stats, event_time=as_of, params=params)
             vector = tuple(float(groups[f.group][f.name]) for f in features)
             rows.append(
                 TrainingRow(

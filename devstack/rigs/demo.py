@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from devstack.rigs.aggregates_check import AggregatesVerdict
 from devstack.stack.deployment import DevStack, StackConfig
 from devstack.stack.process import StackFailure, describe_error
 from producers.progress import Progress, ProgressDisplay
@@ -107,6 +108,7 @@ class DemoResult:
     timings: Timings = field(default_factory=Timings)
     records: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     predictions: list[dict[str, Any]] = field(default_factory=list)
+    aggregates: AggregatesVerdict | None = None
 
     @property
     def rate(self) -> float:
@@ -298,7 +300,7 @@ class Demo:
         self.say("\nOnline features (newest record per customer, with its event time):")
         for customer_id in self.show:
             self.result.records[customer_id] = {}
-            for group in self._groups():
+            for group in (*self._groups(), self._stats_group()):
                 got = runtime.get_record(
                     FeatureGroupName=group, RecordIdentifierValueAsString=customer_id
                 )
@@ -311,6 +313,24 @@ class Demo:
                     f"  {customer_id:<7} {group:<24} event_time={record.get('event_time', '-')}"
                 )
                 self.say(f"          {shown or '(no record)'}")
+
+    def _stats_group(self) -> str:
+        return f"{self.options.config.stack_name}-customer-order-stats"
+
+    def _check_aggregates(self) -> None:
+        """Every customer's online aggregates against a pandas group-by of the orders CSV."""
+        import boto3
+
+        from devstack.rigs.aggregates_check import compare, expected_from_csv, online_records
+
+        expected = expected_from_csv(self.options.orders)
+        runtime = boto3.client("sagemaker-featurestore-runtime")
+        verdict = compare(expected, online_records(runtime, self._stats_group(), expected))
+        self.result.aggregates = verdict
+        self.say(f"\nAggregates check (pandas group-by over {self.options.orders.name}):")
+        self.say(f"  {'OK' if verdict.exact else 'FAILED'}: {verdict.line()}")
+        if not verdict.exact:
+            raise DemoError(f"online aggregates differ from the batch group-by: {verdict.line()}")
 
     def _tutorial_reads(self) -> None:
         import boto3
@@ -349,6 +369,7 @@ class Demo:
 
         try:
             self._show_features()
+            self._check_aggregates()
             self._tutorial_reads()
             self._predictions()
         except DemoError:

@@ -240,21 +240,7 @@ class Provisioner:
 
     def _table(self, logical_id: str, props: dict[str, Any]) -> ResourceResult:
         name = str(props.get("TableName") or self.stack.refs[logical_id])
-        keys = (
-            "KeySchema",
-            "AttributeDefinitions",
-            "BillingMode",
-            "ProvisionedThroughput",
-            "GlobalSecondaryIndexes",
-            "LocalSecondaryIndexes",
-        )
-        request = {k: props[k] for k in keys if k in props}
-        request.setdefault("BillingMode", "PAY_PER_REQUEST")
-        try:
-            self.client("dynamodb").create_table(TableName=name, **request)
-        except ClientError as error:
-            if _code(error) != "ResourceInUseException":
-                raise
+        if not create_table(self.client("dynamodb"), name, props):
             return ResourceResult(logical_id, "AWS::DynamoDB::Table", "exists", name)
         return ResourceResult(logical_id, "AWS::DynamoDB::Table", "created", name)
 
@@ -307,6 +293,44 @@ class Provisioner:
         except Exception as error:  # CatalogMismatch and the like: the message is for users
             return ResourceResult(logical_id, kind, "failed", detail=str(error))
         return ResourceResult(logical_id, kind, "applied", ", ".join(groups.values()), report)
+
+
+_TABLE_KEYS = (
+    "KeySchema",
+    "AttributeDefinitions",
+    "BillingMode",
+    "ProvisionedThroughput",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+)
+
+
+def create_table(dynamodb: Any, name: str, props: Mapping[str, Any]) -> bool:
+    """Create a table as the template declares it (keys, billing, encryption, then its TTL
+    attribute and point-in-time recovery); False if it exists already."""
+    request = {k: props[k] for k in _TABLE_KEYS if k in props}
+    request.setdefault("BillingMode", "PAY_PER_REQUEST")
+    sse = props.get("SSESpecification")
+    if sse:  # CloudFormation says SSEEnabled where the API says Enabled
+        request["SSESpecification"] = {
+            "Enabled": sse.get("SSEEnabled", False),
+            **({"SSEType": sse["SSEType"]} if "SSEType" in sse else {}),
+        }
+    try:
+        dynamodb.create_table(TableName=name, **request)
+    except ClientError as error:
+        if _code(error) != "ResourceInUseException":
+            raise
+        return False
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl:
+        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+    recovery = props.get("PointInTimeRecoverySpecification")
+    if recovery:
+        dynamodb.update_continuous_backups(
+            TableName=name, PointInTimeRecoverySpecification=recovery
+        )
+    return True
 
 
 def apply_catalog_metadata(sagemaker: Any, groups: Mapping[str, str]) -> str:

@@ -301,13 +301,21 @@ class _Resolver:
 def local_stack(template: Template, *, name: str = "featurestream", **kwargs: Any) -> Stack:
     """A stack whose resources resolve to the names and ARNs they would get in AWS.
 
-    Streams, queues, buckets, roles, functions and feature groups get the name from their
-    ``Name``/``QueueName``/``FunctionName``/``FeatureGroupName`` property (or
+    Streams, queues, buckets, roles, functions, tables and feature groups get the name from
+    their ``Name``/``QueueName``/``FunctionName``/``FeatureGroupName``/``TableName`` property (or
     ``<stack>-<LogicalId>``); ``Ref``/``Arn``/``QueueUrl``-style values follow.
     """
     stack = template.stack(name=name, **kwargs)
     resolver = _Resolver(template, stack)
-    name_keys = ("Name", "QueueName", "FunctionName", "FeatureGroupName", "TopicName", "BucketName")
+    name_keys = (
+        "Name",
+        "QueueName",
+        "FunctionName",
+        "FeatureGroupName",
+        "TopicName",
+        "BucketName",
+        "TableName",
+    )
     for logical_id, resource in template.resources.items():
         properties = resource.get("Properties") or {}
         physical = f"{stack.name}-{logical_id}".lower()
@@ -333,6 +341,7 @@ def _register(stack: Stack, logical_id: str, resource_type: str, physical: str) 
             f"{prefix}:sagemaker:{region_account}:feature-group/{physical}"
         ),
         "AWS::SNS::Topic": f"{prefix}:sns:{region_account}:{physical}",
+        "AWS::DynamoDB::Table": f"{prefix}:dynamodb:{region_account}:table/{physical}",
         "AWS::Logs::LogGroup": f"{prefix}:logs:{region_account}:log-group:{physical}:*",
     }.get(resource_type, f"{prefix}:local:{region_account}:{physical}")
     if resource_type == "AWS::SQS::Queue":

@@ -12,7 +12,19 @@ same answers:
 - PutRecords and GetRecords answer with one ``json.dumps`` (Kinesis speaks JSON 1.1, with
   ``Data`` in base64 on the wire and as bytes in the shard, as moto keeps it); errors still
   go through moto's serializer;
-- the backend of a host never changes while the server runs, so it is looked up once.
+- the backend of a host never changes while the server runs, so it is looked up once;
+- DynamoDB's TransactWriteItems deep-copies every table it touches before writing (to roll
+  back on a cancelled condition), so each transaction costs the size of the table, and two
+  transactions at once fail when one copies a table the other is changing. The replacement
+  (:func:`transact_write_items`) checks every condition first, then writes, under one lock:
+  the same all-or-nothing answers, at the cost of the transaction's own items. Transactions
+  with an ``Update`` keep moto's own method.
+
+One addition, for the fault suite: ``POST /_featurestream/dynamodb-faults`` with
+``{"table": ..., "throttle_rate": ..., "seed": ...}`` makes a share of the DynamoDB calls that
+touch that table answer ``ThrottlingException`` (400), as DynamoDB answers a caller over its
+throughput (:class:`devstack.standins.dynamodb_faults.StateFaults`); ``GET`` returns how many
+were throttled (a POST: under the settings it replaces). Off until set; ``{}`` turns it off.
 
 These are moto's private internals, so moto is pinned exactly (:data:`MOTO_VERSION`) and
 :func:`check_fit` compares a fingerprint of every moto function the patch replaces or relies
@@ -30,6 +42,7 @@ import inspect
 import json
 import logging
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -61,6 +74,8 @@ FINGERPRINTS: Final = {
         "1f41972c1e4e"
     ),
     "moto.backends.list_of_moto_modules": "4f741a10b065",
+    "moto.dynamodb.models.DynamoDBBackend.transact_write_items": "81db2cb7d94e",
+    "moto.moto_server.werkzeug_app.DomainDispatcherApplication.__call__": "7b12179deced",
 }
 """sha256 (first 12 hex digits) of the source of every moto function the patch replaces or
 whose behaviour it assumes, as of :data:`MOTO_VERSION`; ``python -m devstack.standins.moto_service
@@ -225,6 +240,148 @@ def plain_put_records(response: Any, *, original: Callable[[Any], Any]) -> Any:
     return json.dumps(answer)
 
 
+_Write = tuple[str, str, dict[str, Any]]
+
+
+def _key_of(table: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type != "Put":
+        return dict(op["Key"])
+    attrs = op["Item"]
+    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = attrs[table.range_key_attr]
+    return key
+
+
+def _check_action(backend: Any, op_type: str, op: dict[str, Any], targets: set[Any]) -> _Write:
+    """One action checked against the table as it is; the write it makes (ConditionCheck:
+    none, an empty op type). Raises what moto raises for it."""
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import ConditionalCheckFailed, MultipleTransactionsException
+
+    if op_type not in {"ConditionCheck", "Put", "Delete"}:
+        raise ValueError("Unsupported transaction operation")
+    table_name = op["TableName"]
+    key = _key_of(backend.get_table(table_name), op_type, op)
+    target = (str(table_name), str(dict(sorted(key.items()))))
+    if target in targets:
+        raise MultipleTransactionsException()
+    targets.add(target)
+    current = backend.get_item(table_name, key)
+    condition = op.get("ConditionExpression")
+    if condition is not None:
+        names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        if not get_filter_expression(condition, names, values).expr(current):
+            old = None
+            if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                old = current.to_json()["Attributes"]
+            failure = ConditionalCheckFailed(item=old)
+            failure.old_item = old  # type: ignore[attr-defined]  # the cancellation reason's
+            raise failure
+    if op_type == "ConditionCheck":
+        return ("", table_name, key)
+    return (op_type, table_name, op["Item"] if op_type == "Put" else key)
+
+
+def transact_write_items(
+    backend: Any, transact_items: list[dict[str, Any]], *, original: Callable[..., Any]
+) -> None:
+    """moto's TransactWriteItems for Put, Delete and ConditionCheck actions: every action's
+    condition is checked against the table as it is, then, if none failed, every write is
+    made (the caller holds the lock, so nothing changes in between). Cancellation reasons,
+    codes and the errors for too many or repeated items are moto's own."""
+    from moto.dynamodb.exceptions import (
+        ConditionalCheckFailed,
+        MockValidationException,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+
+    if any("Update" in item for item in transact_items):
+        original(backend, transact_items)
+        return
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    targets: set[Any] = set()
+    errors: list[tuple[Any, Any, Any]] = []
+    writes: list[_Write] = []
+    for item in transact_items:
+        if len(item) > 1:
+            raise TransactWriteSingleOpException
+        op_type, op = next(iter(item.items()))
+        try:
+            writes.append(_check_action(backend, op_type, op, targets))
+            errors.append((None, None, None))
+        except (MultipleTransactionsException, MockValidationException):
+            raise
+        except ConditionalCheckFailed as error:
+            old = getattr(error, "old_item", None)
+            errors.append(("ConditionalCheckFailed", str(error.message), old))
+        except Exception as error:  # moto's own: any other failure is this item's reason
+            errors.append((type(error).__name__, str(error), None))
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+    for op_type, table_name, value in writes:
+        if op_type == "Put":
+            backend.put_item(table_name, value)
+        elif op_type == "Delete":
+            backend.delete_item(table_name, value)
+
+
+FAULTS_PATH: Final = "/_featurestream/dynamodb-faults"
+_DYNAMODB_TARGET: Final = "DynamoDB_20120810."
+
+
+class FaultSwitch:
+    """The DynamoDB fault control and the throttling it switches on (see the module doc)."""
+
+    def __init__(self) -> None:
+        from devstack.standins.dynamodb_faults import StateFaults
+
+        self._new = StateFaults
+        self.faults = StateFaults(throttle_rate=0.0)
+
+    def intercept(self, environ: dict[str, Any], start_response: Any) -> Any:
+        """An answer for a control or throttled request; None: moto answers."""
+        import io
+
+        from devstack.standins.dynamodb_faults import THROTTLED
+
+        if environ.get("PATH_INFO") == FAULTS_PATH:
+            throttled = self.faults.injected  # by the settings being replaced, on a POST
+            if environ.get("REQUEST_METHOD") == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                settings = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                self.faults = self._new(
+                    table=settings.get("table"),
+                    throttle_rate=float(settings.get("throttle_rate", 0.0)),
+                    seed=settings.get("seed"),
+                )
+            return _json(start_response, 200, {"throttled": throttled})
+        if not self.faults.throttle_rate:
+            return None
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(_DYNAMODB_TARGET):
+            return None
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+        if self.faults.touches(body) and self.faults.throttle():
+            return _json(start_response, 400, THROTTLED)
+        return None
+
+
+def _json(start_response: Any, status: int, body: object) -> list[bytes]:
+    data = json.dumps(body).encode()
+    reason = "OK" if status == 200 else "Bad Request"
+    start_response(
+        f"{status} {reason}",
+        [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(data)))],
+    )
+    return [data]
+
+
 class MotoPatch:
     """The replacements, applied to moto's classes and undone by :meth:`undo` (tests compare
     moto with and without them in one process)."""
@@ -268,6 +425,24 @@ class MotoPatch:
                 cache[host] = lookup(app, host)
             return cache[host]
 
+        from moto.dynamodb.models import DynamoDBBackend
+
+        original_transact = DynamoDBBackend.transact_write_items
+        transactions = threading.Lock()
+
+        def transact(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+            with transactions:
+                transact_write_items(backend, transact_items, original=original_transact)
+
+        self._replace(DynamoDBBackend, "transact_write_items", transact)
+        dispatch = DomainDispatcherApplication.__call__
+        faults = FaultSwitch()
+
+        def call(app: Any, environ: dict[str, Any], start_response: Any) -> Any:
+            answered = faults.intercept(environ, start_response)
+            return dispatch(app, environ, start_response) if answered is None else answered
+
+        self._replace(DomainDispatcherApplication, "__call__", call)
         self._replace(backends, "list_of_moto_modules", lambda: modules)
         self._replace(DomainDispatcherApplication, "get_backend_for_host", get_backend_for_host)
 

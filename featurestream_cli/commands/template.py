@@ -25,7 +25,7 @@ _HASH_BLOCK = re.compile(
     re.MULTILINE | re.DOTALL,
 )
 _BLOCK = re.compile(
-    r"^(?P<indent>[ ]*)# BEGIN generated: (?P<group>\w+) feature definitions.*?\n"
+    r"^(?P<indent>[ ]*)# BEGIN generated: (?P<group>[\w-]+) feature definitions.*?\n"
     r".*?"
     r"^[ ]*# END generated: (?P=group) feature definitions[^\n]*$",
     re.MULTILINE | re.DOTALL,

@@ -49,12 +49,20 @@ def _sha256(path: Path) -> str:
     is_flag=True,
     help="do not update the Lambda's copy (e.g. when experimenting)",
 )
+@click.option(
+    "--with-aggregates",
+    is_flag=True,
+    help="also train on customer-order-stats (total_orders, avg_purchase_amount_scaled, "
+    "reorder_rate) as of just before each label",
+)
 def command(
+    *,
     customers: Path,
     orders: Path,
     model_dir: Path,
     lambda_contract: Path,
     no_lambda_contract: bool,
+    with_aggregates: bool,
 ) -> None:
     """Train the reorder model on a point-in-time correct training set and save it.
 
@@ -66,7 +74,12 @@ def command(
     from featurestream.contract.params import load_params
     from producers.files import OutputError, check_writable, ensure_folder
     from producers.sources import SourceFileError
-    from training.dataset import build_training_rows, split_by_customer
+    from training.dataset import (
+        MODEL_FEATURES,
+        MODEL_FEATURES_WITH_AGGREGATES,
+        build_training_rows,
+        split_by_customer,
+    )
     from training.history import HistoryError, read_history
     from training.model import CONTRACT_FILE, MODEL_FILE, save_model, train_model
 
@@ -83,7 +96,8 @@ def command(
     except (HistoryError, SourceFileError) as error:
         raise click.ClickException(str(error)) from error
     params = load_params()
-    rows = build_training_rows(history, params)
+    features = MODEL_FEATURES_WITH_AGGREGATES if with_aggregates else MODEL_FEATURES
+    rows = build_training_rows(history, params, features)
     train, holdout = split_by_customer(rows)
     if not train or not holdout or len({r.label for r in train}) < 2:
         raise click.ClickException("not enough labelled orders to train and evaluate a model")
@@ -95,6 +109,7 @@ def command(
             "customers": {"file": customers.name, "sha256": _sha256(customers)},
             "orders": {"file": orders.name, "sha256": _sha256(orders)},
         },
+        features=features,
     )
     try:
         written = save_model(model, model_dir, None if no_lambda_contract else lambda_contract)

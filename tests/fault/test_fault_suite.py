@@ -23,7 +23,9 @@ from featurestream.contract.params import load_params
 REPO = Path(__file__).resolve().parents[2]
 FIRST_CUSTOMER = 9001
 PER_SCENARIO = 15
-SHARES = Shares(store_throttle=0.15, store_error=0.1, partial_put=0.15, duplicate=0.15)
+SHARES = Shares(
+    store_throttle=0.15, store_error=0.1, partial_put=0.15, duplicate=0.15, state_throttle=0.5
+)
 PROCESS_FAULTS = {"worker-killed", "emulator-restart", "emulator-killed"}
 PLANS = [
     *(p for p in single_fault_plans(SHARES) if p.name not in PROCESS_FAULTS),
@@ -61,6 +63,7 @@ def test_nothing_lost_nothing_double_applied_every_pill_quarantined(plan, figure
     assert result.events > 50
     assert result.problems() == [], table([result])
     assert result.lost == result.double_applied == result.wrong == 0
+    assert result.aggregates_wrong == 0  # every customer's order aggregates exact
     assert result.quarantined == result.pills
 
 
@@ -68,6 +71,7 @@ def test_nothing_lost_nothing_double_applied_every_pill_quarantined(plan, figure
 def test_each_fault_was_really_injected(figures) -> None:
     assert figures["store-throttle"].store_faults > 0
     assert figures["store-5xx"].store_faults > 0
+    assert figures["state-throttle"].state_faults > 0
     assert figures["partial-puts"].producer_retries > 0
     assert figures["partial-puts"].sent == figures["partial-puts"].events  # resent, not doubled
     assert figures["duplicates"].duplicates > 0
@@ -78,6 +82,7 @@ def test_each_fault_was_really_injected(figures) -> None:
     assert figures["poison-pills"].pills == 8
     together = figures["all-together"]
     assert together.store_faults > 0 and together.producer_retries > 0
+    assert together.state_faults > 0
     assert together.duplicates > 0 and together.pills == 8
     assert any("killed mid-batch" in note for note in together.notes), together.notes
     assert any("emulator restarted" in note for note in together.notes), together.notes

@@ -33,11 +33,14 @@ def test_a_row_fails_on_loss_double_application_misses_and_unexplained_on_failur
     clean = Figures("ok", events=10, pills=2, quarantined=2)
     assert clean.problems() == []
     assert "FAILED" not in table([clean])
-    broken = Figures("bad", events=10, pills=2, quarantined=1, lost=1, double_applied=2)
+    broken = Figures(
+        "bad", events=10, pills=2, quarantined=1, lost=1, double_applied=2, aggregates_wrong=4
+    )
     broken.on_failure = 3
     broken.missed.append("the killed worker was running no invocation")
     problems = broken.problems()
     assert "lost=1" in problems and "double_applied=2" in problems
+    assert "aggregates_wrong=4" in problems
     assert "quarantined 1 of 2 pills" in problems
     assert "on_failure=3 without a store outage" in problems
     assert any("fault not injected" in p for p in problems)

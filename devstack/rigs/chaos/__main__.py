@@ -22,6 +22,7 @@ SHARE_FLAGS = (
     ("--error-share", "store_error", "share of store writes answered 503"),
     ("--partial-share", "partial_put", "share of PutRecords entries failed"),
     ("--duplicate-share", "duplicate", "share of events sent twice"),
+    ("--state-throttle-share", "state_throttle", "share of state-table DynamoDB calls throttled"),
 )
 """Each share-based fault's flag, its :class:`Shares` field (default and dest) and help."""
 

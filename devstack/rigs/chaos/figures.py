@@ -34,11 +34,16 @@ class Figures:
     """Entries the publisher re-sent after a partial PutRecords failure."""
     store_faults: int = 0
     """Feature Store write calls the emulator failed on purpose (throttle + 5xx)."""
+    state_faults: int = 0
+    """DynamoDB calls on the aggregate state table throttled on purpose (counted by moto)."""
     batch_retries: int = 0
     """Re-invocations by the trigger runner: retried batches plus bisected halves."""
     redelivered: int = 0
     """Records handed to the handler again (invocations' records minus records read)."""
     offline_extra: int = 0
+    aggregates_wrong: int = 0
+    """Customers whose customer-order-stats differ from the group-by of the valid orders
+    sent (deduplicated by order_id), or are missing."""
     """Offline rows beyond one per event: redeliveries, written again (append-only store)."""
     drain_s: float = 0.0
     """From the last record sent to every record done and all consumers caught up."""
@@ -50,7 +55,14 @@ class Figures:
     def problems(self) -> list[str]:
         """Broken invariants; empty when the scenario proved what it must."""
         found = []
-        for name in ("lost", "double_applied", "wrong", "misquarantined", "on_failure_left"):
+        for name in (
+            "lost",
+            "double_applied",
+            "wrong",
+            "aggregates_wrong",
+            "misquarantined",
+            "on_failure_left",
+        ):
             if getattr(self, name):
                 found.append(f"{name}={getattr(self, name)}")
         if self.on_failure and not self.on_failure_allowed:
@@ -70,11 +82,13 @@ COLUMNS = (
     ("lost", "lost"),
     ("double_applied", "double"),
     ("wrong", "wrong"),
+    ("aggregates_wrong", "agg.wrong"),
     ("quarantined", "quarant."),
     ("on_failure", "on-fail"),
     ("redriven", "redriven"),
     ("producer_retries", "prod.retry"),
     ("store_faults", "store.fault"),
+    ("state_faults", "state.fault"),
     ("batch_retries", "batch.retry"),
     ("redelivered", "redeliv."),
     ("offline_extra", "offl.extra"),

@@ -17,6 +17,9 @@ class Shares:
     """Share of PutRecords entries the producer's Kinesis client fails inside a 200."""
     duplicate: float = 0.10
     """Share of valid events sent a second time, later in the stream."""
+    state_throttle: float = 0.20
+    """Share of the order function's DynamoDB calls on the aggregate state table answered
+    ``ThrottlingException`` (400)."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class FaultPlan:
     name: str
     store_throttle: float = 0.0
     store_error: float = 0.0
+    state_throttle: float = 0.0
     partial_put: float = 0.0
     duplicate: float = 0.0
     shuffle: bool = False
@@ -52,6 +56,7 @@ def single_fault_plans(shares: Shares) -> list[FaultPlan]:
     return [
         FaultPlan("store-throttle", store_throttle=shares.store_throttle),
         FaultPlan("store-5xx", store_error=shares.store_error),
+        FaultPlan("state-throttle", state_throttle=shares.state_throttle),
         FaultPlan("partial-puts", partial_put=shares.partial_put),
         FaultPlan("duplicates", duplicate=shares.duplicate),
         FaultPlan("shuffled", shuffle=True),

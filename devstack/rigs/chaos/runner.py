@@ -12,6 +12,7 @@ import json
 import random
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,7 +30,13 @@ from devstack.rigs.chaos.disrupt import (
 from devstack.rigs.chaos.figures import Figures
 from devstack.rigs.chaos.plan import FaultPlan
 from devstack.rigs.chaos.redrive import redrive
-from devstack.rigs.chaos.verify import check_offline, check_online, check_quarantine, newest_events
+from devstack.rigs.chaos.verify import (
+    check_aggregates,
+    check_offline,
+    check_online,
+    check_quarantine,
+    newest_events,
+)
 from devstack.rigs.chaos.workload import (
     PILL_EVENT_TIME,
     PoisonPill,
@@ -41,7 +48,7 @@ from devstack.rigs.chaos.workload import (
 from devstack.stack.deployment import DevStack
 from devstack.standins.featurestore import admin
 from devstack.standins.featurestore.config import FaultConfig
-from featurestream.contract.catalog import CUSTOMERS, ORDERS
+from featurestream.contract.catalog import CUSTOMER_ORDER_STATS, CUSTOMERS, ORDERS
 from featurestream.contract.params import load_params
 from producers.encoding import EncodedEvent
 from producers.faults import PartialFailureKinesis
@@ -77,6 +84,9 @@ class ScenarioRunner:
         self.store_url = env["AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME"]
         name = stack.config.stack_name
         self.groups = {CUSTOMERS.name: f"{name}-customers", ORDERS.name: f"{name}-orders"}
+        self.stats_group = f"{name}-{CUSTOMER_ORDER_STATS.name}"
+        self.state_table = f"{name}-aggregate-state"
+        self.moto_url = env["AWS_ENDPOINT_URL_DYNAMODB"]
         self.queues = {q: f"{name}-{q}" for q in (QUARANTINE_QUEUE, FAILURE_QUEUE)}
         self.streams = StreamNames.from_env()
         self.sqs = boto3.client("sqs")
@@ -142,6 +152,20 @@ class ScenarioRunner:
             seed=self.settings.seed,
         )
 
+    def _state_faults(self, throttle_rate: float) -> int:
+        """Set moto's throttling of the state table (0: off); returns how many calls it
+        throttled since it was last set."""
+        from devstack.standins.moto_service import FAULTS_PATH
+
+        body = {"table": self.state_table, "throttle_rate": throttle_rate}
+        if throttle_rate:
+            body["seed"] = self.settings.seed
+        url = f"{self.moto_url}{FAULTS_PATH}"
+        data = json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method="POST")  # noqa: S310  # local moto
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310  # nosec B310
+            return int(json.loads(answer.read())["throttled"])
+
     # -- one scenario ------------------------------------------------------------------------
 
     def run(self, plan: FaultPlan, valid: list[EncodedEvent]) -> Figures:
@@ -160,6 +184,7 @@ class ScenarioRunner:
         log_offset = self._handler_log_offset()
         faults = self._store_faults(plan)
         admin.set_faults(self.store_url, faults)
+        self._state_faults(plan.state_throttle)
         started_wall, started = datetime.now(UTC), time.monotonic()
         try:
             sent, producer_retries, injected_store, disrupted = self._send(
@@ -169,8 +194,10 @@ class ScenarioRunner:
             self._wait_drained(before, sent)
             drained = time.monotonic()
             store_counts = admin.injected_faults(self.store_url)
+            figures.state_faults = self._state_faults(0.0)
         finally:
             admin.set_faults(self.store_url, FaultConfig())
+            self._state_faults(0.0)
         figures.sent = sent
         figures.producer_retries = producer_retries
         figures.store_faults = injected_store + sum(store_counts.values())
@@ -268,6 +295,8 @@ class ScenarioRunner:
         future = PILL_EVENT_TIME if workload.pills else None
         offline = check_offline(self.offline_roots, workload.valid, future)
         quarantine = check_quarantine(self._drain(QUARANTINE_QUEUE), workload.pills)
+        aggregates = check_aggregates(self.runtime, self.stats_group, workload.valid)
+        figures.aggregates_wrong = len(aggregates.missing) + len(aggregates.wrong)
         figures.lost = len(set(offline.lost) | {f"online {m}" for m in online.missing})
         figures.double_applied = len(online.stale)
         figures.wrong = len(online.wrong) + offline.invalid_rows
@@ -280,6 +309,8 @@ class ScenarioRunner:
             *online.missing[:3],
             *online.stale[:3],
             *online.wrong[:3],
+            *(f"aggregates {c}" for c in aggregates.missing[:3]),
+            *(f"aggregates {c}" for c in aggregates.wrong[:3]),
             *quarantine.missing,
             *quarantine.wrong_reason,
         ]

@@ -68,6 +68,33 @@ def _time_relative_ok(
     return stored[name] in {value_as_string(compute(moment, at, params)) for at in window}
 
 
+def check_aggregates(runtime: Any, stats_group: str, valid: Iterable[EncodedEvent]) -> Any:
+    """Every customer's online customer-order-stats against a pandas group-by of the valid
+    order events sent (each order id once): exact counts and times, amounts within 1e-9."""
+    import pandas as pd
+
+    from devstack.rigs.aggregates_check import compare, expected_from_orders, online_records
+
+    rows = []
+    for encoded in valid:
+        event = parse_event(encoded.data)
+        if isinstance(event, OrderEvent):
+            data = event.data
+            rows.append(
+                {
+                    "order_id": data.order_id,
+                    "customer_id": data.customer_id,
+                    "purchase_amount": data.purchase_amount,
+                    "is_reordered": int(data.is_reordered),
+                    "purchased_on": data.purchased_on.isoformat(),
+                }
+            )
+    if not rows:
+        return compare({}, {})
+    expected = expected_from_orders(pd.DataFrame(rows))
+    return compare(expected, online_records(runtime, stats_group, expected))
+
+
 def check_online(
     runtime: Any,
     group_names: dict[str, str],

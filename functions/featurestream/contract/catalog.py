@@ -1,4 +1,4 @@
-"""The feature-group catalog: the one declaration of both feature groups.
+"""The feature-group catalog: the one declaration of every feature group.
 
 Names, record identifier, event-time feature, and for every feature its Feature Store type,
 description, owner and searchable parameters. ``template.yaml``'s FeatureDefinitions, the
@@ -200,4 +200,71 @@ ORDERS: Final = FeatureGroupSpec(
     ),
 )
 
-FEATURE_GROUPS: Final = (CUSTOMERS, ORDERS)
+_STATS_SOURCE = _params(
+    source="order-events", updateFrequency="per event", aggregation="exactly once per order_id"
+)
+
+
+def _stat(name: str, type_: FeatureType, description: str, **extra: str) -> Feature:
+    return Feature(name, type_, description, parameters=_params(**_STATS_SOURCE, **extra))
+
+
+CUSTOMER_ORDER_STATS: Final = FeatureGroupSpec(
+    name="customer-order-stats",
+    description=(
+        "Each customer's order aggregates, every order counted once, kept by the order stream"
+    ),
+    record_identifier="customer_id",
+    event_time_feature="event_time",
+    features=(
+        _CUSTOMER_ID,
+        _stat("total_orders", "Integral", "Number of distinct orders (COUNT(*))"),
+        _stat(
+            "total_purchase_amount",
+            "Fractional",
+            "Sum of the orders' purchase_amount, raw dollars",
+            semantics="raw amount",
+        ),
+        _stat(
+            "avg_purchase_amount",
+            "Fractional",
+            "Mean purchase_amount of the orders, raw dollars (AVG(purchase_amount))",
+            semantics="raw amount",
+        ),
+        _stat(
+            "avg_purchase_amount_scaled",
+            "Fractional",
+            "avg_purchase_amount min-max scaled with purchase_amount's scaler (a mean of "
+            "amounts lies between their min and max, so it stays in the same range)",
+            scaling="minmax",
+            derivedFrom="avg_purchase_amount",
+        ),
+        _stat(
+            "reorder_rate",
+            "Fractional",
+            "Share of the orders that repeat an earlier one (AVG(is_reordered))",
+        ),
+        _stat(
+            "first_purchased_on",
+            "String",
+            "When the customer's earliest order was placed (UTC, ISO-8601)",
+            semantics="raw timestamp",
+        ),
+        _stat(
+            "last_purchased_on",
+            "String",
+            "When the customer's latest order was placed (UTC, ISO-8601)",
+            semantics="raw timestamp",
+        ),
+        Feature(
+            "event_time",
+            "String",
+            "When this aggregate was computed: strictly later than the previous aggregate of "
+            "the customer, so every new aggregate reaches the online store",
+            parameters=_params(source="aggregate state", semantics="aggregate version time"),
+        ),
+        _TRANSFORM_VERSION,
+    ),
+)
+
+FEATURE_GROUPS: Final = (CUSTOMERS, ORDERS, CUSTOMER_ORDER_STATS)

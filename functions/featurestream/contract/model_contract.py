@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 DEFAULT_CONTRACT_PATH: Final = Path(__file__).with_name("model_contract.json")
-GROUPS: Final = ("customers", "orders")
+GROUPS: Final = ("customers", "orders", "customer-order-stats")
 
 
 @dataclass(frozen=True)

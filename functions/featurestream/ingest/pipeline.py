@@ -37,11 +37,17 @@ from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from featurestream.aws.clients import client_config
+from featurestream.aws.clients import client_config, create_client
 from featurestream.aws.container import PerContainer
 from featurestream.aws.observability import logger, metrics, publish_values
 from featurestream.aws.store_errors import StoreError, make_runtime_client
-from featurestream.contract.catalog import CUSTOMERS, ORDERS, FeatureGroupSpec
+from featurestream.contract.aggregates import contribution_of
+from featurestream.contract.catalog import (
+    CUSTOMER_ORDER_STATS,
+    CUSTOMERS,
+    ORDERS,
+    FeatureGroupSpec,
+)
 from featurestream.contract.events import (
     CUSTOMER_EVENT_TYPES,
     ORDER_EVENT_TYPES,
@@ -53,6 +59,8 @@ from featurestream.contract.events import (
 )
 from featurestream.contract.params import FittedParams, load_params
 from featurestream.contract.transforms import features_for, to_record
+from featurestream.ingest.aggregate_state import AggregateState, dedupe_ttl_seconds
+from featurestream.ingest.order_stats import OrderStatsKeeper
 from featurestream.ingest.quarantine import (
     Quarantine,
     QuarantinedRecord,
@@ -152,8 +160,10 @@ class Ingestor:
         window: EventTimeWindow,
         clock: Callable[[], datetime] = _utcnow,
         function_name: str | None = None,
+        order_stats: OrderStatsKeeper | None = None,
     ) -> None:
         self.kind = kind
+        self._order_stats = order_stats
         self._writer = writer
         self._quarantine = quarantine
         self._params = params
@@ -219,6 +229,8 @@ class Ingestor:
 
         for index, written in self._writer.write_all(writes()).items():
             outcomes[index] = self._written(records[index], events[index], written)
+        if self._order_stats is not None:
+            self._keep_order_stats(self._order_stats, records, events, outcomes)
         for index, job in quarantining:
             try:
                 outcomes[index] = job.result()
@@ -228,6 +240,29 @@ class Ingestor:
             RuntimeError("no outcome for this record") if outcome is None else outcome
             for outcome in outcomes
         ]
+
+    def _keep_order_stats(
+        self,
+        keeper: OrderStatsKeeper,
+        records: list[KinesisStreamRecord],
+        events: dict[int, CustomerEvent | OrderEvent],
+        outcomes: list[RecordOutcome | None],
+    ) -> None:
+        """The written orders count into their customers' aggregates; a record whose
+        aggregate could not be kept fails (redelivery counts it at most once)."""
+        counted = [
+            (index, event)
+            for index, event in sorted(events.items())
+            if isinstance(event, OrderEvent) and isinstance(outcomes[index], RecordResult)
+        ]
+        try:
+            kept = keeper.keep([contribution_of(event) for _, event in counted])
+        except Exception as error:  # a bug: every counted record fails with it
+            kept = {event.customer_id: error for _, event in counted}
+        for index, event in counted:
+            outcome = kept.get(event.customer_id)
+            if isinstance(outcome, BaseException):
+                outcomes[index] = self._written(records[index], event, outcome)
 
     def _written(
         self,
@@ -377,14 +412,59 @@ def build_ingestor(kind: StreamKind, settings: Settings) -> Ingestor:
         batch_size=settings.store_batch_size,
         linger_ms=settings.store_batch_linger_ms,
     )
+    params = load_params()
     return Ingestor(
         kind,
         writer=writer,
         quarantine=Quarantine(sqs_client, settings.quarantine_queue_url),
-        params=load_params(),
+        params=params,
         executor=executor,
         window=EventTimeWindow(
             settings.event_time_not_before, settings.event_time_max_skew_seconds
         ),
         function_name=os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+        order_stats=build_order_stats(kind, settings, store_client, executor, params),
     )
+
+
+def build_order_stats(
+    kind: StreamKind,
+    settings: Settings,
+    store_client: Any,
+    executor: ThreadPoolExecutor,
+    params: FittedParams,
+) -> OrderStatsKeeper | None:
+    """The aggregate keeper of the order stream, when the deployment names its table."""
+    table, group = settings.aggregate_state_table, settings.stats_feature_group_name
+    if kind is not ORDER_STREAM or table is None or group is None:
+        return None
+    pool = settings.put_concurrency
+    dynamodb = create_client(
+        "dynamodb",
+        client_config(
+            pool_size=pool,
+            max_attempts=settings.store_max_attempts,
+            retry_mode=settings.store_retry_mode,
+            connect_timeout=settings.store_connect_timeout,
+            read_timeout=settings.store_read_timeout,
+        ),
+    )
+    state = AggregateState(
+        dynamodb,
+        table,
+        executor=executor,
+        dedupe_ttl_seconds=dedupe_ttl_seconds(
+            settings.stream_retention_hours, settings.producer_resend_window_hours
+        ),
+        clock=time.time,
+    )
+    writer = StoreWriter(
+        store_client,
+        group,
+        record_identifier=CUSTOMER_ORDER_STATS.record_identifier,
+        executor=executor,
+        concurrency=pool,
+        batch_size=settings.store_batch_size,
+        linger_ms=settings.store_batch_linger_ms,
+    )
+    return OrderStatsKeeper(state, writer, params)

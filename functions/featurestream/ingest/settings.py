@@ -29,6 +29,10 @@ DEFAULT_QUEUE_MAX_ATTEMPTS: Final = 4
 DEFAULT_EVENT_TIME_NOT_BEFORE: Final = datetime(2000, 1, 1, tzinfo=UTC)
 DEFAULT_EVENT_TIME_MAX_SKEW_SECONDS: Final = 300.0
 MAX_EVENT_TIME_MAX_SKEW_SECONDS: Final = 86400.0  # the template's MaxValue
+# The template's defaults for the bound of the order-id dedupe records' lifetime
+# (featurestream.ingest.aggregate_state.dedupe_ttl_seconds).
+DEFAULT_STREAM_RETENTION_HOURS: Final = 168.0
+DEFAULT_PRODUCER_RESEND_WINDOW_HOURS: Final = 24.0
 
 
 class ConfigError(RuntimeError):
@@ -51,6 +55,15 @@ class Settings:
     store_batch_linger_ms: float = DEFAULT_STORE_BATCH_LINGER_MS
     event_time_not_before: datetime = DEFAULT_EVENT_TIME_NOT_BEFORE
     event_time_max_skew_seconds: float = DEFAULT_EVENT_TIME_MAX_SKEW_SECONDS
+    stats_feature_group_name: str | None = None
+    aggregate_state_table: str | None = None
+    stream_retention_hours: float = DEFAULT_STREAM_RETENTION_HOURS
+    producer_resend_window_hours: float = DEFAULT_PRODUCER_RESEND_WINDOW_HOURS
+
+    @property
+    def aggregates(self) -> bool:
+        """Whether this function keeps the customer-order-stats aggregates."""
+        return self.aggregate_state_table is not None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -65,6 +78,13 @@ class Settings:
         batch_size = positive_int(env, "STORE_BATCH_SIZE", DEFAULT_STORE_BATCH_SIZE)
         if batch_size > 25:
             raise ConfigError(f"STORE_BATCH_SIZE must be 1-25: {batch_size}")
+        stats_group = env.get("STATS_FEATURE_GROUP_NAME") or None
+        state_table = env.get("AGGREGATE_STATE_TABLE") or None
+        if (stats_group is None) != (state_table is None):
+            raise ConfigError(
+                "STATS_FEATURE_GROUP_NAME and AGGREGATE_STATE_TABLE go together: set both "
+                "to keep the aggregates, or neither"
+            )
         return cls(
             feature_group_name=env["FEATURE_GROUP_NAME"],
             quarantine_queue_url=env["QUARANTINE_QUEUE_URL"],
@@ -82,6 +102,14 @@ class Settings:
                 env, "EVENT_TIME_NOT_BEFORE", DEFAULT_EVENT_TIME_NOT_BEFORE
             ),
             event_time_max_skew_seconds=_max_skew(env),
+            stats_feature_group_name=stats_group,
+            aggregate_state_table=state_table,
+            stream_retention_hours=positive_float(
+                env, "STREAM_RETENTION_HOURS", DEFAULT_STREAM_RETENTION_HOURS
+            ),
+            producer_resend_window_hours=positive_float(
+                env, "PRODUCER_RESEND_WINDOW_HOURS", DEFAULT_PRODUCER_RESEND_WINDOW_HOURS
+            ),
         )
 
 

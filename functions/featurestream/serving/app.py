@@ -73,7 +73,11 @@ def build_service(
         connect=settings.endpoint_connect_timeout,
         read=settings.endpoint_read_timeout,
     )
-    groups = {g: settings.feature_groups[g] for g in ("customers", "orders")}
+    deployed = settings.feature_groups
+    unknown = [g for g in contract.groups() if g not in deployed]
+    if unknown:
+        raise ConfigError(f"the model reads {', '.join(unknown)}: its group name is not set")
+    groups = {g: deployed[g] for g in ("customers", "orders", *contract.groups())}
     reader = OnlineReader(
         store,
         groups,
@@ -81,8 +85,21 @@ def build_service(
         # the largest request's calls all at once: it waits for one store round trip
         parallel_calls=-(-MAX_CUSTOMER_IDS // chunk_size(len(groups))),
     )
+    # the features operation reads every deployed group (one customer: one call)
+    features_reader = (
+        OnlineReader(store, deployed, max_attempts=settings.unprocessed_max_attempts)
+        if set(deployed) != set(groups)
+        else None
+    )
     model = ModelClient(endpoint, settings.endpoint_name, contract.model_version)
-    return InferenceService(reader, model, contract, params, settings.max_record_age_seconds)
+    return InferenceService(
+        reader,
+        model,
+        contract,
+        params,
+        settings.max_record_age_seconds,
+        features_reader=features_reader,
+    )
 
 
 def _now() -> datetime:

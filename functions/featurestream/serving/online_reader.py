@@ -110,6 +110,11 @@ class OnlineReader:
             else None
         )
 
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The logical groups read, in the order given."""
+        return tuple(self._groups)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final, NamedTuple
 
-from featurestream.contract.catalog import CUSTOMERS, ORDERS
+from featurestream.contract.catalog import CUSTOMER_ORDER_STATS, CUSTOMERS, ORDERS
 from featurestream.contract.params import FittedParams
 from featurestream.contract.timeutil import parse_timestamp
 from featurestream.contract.transforms import FeatureValue, recency, tenure
@@ -25,7 +25,11 @@ from featurestream.contract.transforms import FeatureValue, recency, tenure
 TimeFeature = Callable[[datetime, datetime, FittedParams], float]
 _PARSERS: Final[dict[str, Callable[[str], FeatureValue]]] = {"Integral": int, "Fractional": float}
 
-SPECS: Final = {"customers": CUSTOMERS, "orders": ORDERS}
+SPECS: Final = {
+    "customers": CUSTOMERS,
+    "orders": ORDERS,
+    "customer-order-stats": CUSTOMER_ORDER_STATS,
+}
 _NUMERIC: Final = {
     group: {f.name: f.type for f in spec.features if f.type in _PARSERS}
     for group, spec in SPECS.items()

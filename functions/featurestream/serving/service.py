@@ -12,7 +12,7 @@ any group it used is.
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from featurestream.contract.model_contract import MissingFeatures, ModelContract
 from featurestream.contract.params import FittedParams
@@ -28,6 +28,10 @@ from featurestream.serving.request_features import (
     needed_features,
 )
 
+NEVER_STALE: Final = frozenset({"customer-order-stats"})
+"""Groups never flagged stale: an order aggregate's event time is when it last changed, and
+an old aggregate is still exact."""
+
 
 class InferenceService:
     def __init__(
@@ -37,19 +41,24 @@ class InferenceService:
         contract: ModelContract,
         params: FittedParams,
         max_record_age_seconds: Mapping[str, float | None],
+        *,
+        features_reader: OnlineReader | None = None,
     ) -> None:
         """``max_record_age_seconds``: logical group → seconds before its record is flagged
         stale, None = never; every group must be named, so no group is silently unchecked."""
-        if set(max_record_age_seconds) != set(SPECS):
+        aged = sorted(set(SPECS) - NEVER_STALE)
+        if sorted(max_record_age_seconds) != aged:
             raise ValueError(
-                f"max_record_age_seconds must name exactly {sorted(SPECS)}, "
+                f"max_record_age_seconds must name exactly {aged}, "
                 f"not {sorted(max_record_age_seconds)}"
             )
         self.reader = reader
+        self.features_reader = features_reader or reader
         self.model = model
         self.contract = contract
         self.params = params
         self.max_record_age_seconds = dict(max_record_age_seconds)
+        self._max_ages = {**dict.fromkeys(NEVER_STALE), **self.max_record_age_seconds}
         self._model_reads = {
             group: needed_features(group, [f.name for f in contract.features if f.group == group])
             for group in contract.groups()
@@ -58,6 +67,8 @@ class InferenceService:
     def close(self) -> None:
         """Release the reader's threads (when a test resets the handler's state)."""
         self.reader.close()
+        if self.features_reader is not self.reader:
+            self.features_reader.close()
 
     def _views(
         self, fetched: OnlineRecords, customer_id: str, as_of: datetime, groups: Sequence[str]
@@ -74,7 +85,7 @@ class InferenceService:
                     record,
                     as_of=as_of,
                     params=self.params,
-                    max_age_seconds=self.max_record_age_seconds[group],
+                    max_age_seconds=self._max_ages[group],
                 )
             except CorruptRecord as error:
                 errors.append(ItemError(group, customer_id, "CorruptRecord", str(error)))
@@ -88,9 +99,10 @@ class InferenceService:
         }
 
     def features(self, customer_id: str, as_of: datetime) -> dict[str, Any]:
-        """Both groups for one customer; 404 if neither exists, 502 if the store failed both."""
-        groups = ("customers", "orders")
-        fetched = self.reader.fetch([customer_id])
+        """Every deployed group's record for one customer; 404 if none exists, 502 if the
+        store failed them all."""
+        groups = self.features_reader.groups
+        fetched = self.features_reader.fetch([customer_id])
         views, errors = self._views(fetched, customer_id, as_of, groups)
         if not views:
             if errors:

@@ -23,7 +23,9 @@ DEFAULT_MAX_RECORD_AGE_SECONDS: Final[Mapping[str, float | None]] = {
     "orders": 7 * 24 * 3600.0,
 }
 """A profile's event time is its last profile event, legitimately years old, so it is never
-stale by default; the latest order should be at most a week old to be trusted."""
+stale by default; the latest order should be at most a week old to be trusted. (An order
+aggregate, customer-order-stats, is never stale: its event time is when it last changed,
+and an old one is still exact.)"""
 REQUIRED: Final = (
     "CUSTOMERS_FEATURE_GROUP_NAME",
     "ORDERS_FEATURE_GROUP_NAME",
@@ -49,6 +51,8 @@ class InferenceSettings:
     endpoint_max_attempts: int = 2
     endpoint_connect_timeout: float = 1.0
     endpoint_read_timeout: float = 5.0
+    stats_feature_group: str | None = None
+    """The customer-order-stats group, served by the features operation when set."""
 
     def __post_init__(self) -> None:
         groups = set(self.max_record_age_seconds)
@@ -66,7 +70,10 @@ class InferenceSettings:
     @property
     def feature_groups(self) -> dict[str, str]:
         """Logical group name (catalog) → deployed feature group name."""
-        return {"customers": self.customers_feature_group, "orders": self.orders_feature_group}
+        groups = {"customers": self.customers_feature_group, "orders": self.orders_feature_group}
+        if self.stats_feature_group:
+            groups["customer-order-stats"] = self.stats_feature_group
+        return groups
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "InferenceSettings":
@@ -89,6 +96,7 @@ class InferenceSettings:
             endpoint_max_attempts=positive_int(env, "ENDPOINT_MAX_ATTEMPTS", 2),
             endpoint_connect_timeout=positive_float(env, "ENDPOINT_CONNECT_TIMEOUT", 1.0),
             endpoint_read_timeout=positive_float(env, "ENDPOINT_READ_TIMEOUT", 5.0),
+            stats_feature_group=env.get("CUSTOMER_ORDER_STATS_FEATURE_GROUP_NAME") or None,
         )
 
 

@@ -10,7 +10,13 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from featurestream.contract.catalog import CUSTOMERS, FEATURE_GROUPS, ORDERS, FeatureGroupSpec
+from featurestream.contract.catalog import (
+    CUSTOMER_ORDER_STATS,
+    CUSTOMERS,
+    FEATURE_GROUPS,
+    ORDERS,
+    FeatureGroupSpec,
+)
 from featurestream.governance.metadata import CatalogMismatch, apply_catalog_metadata
 from featurestream_cli.commands.catalog import command
 
@@ -69,7 +75,7 @@ def test_a_catalog_edit_converges_added_changed_and_removed_parameters(deployed)
         ORDERS,
         features=tuple(edited_amount if f.name == amount.name else f for f in ORDERS.features),
     )
-    report = apply_catalog_metadata(client, names, groups=(CUSTOMERS, edited))
+    report = apply_catalog_metadata(client, names, groups=(CUSTOMERS, edited, CUSTOMER_ORDER_STATS))
     assert report.calls == 1
     assert list(report.lines()) == [
         f"{names['orders']}/purchase_amount: description +scaling,unit -updateFrequency"
@@ -117,7 +123,7 @@ def test_the_tutorials_search_finds_customer_id_in_both_groups(deployed):
         (r["FeatureMetadata"]["FeatureGroupName"], r["FeatureMetadata"]["FeatureName"])
         for r in response["Results"]
     }
-    assert hits == {(names["customers"], "customer_id"), (names["orders"], "customer_id")}
+    assert hits == {(names[group], "customer_id") for group in names}
 
 
 def test_type_mismatch_stops_before_any_update(featurestore_env, unique_name):
@@ -148,13 +154,17 @@ def invoke(*args):
 def test_cli_apply_search_list_show_check(deployed):
     _, prefix, names = deployed
     dry = invoke("apply", "--group-name-prefix", prefix, "--dry-run")
-    assert "would send 22 UpdateFeatureMetadata" in dry
-    assert "22 feature(s) changed" in invoke("apply", "--group-name-prefix", prefix)
+    assert "would send 32 UpdateFeatureMetadata" in dry
+    assert "32 feature(s) changed" in invoke("apply", "--group-name-prefix", prefix)
     assert "sent 0 UpdateFeatureMetadata" in invoke("apply", "--group-name-prefix", prefix)
 
     found = invoke("search", "--param", "idType=primarykey", "--group-name-prefix", prefix)
     rows = [line.split()[:2] for line in found.splitlines()[2:]]
-    assert rows == [[names["customers"], "customer_id"], [names["orders"], "customer_id"]]
+    assert rows == [
+        [names["customer-order-stats"], "customer_id"],
+        [names["customers"], "customer_id"],
+        [names["orders"], "customer_id"],
+    ]
 
     recency = invoke(
         "search", "--text", "recency", "--group", "orders", "--group-name-prefix", prefix
@@ -166,13 +176,17 @@ def test_cli_apply_search_list_show_check(deployed):
         "n_days_active",
         "purchase_amount",
         "n_days_since_last_purchase",
+        "total_purchase_amount",
+        "avg_purchase_amount",
+        "avg_purchase_amount_scaled",
+        "reorder_rate",
     }
     assert "no matching features" in invoke(
         "search", "--param", "idType=nope", "--group-name-prefix", prefix
     )
 
     listed = invoke("list", "--deployed", "--group-name-prefix", prefix)
-    assert len(listed.splitlines()) == 2 + 22
+    assert len(listed.splitlines()) == 2 + 32
     assert all("ml-platform" in line for line in listed.splitlines()[2:])
 
     shown = invoke("show", "orders/customer_id", "--deployed", "--group-name-prefix", prefix)

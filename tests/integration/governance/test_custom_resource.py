@@ -118,8 +118,8 @@ def test_create_applies_the_catalog_and_responds_success(groups, response_url):
     assert body["RequestId"] == "request-Create"
     assert body["LogicalResourceId"] == "FeatureMetadata"
     assert body["PhysicalResourceId"] == f"{STACK_ID}/FeatureMetadata"
-    assert body["Data"] == {"CatalogHash": catalog_hash(), "Calls": "22", "ChangedFeatures": "22"}
-    assert "22 feature(s) changed" in body["Reason"]
+    assert body["Data"] == {"CatalogHash": catalog_hash(), "Calls": "32", "ChangedFeatures": "32"}
+    assert "32 feature(s) changed" in body["Reason"]
     client = boto3.client("sagemaker")
     for spec in FEATURE_GROUPS:
         for feature in spec.features:

@@ -9,11 +9,16 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from featurestream.contract.catalog import ORDERS
+from featurestream.contract.catalog import CUSTOMER_ORDER_STATS, ORDERS
 from featurestream.contract.events import InvalidEvent, parse_event
 from featurestream_cli.commands import events as events_command
 from featurestream_cli.commands import invoke as invoke_command
-from tests.fixtures.kinesis_events import KINESIS_KEYS, RECORD_KEYS, create_group
+from tests.fixtures.kinesis_events import (
+    KINESIS_KEYS,
+    RECORD_KEYS,
+    create_group,
+    create_state_table,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 EVENTS = ROOT / "events"
@@ -74,7 +79,10 @@ def test_invoke_runs_the_template_function_on_the_poison_pill_sample(
 ):
     stack = unique_name.lower()[:30].rstrip("-")
     monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", moto_server)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_server)
     create_group(boto3.client("sagemaker"), f"{stack}-orders", ORDERS)
+    create_group(boto3.client("sagemaker"), f"{stack}-customer-order-stats", CUSTOMER_ORDER_STATS)
+    create_state_table(boto3.client("dynamodb"), f"{stack}-aggregate-state")
     sqs = boto3.client("sqs")
     queue_url = sqs.create_queue(QueueName=f"{stack}-quarantine")["QueueUrl"]
     monkeypatch.chdir(ROOT)

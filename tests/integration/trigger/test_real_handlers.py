@@ -8,8 +8,13 @@ import boto3
 import pytest
 
 from devstack.standins.trigger import TriggerRunner
-from featurestream.contract.catalog import CUSTOMERS, ORDERS
-from tests.fixtures.kinesis_events import create_group, customer_event, order_event
+from featurestream.contract.catalog import CUSTOMER_ORDER_STATS, CUSTOMERS, ORDERS
+from tests.fixtures.kinesis_events import (
+    create_group,
+    create_state_table,
+    customer_event,
+    order_event,
+)
 from tests.fixtures.trigger import REPO
 
 T1 = "2021-06-01T10:00:00.000Z"
@@ -20,6 +25,7 @@ def real_stack(featurestore_env, moto_server, monkeypatch, tmp_path):
     """Streams, queues and feature groups named as ``template.yaml`` names them for a stack."""
     monkeypatch.setenv("AWS_ENDPOINT_URL_KINESIS", moto_server)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", moto_server)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_server)
     monkeypatch.setenv("FEATURESTREAM_STATE_DIR", str(tmp_path / "state"))
     stack = f"t{uuid.uuid4().hex[:10]}"
     kinesis = boto3.client("kinesis")
@@ -35,6 +41,8 @@ def real_stack(featurestore_env, moto_server, monkeypatch, tmp_path):
     sagemaker = boto3.client("sagemaker")
     create_group(sagemaker, f"{stack}-orders", ORDERS)
     create_group(sagemaker, f"{stack}-customers", CUSTOMERS)
+    create_group(sagemaker, f"{stack}-customer-order-stats", CUSTOMER_ORDER_STATS)
+    create_state_table(boto3.client("dynamodb"), f"{stack}-aggregate-state")
     return stack, kinesis
 
 
@@ -80,6 +88,11 @@ def test_real_handlers_write_what_the_streams_carry(real_stack):
         )["Record"]
         values = {f["FeatureName"]: f["ValueAsString"] for f in record}
         assert values["order_id"] == f"O{newest}"  # the last order of the customer wins
+        stats = runtime.get_record(
+            FeatureGroupName=f"{stack}-customer-order-stats", RecordIdentifierValueAsString=customer
+        )["Record"]
+        aggregates = {f["FeatureName"]: f["ValueAsString"] for f in stats}
+        assert aggregates["total_orders"] == "4"  # orders i with i % 50 + 1 == its number
     assert "Record" in runtime.get_record(
         FeatureGroupName=f"{stack}-customers", RecordIdentifierValueAsString="C7"
     )

@@ -59,7 +59,7 @@ def test_check_command_passes_on_the_repository(monkeypatch):
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(command, ["check", "--released", str(RELEASED)])
     assert result.exit_code == 0, result.output
-    assert "catalog OK: 2 groups, 22 features" in result.output
+    assert "catalog OK: 3 groups, 32 features" in result.output
 
 
 # ---------------------------------------------------------------- each rule fires

@@ -106,6 +106,7 @@ def test_custom_resource_refs_both_groups_and_carries_the_hash():
     assert props["FeatureGroups"] == {
         "customers": {"Ref": "CustomersFeatureGroup"},
         "orders": {"Ref": "OrdersFeatureGroup"},
+        "customer-order-stats": {"Ref": "CustomerOrderStatsFeatureGroup"},
     }
     from featurestream.governance.metadata import catalog_hash
 
@@ -131,7 +132,7 @@ def test_custom_resource_function_and_least_privilege_role():
     ]
     groups = [
         TEMPLATE.resolve(TEMPLATE.resource(g)["Properties"]["FeatureGroupName"], stack)
-        for g in ("CustomersFeatureGroup", "OrdersFeatureGroup")
+        for g in ("CustomersFeatureGroup", "OrdersFeatureGroup", "CustomerOrderStatsFeatureGroup")
     ]
     resources = [TEMPLATE.resolve(r, stack) for r in statement["Resource"]]
     assert sorted(r.rsplit("/", 1)[1] for r in resources) == sorted(groups)
@@ -148,4 +149,8 @@ def test_provisioning_can_read_the_group_names_from_the_custom_resource():
     groups = TEMPLATE.resolve(TEMPLATE.resource("FeatureMetadata")["Properties"], stack)[
         "FeatureGroups"
     ]
-    assert groups == {"customers": "featurestream-customers", "orders": "featurestream-orders"}
+    assert groups == {
+        "customers": "featurestream-customers",
+        "orders": "featurestream-orders",
+        "customer-order-stats": "featurestream-customer-order-stats",
+    }

@@ -5,7 +5,13 @@ from types import MappingProxyType
 
 import pytest
 
-from featurestream.contract.catalog import CUSTOMERS, FEATURE_GROUPS, ORDERS, Feature
+from featurestream.contract.catalog import (
+    CUSTOMER_ORDER_STATS,
+    CUSTOMERS,
+    FEATURE_GROUPS,
+    ORDERS,
+    Feature,
+)
 from featurestream.governance.metadata import (
     MAX_PARAMETER_CHANGES,
     CatalogMismatch,
@@ -57,12 +63,22 @@ class FakeSageMaker:
             params[item["Key"]] = item["Value"]
 
 
-NAMES = {"customers": "fs-customers", "orders": "fs-orders"}
+NAMES = {
+    "customers": "fs-customers",
+    "orders": "fs-orders",
+    "customer-order-stats": "fs-customer-order-stats",
+}
 
 
 @pytest.fixture
 def client():
-    return FakeSageMaker([("fs-customers", CUSTOMERS), ("fs-orders", ORDERS)])
+    return FakeSageMaker(
+        [
+            ("fs-customers", CUSTOMERS),
+            ("fs-orders", ORDERS),
+            ("fs-customer-order-stats", CUSTOMER_ORDER_STATS),
+        ]
+    )
 
 
 def test_first_apply_sets_everything_with_one_call_per_feature_then_nothing(client):

@@ -197,3 +197,67 @@ def test_the_service_refuses_to_start_on_a_changed_moto(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "made for moto 5.0.0" in err
     assert logging.getLogger("werkzeug").level != logging.DEBUG
+
+
+def _transaction_story(client):
+    """A table, then transactions that commit, cancel on a condition, repeat an item and
+    carry a ConditionCheck; every answer and the table's final items."""
+    from botocore.exceptions import ClientError
+
+    client.create_table(
+        TableName="state",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    def put(pk, version=None, extra=None):
+        item = {"pk": {"S": pk}, **(extra or {})}
+        action = {"TableName": "state", "Item": item}
+        if version is None:
+            action["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            action["ConditionExpression"] = "version = :v"
+            action["ExpressionAttributeValues"] = {":v": {"N": str(version)}}
+        return {"Put": action}
+
+    answers = []
+    transactions = [
+        [put("customer#C1", extra={"version": {"N": "0"}}), put("order#O1"), put("order#O2")],
+        [put("customer#C1", version=0, extra={"version": {"N": "1"}}), put("order#O1")],
+        [put("customer#C1", version=0, extra={"version": {"N": "1"}}), put("order#O3")],
+        [put("order#O4"), put("order#O4")],
+        [
+            {
+                "ConditionCheck": {
+                    "TableName": "state",
+                    "Key": {"pk": {"S": "customer#C1"}},
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": {"N": "1"}},
+                }
+            },
+            {"Delete": {"TableName": "state", "Key": {"pk": {"S": "order#O2"}}}},
+        ],
+    ]
+    for items in transactions:
+        try:
+            client.transact_write_items(TransactItems=items)
+            answers.append("ok")
+        except ClientError as error:
+            answers.append(
+                (error.response["Error"]["Code"], error.response.get("CancellationReasons"))
+            )
+    items = client.scan(TableName="state")["Items"]
+    return answers, sorted(items, key=lambda item: item["pk"]["S"])
+
+
+def test_transactions_give_moto_s_own_answers_and_items():
+    with mock_aws():
+        shipped = _transaction_story(boto3.client("dynamodb", region_name=REGION))
+    with mock_aws(), patched_moto():
+        patched = _transaction_story(boto3.client("dynamodb", region_name=REGION))
+    assert patched == shipped
+    answers, items = patched
+    assert answers[0] == "ok" and answers[2] == "ok" and answers[4] == "ok"
+    assert answers[1][0] == "TransactionCanceledException"
+    assert [item["pk"]["S"] for item in items] == ["customer#C1", "order#O1", "order#O3"]

@@ -124,3 +124,33 @@ def test_the_lambda_ships_the_committed_models_contract_with_the_shipped_params(
         contract.metadata["metrics"]["roc_auc"]
         > contract.metadata["metrics"]["baseline_roc_auc"] + 0.15
     )
+
+
+def test_aggregates_count_only_orders_strictly_before_the_label():
+    """Worked by hand: the label's own order, and another placed at the same moment, are
+    never in its aggregates (no label leakage)."""
+    from training.dataset import AGGREGATE_FEATURES, MODEL_FEATURES_WITH_AGGREGATES
+
+    params = load_params()
+    registered = customer_event("C1", age=25, active_since="2016-01-01T00:00:00.000Z")
+    o1 = order_event("C1", "O1", "2021-01-01T00:00:00.000Z", is_reordered=False, amount=10.0)
+    o2 = order_event("C1", "O2", "2021-02-01T00:00:00.000Z", is_reordered=True, amount=30.0)
+    o3 = order_event("C1", "O3", "2021-03-01T00:00:00.000Z", is_reordered=True, amount=50.0)
+    o4 = order_event("C1", "O4", "2021-03-01T00:00:00.000Z", is_reordered=False, amount=70.0)
+    history = History([registered], [o4, o3, o2, o1])
+
+    rows = build_training_rows(history, params, MODEL_FEATURES_WITH_AGGREGATES)
+
+    names = [f.name for f in MODEL_FEATURES_WITH_AGGREGATES]
+    assert [f.name for f in AGGREGATE_FEATURES] == names[-3:]
+    by_order = {row.order_id: dict(zip(names, row.features, strict=True)) for row in rows}
+    assert sorted(by_order) == ["O2", "O3", "O4"]
+    assert by_order["O2"]["total_orders"] == 1  # O1 only
+    assert by_order["O2"]["reorder_rate"] == 0.0
+    for same_moment in ("O3", "O4"):  # O1 and O2; never O3 or O4 themselves
+        features = by_order[same_moment]
+        assert features["total_orders"] == 2
+        assert features["reorder_rate"] == 0.5
+        assert features["avg_purchase_amount_scaled"] == params.scaler("purchase_amount").scale(
+            20.0
+        )
