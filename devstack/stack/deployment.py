@@ -303,14 +303,13 @@ class DevStack:
         say = on_step or (lambda _msg: None)
         self.check_ports()
         env = dict(CREDENTIALS)
-        first = [self.moto(), self.model_endpoint()]
-        if self.config.offline_to_s3:  # the emulator then needs moto's URL: start it after
-            moto = self.moto().start()
-            env.update(dict.fromkeys(self.moto().spec.endpoint_env, moto.url or ""))
-            say(f"{'up':<8} {'moto':<14} {moto.url}")
-            first = [replace_env(self.featurestore(moto.url), env), self.model_endpoint()]
-        else:  # independent: start all three at once (their start-up is mostly imports)
-            first.append(self.featurestore())
+        # The emulator registers each offline table in moto's Glue (and, with offline_to_s3,
+        # writes Parquet to moto's S3), so it needs moto's URL: moto starts first.
+        moto = self.moto().start()
+        env.update(dict.fromkeys(self.moto().spec.endpoint_env, moto.url or ""))
+        say(f"{'up':<8} {'moto':<14} {moto.url}")
+        s3 = moto.url if self.config.offline_to_s3 else None
+        first = [replace_env(self.featurestore(s3), env), self.model_endpoint()]
         for status in _start_together(first):
             env.update(dict.fromkeys(_endpoint_env(status.name), status.url or ""))
             say(f"{'up':<8} {status.name:<14} {status.url}")
