@@ -98,15 +98,15 @@ class FeatureStoreEmulator(Startable):
             else None,
         )
         self.offline.recover()  # rows a crash left in the journal reach Parquet first
-        glue = GlueRegistrar(self._client_factory("glue", cfg.glue_endpoint))
+        self.glue = GlueRegistrar(self._client_factory("glue", cfg.glue_endpoint))
         if cfg.glue_endpoint:
-            glue.register_all(self.catalog.all())
+            self.glue.register_all(self.catalog.all())
         self.control = ControlPlane(
             self.catalog,
             self.online,
             self.offline,
             cfg.max_feature_groups,
-            **({"on_defined": glue.register} if cfg.glue_endpoint else {}),
+            **({"on_defined": self.glue.register} if cfg.glue_endpoint else {}),
         )
         from devstack.standins.featurestore.runtime import Runtime
 
@@ -235,6 +235,11 @@ class FeatureStoreEmulator(Startable):
         if action == "flush" and request.method == "POST":
             self.flush_offline()
             return {"files_written": self.offline.files_written}
+        if action == "glue" and request.method == "POST":  # Glue restarted empty: register again
+            registered = (
+                self.glue.register_all(self.catalog.all()) if self.config.glue_endpoint else 0
+            )
+            return {"registered": registered}
         if action == "faults":
             if request.method == "POST":
                 self.config.faults = self._fault_settings(request)
