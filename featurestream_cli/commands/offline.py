@@ -57,7 +57,7 @@ def _common(func: FC) -> FC:
     return func
 
 
-class _Session:
+class OfflineSession:
     """The clients and the two groups' tables, looked up once per command."""
 
     def __init__(self, customers: str, orders: str, workgroup: str, output: str | None) -> None:
@@ -86,7 +86,7 @@ class _Session:
         )
 
 
-def _guarded(action: Callable[[], None]) -> None:
+def guarded(action: Callable[[], None]) -> None:
     """Run ``action``; Athena's, the catalog's and the network's errors become one line."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -166,11 +166,11 @@ def query(  # noqa: PLR0917 - one parameter per option
         raise click.UsageError("--format parquet needs -o/--output")
 
     def run() -> None:
-        session = _Session(customers_group, orders_group, workgroup, output_location)
+        session = OfflineSession(customers_group, orders_group, workgroup, output_location)
         result = session.run(text)
         _emit(result, fmt, output, max_rows)
 
-    _guarded(run)
+    guarded(run)
 
 
 @command.command()
@@ -183,7 +183,7 @@ def tables(
     from featurestream.offline import views
 
     def run() -> None:
-        session = _Session(customers_group, orders_group, workgroup, output_location)
+        session = OfflineSession(customers_group, orders_group, workgroup, output_location)
         for short, table in session.tables.items():
             newest = views.quoted(table.event_time)
             stats = session.run(
@@ -199,7 +199,7 @@ def tables(
             click.echo(f"  rows      {count}")
             click.echo(f"  newest    {newest or '-'}")
 
-    _guarded(run)
+    guarded(run)
 
 
 @command.command()
@@ -248,7 +248,7 @@ def view(  # noqa: PLR0917 - one parameter per option
         raise click.UsageError("--format parquet needs -o/--output")
 
     def run() -> None:
-        session = _Session(customers_group, orders_group, workgroup, output_location)
+        session = OfflineSession(customers_group, orders_group, workgroup, output_location)
         table = session.tables[group]
         if name == "latest":
             sql = views.latest_as_of(table, as_of)
@@ -261,7 +261,7 @@ def view(  # noqa: PLR0917 - one parameter per option
             return
         _emit(session.run(sql), fmt, output, max_rows)
 
-    _guarded(run)
+    guarded(run)
 
 
 def _sql_text(sql: str | None, sql_file: Path | None) -> str:
