@@ -2,7 +2,8 @@
 
 The SQL does the joins (:data:`PIT_SQL`): for every order, the customer's previous order
 (by event time, then order id, as :mod:`training.dataset` orders them) and the customer's
-newest profile row with event time at or before the order. A feature row stamped after its
+newest profile row with event time at or before the order (none, when that row is a delete
+marker: the customer was deleted then). A feature row stamped after its
 label's time can never join. Each order id counts once (a redelivered event leaves two
 offline rows; the first written is kept), deleted rows do not count, and with
 ``as_known_at`` only rows written by then do (what the pipeline had ingested at that
@@ -69,13 +70,13 @@ sequenced AS (
 profiles AS (
   SELECT *, from_iso8601_timestamp(event_time) AS at
   FROM {customers}
-  WHERE NOT is_deleted{customers_cutoff}
+  WHERE TRUE{customers_cutoff}
 ),
 joined AS (
   SELECT s.customer_id, s.order_id, s.event_time AS label_time, s.is_reordered AS label,
     s.prev_purchase_amount, s.prev_is_reordered, s.prev_purchased_on,
     p."sex", p."is_married", p."age_18-29", p."age_30-39", p."age_40-49", p."age_50-59",
-    p."age_60-69", p."age_70-plus", p.active_since,
+    p."age_60-69", p."age_70-plus", p.active_since, p.is_deleted AS profile_deleted,
     row_number() OVER (
       PARTITION BY s.order_id
       ORDER BY p.at DESC, p.api_invocation_time DESC, p.write_time DESC
@@ -88,7 +89,7 @@ SELECT customer_id, order_id, label_time, label, prev_purchase_amount, prev_is_r
   prev_purchased_on, "sex", "is_married", "age_18-29", "age_30-39", "age_40-49",
   "age_50-59", "age_60-69", "age_70-plus", active_since
 FROM joined
-WHERE pick = 1
+WHERE pick = 1 AND NOT profile_deleted
 ORDER BY customer_id, label_time, order_id
 """
 
