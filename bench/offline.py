@@ -158,7 +158,10 @@ def main() -> None:  # noqa: PLR0915 - one script, read top to bottom
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=0, help="first N customers (0: all)")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per path (median)")
     args = parser.parse_args()
+    global RUNS  # noqa: PLW0603 - the one knob timed() reads
+    RUNS = args.runs
     params = load_params()
     history = read_history(ROOT / "raw" / "customers.csv", ROOT / "raw" / "orders.csv")
     if args.customers:

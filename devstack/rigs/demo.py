@@ -171,6 +171,8 @@ class Demo:
                 self.say(line)
             with timings.phase("reads + predictions"):
                 self._reads_and_predictions()
+            with timings.phase("offline join"):
+                self._offline_join()
         finally:
             if self.options.keep_running or already_up:
                 self.say(f"\nThe stack stays up. Timings: {timings.line()}")
@@ -385,6 +387,73 @@ class Demo:
                 self.say(line)
         for item in answer.get("missing", []):
             self.say(f"  {item.get('customer_id')}: missing {item.get('missing_groups')}")
+
+    def _offline_join(self) -> None:
+        """The tutorial's join of the two groups' offline tables, through Athena's API (the
+        stack's stand-in): its first rows and row count, for the newest month of orders (a
+        partition filter, as on Athena: every hourly file of six years is a slow first read)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from featurestream.offline.athena import QueryFailed
+
+        url = self.stack.featurestore().url()
+        flush = urllib.request.Request(f"{url}/_emulator/flush", data=b"{}", method="POST")  # noqa: S310 - loopback URL of our own service
+        try:
+            with urllib.request.urlopen(flush, timeout=300):  # noqa: S310  # nosec B310  # the local emulator
+                pass
+            rows, count, month, seconds = offline_join(self._groups())
+        except (OSError, QueryFailed, BotoCoreError, ClientError) as error:
+            self.stack.watch()
+            raise DemoError(f"the offline join failed: {describe_error(error)}") from None
+        self.say(f"\nThe tutorial's join on the offline store (orders of {month}, via Athena):")
+        self.say(f"  {TUTORIAL_JOIN_SHOWN}")
+        for row in rows:
+            self.say("  " + "  ".join(f"{name}={value}" for name, value in row.items()))
+        self.say(f"  -> {count} joined rows in {seconds:.1f} s (featurestream offline query)")
+
+
+TUTORIAL_JOIN_SHOWN = (
+    "SELECT ... FROM {customers} c JOIN {orders} o ON c.customer_id = o.customer_id"
+)
+
+
+def offline_join(groups: tuple[str, str]) -> tuple[list[dict[str, Any]], int, str, float]:
+    """The join for the newest month with orders: (first rows, row count, month, seconds)."""
+    import boto3
+
+    from featurestream.offline.athena import run_query
+    from featurestream.offline.tables import describe_table
+
+    sagemaker = boto3.client("sagemaker")
+    customers, orders = (describe_table(sagemaker, group) for group in groups)
+    started = time.monotonic()
+    newest = run_query(
+        f"SELECT max(year || '-' || month) FROM {orders.qualified}",  # noqa: S608  # names from DescribeFeatureGroup
+        database=orders.database,
+        workgroup=f"{groups[0].rsplit('-', 1)[0]}-offline",
+    ).rows[0][0]
+    if newest is None:
+        return [], 0, "-", time.monotonic() - started
+    year, month = str(newest).split("-")
+    if not (year.isdigit() and month.isdigit()):  # partition values the emulator wrote
+        raise ValueError("unexpected partition values in the orders table")
+    join = (
+        "SELECT c.customer_id, c.sex, c.is_married, o.order_id, o.purchase_amount, "  # noqa: S608  # names from DescribeFeatureGroup, digits checked
+        "o.is_reordered, o.event_time, count(*) OVER () AS joined_rows "
+        f"FROM {customers.qualified} c JOIN {orders.qualified} o "
+        "ON c.customer_id = o.customer_id "
+        f"WHERE o.year = '{year}' AND o.month = '{month}' "
+        "ORDER BY o.event_time, o.order_id LIMIT 5"
+    )
+    result = run_query(
+        join, database=orders.database, workgroup=f"{groups[0].rsplit('-', 1)[0]}-offline"
+    )
+    names = [c.name for c in result.columns]
+    rows = [dict(zip(names, row, strict=True)) for row in result.rows]
+    count = int(rows[0].pop("joined_rows")) if rows else 0
+    for row in rows[1:]:
+        row.pop("joined_rows")
+    return rows, count, f"{year}-{month}", time.monotonic() - started
 
 
 def _explain(error: Exception) -> str:
