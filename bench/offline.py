@@ -203,6 +203,9 @@ def main() -> None:  # noqa: PLR0915 - one script, read top to bottom
             for short, name in tables.items():
                 sql = sql.replace(short, name)
             with AthenaStandIn(work / f"athena-{layout}", root, endpoint, endpoint) as athena:
+                s3 = boto3.client(
+                    "s3", endpoint_url=endpoint, region_name="us-east-1", **CREDENTIALS
+                )
                 client = boto3.client(
                     "athena",
                     endpoint_url=athena.endpoint_url,
@@ -210,11 +213,12 @@ def main() -> None:  # noqa: PLR0915 - one script, read top to bottom
                     **CREDENTIALS,
                 )
                 seconds, result = timed(
-                    lambda sql=sql, client=client: run_query(
+                    lambda sql=sql, client=client, s3=s3: run_query(
                         sql,
                         database="sagemaker_featurestore",
                         output_location="s3://bench-results/q/",
                         client=client,
+                        s3=s3,
                     )
                 )
             results[layout] = seconds

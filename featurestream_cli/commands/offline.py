@@ -62,11 +62,12 @@ class OfflineSession:
 
     def __init__(self, customers: str, orders: str, workgroup: str, output: str | None) -> None:
         from featurestream.aws.clients import client_config, create_client
-        from featurestream.offline.athena import athena_client
+        from featurestream.offline.athena import athena_client, s3_client
         from featurestream.offline.tables import describe_table
 
         self.workgroup, self.output = workgroup, output
         self.athena = athena_client()
+        self.s3 = s3_client()  # results are read from their CSV in one GET
         sagemaker = create_client("sagemaker", client_config(max_attempts=3, validate=True))
         self.tables: dict[str, OfflineTable] = {
             "customers": describe_table(sagemaker, customers),
@@ -83,6 +84,7 @@ class OfflineSession:
             workgroup=self.workgroup,
             output_location=self.output,
             client=self.athena,
+            s3=self.s3,
         )
 
 

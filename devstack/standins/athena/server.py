@@ -319,8 +319,9 @@ class AthenaStandIn(ServedOnThread):
             raise _invalid("MaxResults must be between 1 and 1000")
         start = _page_start(body.get("NextToken"))
         result = execution.result
-        rows: list[list[str | None]] = [list(result.columns), *execution.texts]
-        page = rows[start : start + limit]
+        total = len(execution.texts) + 1  # the header row first
+        page: list[list[str | None]] = [list(result.columns)] if start == 0 else []
+        page += execution.texts[max(start - 1, 0) : start + limit - 1]
         out: dict[str, Any] = {
             "UpdateCount": 0,
             "ResultSet": {
@@ -331,7 +332,7 @@ class AthenaStandIn(ServedOnThread):
                 "ResultSetMetadata": {"ColumnInfo": column_info(result.columns, result.types)},
             },
         }
-        if start + limit < len(rows):
+        if start + limit < total:
             out["NextToken"] = str(start + limit)
         return out
 

@@ -232,3 +232,25 @@ def test_unknown_query_ids_are_refused(offline_stack: OfflineStack) -> None:
     with pytest.raises(ClientError) as raised:
         offline_stack.client("athena").get_query_execution(QueryExecutionId="nope-123")
     assert raised.value.response["Error"]["Code"] == "InvalidRequestException"
+
+
+def test_reading_the_result_csv_gives_the_rows_the_pages_give(
+    offline_stack: OfflineStack, tables: dict[str, str]
+) -> None:
+    from featurestream.offline.athena import run_query
+
+    sql = (
+        "SELECT customer_id, age, score, is_deleted, write_time, CAST(NULL AS varchar) AS nothing "
+        f'FROM "{tables["customers"]}" ORDER BY customer_id, event_time'
+    )
+    kwargs = {
+        "database": "sagemaker_featurestore",
+        "output_location": OUTPUT,
+        "client": offline_stack.client("athena"),
+    }
+    paged = run_query(sql, **kwargs)
+    from_csv = run_query(sql, s3=offline_stack.client("s3"), **kwargs)
+    assert from_csv.columns == paged.columns
+    assert from_csv.rows == paged.rows
+    assert paged.rows[0][:4] == ("C1", 30, 0.5, False)
+    assert paged.rows[0][5] is None
