@@ -84,7 +84,8 @@ class Engine:
             self._running[query_id] = conn
         try:
             conn.execute("SET TimeZone = 'UTC'")
-            scanned = self._bind_tables(conn, tree, database.lower())
+            scanned, folders = self._bind_tables(conn, tree, database.lower())
+            _lock_down(conn, folders)
             duck_sql = tree.sql(dialect="duckdb")
             try:
                 relation = conn.sql(duck_sql)
@@ -110,8 +111,11 @@ class Engine:
         if conn is not None:
             conn.interrupt()
 
-    def _bind_tables(self, conn: duckdb.DuckDBPyConnection, tree: exp.Expression, db: str) -> int:
-        """A view per Glue table the query names; returns the bytes of the files behind them."""
+    def _bind_tables(
+        self, conn: duckdb.DuckDBPyConnection, tree: exp.Expression, db: str
+    ) -> tuple[int, list[Path]]:
+        """A view per Glue table the query names; returns the bytes of the files behind them
+        and their folders."""
         ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
         bound: dict[tuple[str, str], GlueTable] = {}
         for table in list(tree.find_all(exp.Table)):
@@ -133,13 +137,14 @@ class Engine:
             table.set("catalog", None)
             table.set("db", exp.to_identifier(database, quoted=True))
             table.set("this", exp.to_identifier(name, quoted=True))
-        scanned = 0
+        scanned, folders = 0, []
         for (database, name), glue in bound.items():
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{_ident(database)}"')
             view, size = self._view_sql(glue)
             conn.execute(f'CREATE VIEW "{_ident(database)}"."{_ident(name)}" AS {view}')
             scanned += size
-        return scanned
+            folders.append(self.files(glue.location))
+        return scanned, folders
 
     def _view_sql(self, glue: GlueTable) -> tuple[str, int]:
         folder = self.files(glue.location)
@@ -160,6 +165,15 @@ class Engine:
         )
         view = f"SELECT {selected} FROM {source}"  # noqa: S608  # names quoted, paths escaped
         return view, sum(p.stat().st_size for p in parquet)
+
+
+def _lock_down(conn: duckdb.DuckDBPyConnection, folders: list[Path]) -> None:
+    """The query may read the bound tables' folders and nothing else: DuckDB's file functions
+    (``read_text('/etc/passwd')``, ``COPY``) are refused, and the setting cannot be undone."""
+    allowed = ", ".join("'" + (str(f.resolve()) + "/").replace("'", "''") + "'" for f in folders)
+    conn.execute(f"SET allowed_directories = [{allowed}]")
+    conn.execute("SET enable_external_access = false")
+    conn.execute("SET lock_configuration = true")
 
 
 def _parse(sql: str) -> Any:

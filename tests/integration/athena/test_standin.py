@@ -182,6 +182,8 @@ def test_partition_keys_are_strings_of_the_event_hour(
         ("SELECT * FROM no_such_table", "TABLE_NOT_FOUND"),
         ("SELECT no_such_column FROM (SELECT 1 AS a)", "no_such_column"),
         ("DROP TABLE x", "NOT_SUPPORTED"),
+        ("SELECT * FROM read_text('/etc/hostname')", "Permission"),
+        ("SELECT content FROM read_text('/etc/hostname')", "Permission"),
     ],
 )
 def test_a_query_it_cannot_run_ends_failed_with_the_reason(
