@@ -428,7 +428,7 @@ def offline_join(groups: tuple[str, str]) -> tuple[list[dict[str, Any]], int, st
     customers, orders = (describe_table(sagemaker, group) for group in groups)
     started = time.monotonic()
     newest = run_query(
-        f"SELECT max(year || '-' || month) FROM {orders.qualified}",  # noqa: S608  # names from DescribeFeatureGroup
+        f"SELECT max(year || '-' || month) FROM {orders.qualified}",  # noqa: S608  # nosec B608  # names from DescribeFeatureGroup
         database=orders.database,
         workgroup=f"{groups[0].rsplit('-', 1)[0]}-offline",
     ).rows[0][0]
@@ -438,7 +438,7 @@ def offline_join(groups: tuple[str, str]) -> tuple[list[dict[str, Any]], int, st
     if not (year.isdigit() and month.isdigit()):  # partition values the emulator wrote
         raise ValueError("unexpected partition values in the orders table")
     join = (
-        "SELECT c.customer_id, c.sex, c.is_married, o.order_id, o.purchase_amount, "  # noqa: S608  # names from DescribeFeatureGroup, digits checked
+        "SELECT c.customer_id, c.sex, c.is_married, o.order_id, o.purchase_amount, "  # noqa: S608  # nosec B608  # names from DescribeFeatureGroup, digits checked
         "o.is_reordered, o.event_time, count(*) OVER () AS joined_rows "
         f"FROM {customers.qualified} c JOIN {orders.qualified} o "
         "ON c.customer_id = o.customer_id "

@@ -189,7 +189,7 @@ def tables(
         for short, table in session.tables.items():
             newest = views.quoted(table.event_time)
             stats = session.run(
-                f"SELECT count(*) AS row_count, max({newest}) AS newest_event FROM {{{short}}}"  # noqa: S608  # names from DescribeFeatureGroup, quoted
+                f"SELECT count(*) AS row_count, max({newest}) AS newest_event FROM {{{short}}}"  # noqa: S608  # nosec B608  # names from DescribeFeatureGroup, quoted
             )
             count, newest = stats.rows[0]
             click.echo(f"{{{short}}}  {table.database}.{table.table}")

@@ -35,7 +35,7 @@ def _latest(table: OfflineTable, where: list[str]) -> str:
     event = f"from_iso8601_timestamp({quoted(table.event_time)})"
     condition = " AND ".join(where) if where else "TRUE"
     return (  # identifiers quoted, values are literals built here
-        f"SELECT {features}, write_time, api_invocation_time FROM (\n"  # noqa: S608
+        f"SELECT {features}, write_time, api_invocation_time FROM (\n"  # noqa: S608  # nosec B608
         f"  SELECT *, row_number() OVER (\n"
         f"    PARTITION BY {quoted(table.record_id)}\n"
         f"    ORDER BY {event} DESC, api_invocation_time DESC, write_time DESC\n"
@@ -62,7 +62,7 @@ def deduplicated(table: OfflineTable) -> str:
     """One row per distinct (feature values, is_deleted): the first written."""
     features = ", ".join(quoted(f) for f in table.features)
     return (  # identifiers quoted
-        f"SELECT {features}, is_deleted, write_time, api_invocation_time FROM (\n"  # noqa: S608
+        f"SELECT {features}, is_deleted, write_time, api_invocation_time FROM (\n"  # noqa: S608  # nosec B608
         f"  SELECT *, row_number() OVER (\n"
         f"    PARTITION BY {features}, is_deleted ORDER BY write_time, api_invocation_time\n"
         f"  ) AS copy\n"
