@@ -401,8 +401,9 @@ class Demo:
         try:
             with urllib.request.urlopen(flush, timeout=300):  # noqa: S310  # nosec B310  # the local emulator
                 pass
-            rows, count, month, seconds = offline_join(self._groups())
-        except (OSError, QueryFailed, BotoCoreError, ClientError) as error:
+            month = newest_month(self.options.orders)
+            rows, count, seconds = offline_join(self._groups(), month)
+        except (OSError, ValueError, QueryFailed, BotoCoreError, ClientError) as error:
             self.stack.watch()
             raise DemoError(f"the offline join failed: {describe_error(error)}") from None
         self.say(f"\nThe tutorial's join on the offline store (orders of {month}, via Athena):")
@@ -417,8 +418,19 @@ TUTORIAL_JOIN_SHOWN = (
 )
 
 
-def offline_join(groups: tuple[str, str]) -> tuple[list[dict[str, Any]], int, str, float]:
-    """The join for the newest month with orders: (first rows, row count, month, seconds)."""
+def newest_month(orders_csv: Path) -> str:
+    """``YYYY-MM`` of the newest order in the CSV the demo replayed (event time = purchase
+    time): the partition its join reads."""
+    with orders_csv.open(newline="") as handle:
+        newest = max((row["purchased_on"][:7] for row in csv.DictReader(handle)), default="")
+    if len(newest) != 7:
+        raise ValueError(f"{orders_csv}: no purchased_on to take a month from")
+    return newest
+
+
+def offline_join(groups: tuple[str, str], newest: str) -> tuple[list[dict[str, Any]], int, float]:
+    """The join for the orders of month ``newest`` (``YYYY-MM``): (first rows, row count,
+    seconds). The partition filter keeps Athena, and the stand-in, to that month's files."""
     import boto3
 
     from featurestream.offline.athena import run_query
@@ -427,14 +439,7 @@ def offline_join(groups: tuple[str, str]) -> tuple[list[dict[str, Any]], int, st
     sagemaker = boto3.client("sagemaker")
     customers, orders = (describe_table(sagemaker, group) for group in groups)
     started = time.monotonic()
-    newest = run_query(
-        f"SELECT max(year || '-' || month) FROM {orders.qualified}",  # noqa: S608  # nosec B608  # names from DescribeFeatureGroup
-        database=orders.database,
-        workgroup=f"{groups[0].rsplit('-', 1)[0]}-offline",
-    ).rows[0][0]
-    if newest is None:
-        return [], 0, "-", time.monotonic() - started
-    year, month = str(newest).split("-")
+    year, month = newest.split("-")
     if not (year.isdigit() and month.isdigit()):  # partition values the emulator wrote
         raise ValueError("unexpected partition values in the orders table")
     join = (
@@ -453,7 +458,7 @@ def offline_join(groups: tuple[str, str]) -> tuple[list[dict[str, Any]], int, st
     count = int(rows[0].pop("joined_rows")) if rows else 0
     for row in rows[1:]:
         row.pop("joined_rows")
-    return rows, count, f"{year}-{month}", time.monotonic() - started
+    return rows, count, time.monotonic() - started
 
 
 def _explain(error: Exception) -> str:

@@ -55,6 +55,7 @@ class GlueTable:
     columns: list[tuple[str, str]]  # (name, hive type), partition keys last
     partition_keys: list[str]
     location: str  # s3://bucket/prefix
+    same_schema: bool = False  # every file has the same columns (no union by name needed)
 
 
 @dataclass
@@ -84,7 +85,10 @@ class Engine:
             self._running[query_id] = conn
         try:
             conn.execute("SET TimeZone = 'UTC'")
-            scanned, folders = self._bind_tables(conn, tree, database.lower())
+            try:  # creating a view reads its first file's footer
+                scanned, folders = self._bind_tables(conn, tree, database.lower())
+            except duckdb.Error as error:
+                raise QueryError(_duckdb_reason(error)) from None
             _lock_down(conn, folders)
             duck_sql = tree.sql(dialect="duckdb")
             try:
@@ -158,8 +162,11 @@ class Engine:
             return f"SELECT {selected} WHERE false", 0
         hive_types = ", ".join(f"'{_ident(k)}': 'VARCHAR'" for k in glue.partition_keys)
         glob = str(folder / "**" / "*.parquet").replace("'", "''")
+        # union_by_name reads every file's schema when the query is bound, which also
+        # defeats partition pruning: only for tables whose columns changed over time
+        union = "" if glue.same_schema else ", union_by_name = true"
         source = (
-            f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true"
+            f"read_parquet('{glob}', hive_partitioning = true{union}"
             + (f", hive_types = {{{hive_types}}}" if hive_types else "")
             + ")"
         )

@@ -36,6 +36,7 @@ from devstack.standins.athena.engine import Engine, GlueTable, QueryError, Query
 from devstack.standins.athena.results import column_info, csv_bytes, metadata_bytes, text
 from devstack.standins.athena.routes import ROUTES
 from devstack.standins.featurestore.errors import ApiError
+from devstack.standins.featurestore.glue import SCHEMA_EVOLVED
 from devstack.standins.featurestore.offline import (
     OfflineLocationError,
     local_path,
@@ -462,7 +463,8 @@ class AthenaStandIn(ServedOnThread):
         location = storage.get("Location") or ""
         if not location.startswith("s3://"):
             raise QueryError(f"HIVE_METASTORE_ERROR: table {database}.{name} has no S3 location")
-        return GlueTable(database, name, columns, keys, location)
+        same_schema = table.get("Parameters", {}).get(SCHEMA_EVOLVED) == "false"
+        return GlueTable(database, name, columns, keys, location, same_schema)
 
     def _files(self, location: str) -> Path:
         """The local folder holding ``location``: the emulator's mirror, else a copy of the

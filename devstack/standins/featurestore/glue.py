@@ -27,6 +27,9 @@ log = logging.getLogger("devstack.standins.featurestore.glue")
 GLUE_TYPES = {"Integral": "bigint", "Fractional": "double", "String": "string"}
 """Feature type -> Hive/Glue column type (a collection is ``array<...>`` of it)."""
 PARTITION_KEYS = ("year", "month", "day", "hour")
+SCHEMA_EVOLVED = "featurestream_schema_evolved"
+"""Table parameter: "false" while every file has the same columns (readers may then skip
+reconciling schemas file by file, which keeps partition pruning)."""
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
@@ -61,7 +64,12 @@ def table_input(group: FeatureGroup) -> dict[str, Any]:
         "Name": config["TableName"],
         "Description": f"Offline store of feature group {group.name}",
         "TableType": "EXTERNAL_TABLE",
-        "Parameters": {"classification": "parquet", "feature_group_arn": group.arn},
+        "Parameters": {
+            "classification": "parquet",
+            "feature_group_arn": group.arn,
+            # files written before an UpdateFeatureGroup may lack later columns
+            SCHEMA_EVOLVED: "true" if "LastUpdateStatus" in group.doc else "false",
+        },
         "PartitionKeys": [{"Name": key, "Type": "string"} for key in PARTITION_KEYS],
         "StorageDescriptor": {
             "Columns": columns,

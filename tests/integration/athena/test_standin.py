@@ -256,3 +256,54 @@ def test_reading_the_result_csv_gives_the_rows_the_pages_give(
     assert from_csv.rows == paged.rows
     assert paged.rows[0][:4] == ("C1", 30, 0.5, False)
     assert paged.rows[0][5] is None
+
+
+def _group_with_two_months(offline_stack: OfflineStack, name: str) -> str:
+    sm = offline_stack.client("sagemaker")
+    rt = offline_stack.client("sagemaker-featurestore-runtime")
+    sm.create_feature_group(
+        FeatureGroupName=name,
+        RecordIdentifierFeatureName="k",
+        EventTimeFeatureName="t",
+        FeatureDefinitions=definitions(k="String", t="String", v="Integral"),
+        OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "s3://offline-bucket/fs"}},
+    )
+    for key, at, value in (("a", "2023-01-05T00:00:00Z", "1"), ("b", "2023-02-05T00:00:00Z", "2")):
+        rt.put_record(FeatureGroupName=name, Record=record(k=key, t=at, v=value))
+    offline_stack.emulator.flush_offline()
+    described = sm.describe_feature_group(FeatureGroupName=name)
+    return str(described["OfflineStoreConfig"]["DataCatalogConfig"]["TableName"])
+
+
+def test_a_partition_filter_reads_only_its_partitions(offline_stack: OfflineStack) -> None:
+    table = _group_with_two_months(offline_stack, "athena-pruned")
+    files = offline_stack.emulator.config.offline_dir.rglob("*.parquet")
+    february = [p for p in files if "athena-pruned" in str(p) and "month=02" in str(p)]
+    assert len(february) == 1
+    february[0].write_bytes(b"not parquet")  # only a query that opens it can notice
+    january = _run(
+        offline_stack, f"SELECT k, v FROM \"{table}\" WHERE year = '2023' AND month = '01'"
+    )
+    assert january["Status"]["State"] == "SUCCEEDED", january["Status"]
+    _, rows = _rows(offline_stack.client("athena"), january["QueryExecutionId"])
+    assert rows[1:] == [["a", "1"]]
+    everything = _run(offline_stack, f'SELECT k FROM "{table}"')
+    assert everything["Status"]["State"] == "FAILED"
+    assert "Parquet" in everything["Status"]["StateChangeReason"]
+
+
+def test_columns_added_later_read_as_null_in_older_files(offline_stack: OfflineStack) -> None:
+    table = _group_with_two_months(offline_stack, "athena-evolved")
+    sm = offline_stack.client("sagemaker")
+    sm.update_feature_group(
+        FeatureGroupName="athena-evolved", FeatureAdditions=definitions(w="String")
+    )
+    offline_stack.client("sagemaker-featurestore-runtime").put_record(
+        FeatureGroupName="athena-evolved",
+        Record=record(k="c", t="2023-03-05T00:00:00Z", v="3", w="new"),
+    )
+    offline_stack.emulator.flush_offline()
+    execution = _run(offline_stack, f'SELECT k, w FROM "{table}" ORDER BY k')
+    assert execution["Status"]["State"] == "SUCCEEDED", execution["Status"]
+    _, rows = _rows(offline_stack.client("athena"), execution["QueryExecutionId"])
+    assert rows[1:] == [["a", None], ["b", None], ["c", "new"]]
