@@ -173,6 +173,8 @@ class Demo:
                 self.say(line)
             with timings.phase("reads + predictions"):
                 self._reads_and_predictions()
+            with timings.phase("offline join"):
+                self._offline_join()
         finally:
             if self.options.keep_running or already_up:
                 self.say(f"\nThe stack stays up. Timings: {timings.line()}")
@@ -406,6 +408,78 @@ class Demo:
                 self.say(line)
         for item in answer.get("missing", []):
             self.say(f"  {item.get('customer_id')}: missing {item.get('missing_groups')}")
+
+    def _offline_join(self) -> None:
+        """The tutorial's join of the two groups' offline tables, through Athena's API (the
+        stack's stand-in): its first rows and row count, for the newest month of orders (a
+        partition filter, as on Athena: every hourly file of six years is a slow first read)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from featurestream.offline.athena import QueryFailed
+
+        url = self.stack.featurestore().url()
+        flush = urllib.request.Request(f"{url}/_emulator/flush", data=b"{}", method="POST")  # noqa: S310 - loopback URL of our own service
+        try:
+            with urllib.request.urlopen(flush, timeout=300):  # noqa: S310  # nosec B310  # the local emulator
+                pass
+            month = newest_month(self.options.orders)
+            rows, count, seconds = offline_join(self._groups(), month)
+        except (OSError, ValueError, QueryFailed, BotoCoreError, ClientError) as error:
+            self.stack.watch()
+            raise DemoError(f"the offline join failed: {describe_error(error)}") from None
+        self.say(f"\nThe tutorial's join on the offline store (orders of {month}, via Athena):")
+        self.say(f"  {TUTORIAL_JOIN_SHOWN}")
+        for row in rows:
+            self.say("  " + "  ".join(f"{name}={value}" for name, value in row.items()))
+        self.say(f"  -> {count} joined rows in {seconds:.1f} s (featurestream offline query)")
+
+
+TUTORIAL_JOIN_SHOWN = (
+    "SELECT ... FROM {customers} c JOIN {orders} o ON c.customer_id = o.customer_id"
+)
+
+
+def newest_month(orders_csv: Path) -> str:
+    """``YYYY-MM`` of the newest order in the CSV the demo replayed (event time = purchase
+    time): the partition its join reads."""
+    with orders_csv.open(newline="") as handle:
+        newest = max((row["purchased_on"][:7] for row in csv.DictReader(handle)), default="")
+    if len(newest) != 7:
+        raise ValueError(f"{orders_csv}: no purchased_on to take a month from")
+    return newest
+
+
+def offline_join(groups: tuple[str, str], newest: str) -> tuple[list[dict[str, Any]], int, float]:
+    """The join for the orders of month ``newest`` (``YYYY-MM``): (first rows, row count,
+    seconds). The partition filter keeps Athena, and the stand-in, to that month's files."""
+    import boto3
+
+    from featurestream.offline.athena import run_query
+    from featurestream.offline.tables import describe_table
+
+    sagemaker = boto3.client("sagemaker")
+    customers, orders = (describe_table(sagemaker, group) for group in groups)
+    started = time.monotonic()
+    year, month = newest.split("-")
+    if not (year.isdigit() and month.isdigit()):  # partition values the emulator wrote
+        raise ValueError("unexpected partition values in the orders table")
+    join = (
+        "SELECT c.customer_id, c.sex, c.is_married, o.order_id, o.purchase_amount, "  # noqa: S608  # nosec B608  # names from DescribeFeatureGroup, digits checked
+        "o.is_reordered, o.event_time, count(*) OVER () AS joined_rows "
+        f"FROM {customers.qualified} c JOIN {orders.qualified} o "
+        "ON c.customer_id = o.customer_id "
+        f"WHERE o.year = '{year}' AND o.month = '{month}' "
+        "ORDER BY o.event_time, o.order_id LIMIT 5"
+    )
+    result = run_query(
+        join, database=orders.database, workgroup=f"{groups[0].rsplit('-', 1)[0]}-offline"
+    )
+    names = [c.name for c in result.columns]
+    rows = [dict(zip(names, row, strict=True)) for row in result.rows]
+    count = int(rows[0].pop("joined_rows")) if rows else 0
+    for row in rows[1:]:
+        row.pop("joined_rows")
+    return rows, count, time.monotonic() - started
 
 
 def _explain(error: Exception) -> str:

@@ -1,6 +1,6 @@
-"""The whole local stack: moto, the Feature Store emulator, the model endpoint, the trigger
-runner and the inference API, as background services on loopback, started in dependency
-order and provisioned from ``template.yaml``.
+"""The whole local stack: moto, the Feature Store emulator, the model endpoint, the Athena
+stand-in, the trigger runner and the inference API, as background services on loopback,
+started in dependency order and provisioned from ``template.yaml``.
 
 Ports come from :class:`StackConfig` (0 = the port the service last ran on, else a free
 one). A port already taken is refused up front with a message naming the service and the
@@ -66,6 +66,7 @@ class StackConfig:
     moto_port: int = 0
     featurestore_port: int = 0
     model_endpoint_port: int = 0
+    athena_port: int = 0
     trigger_port: int = 0
     api_port: int = 0
     template: Path = Path("template.yaml")
@@ -88,6 +89,7 @@ class StackConfig:
             "moto_port": "FEATURESTREAM_MOTO_PORT",
             "featurestore_port": "FEATURESTREAM_FEATURESTORE_PORT",
             "model_endpoint_port": "FEATURESTREAM_MODEL_ENDPOINT_PORT",
+            "athena_port": "FEATURESTREAM_ATHENA_PORT",
             "trigger_port": "FEATURESTREAM_TRIGGER_PORT",
             "api_port": "FEATURESTREAM_API_PORT",
         }
@@ -142,6 +144,11 @@ class DevStack:
             self.config.model_dir, self.model_endpoint_name(), self.config.model_endpoint_port
         )
         return self._service(spec)
+
+    def athena(self) -> BackgroundService:
+        from devstack.standins.athena.service import athena_spec
+
+        return self._service(athena_spec(self.config.athena_port))
 
     def trigger(self, env: dict[str, str] | None = None) -> BackgroundService:
         cfg = self.config
@@ -222,7 +229,14 @@ class DevStack:
 
     def services(self) -> list[BackgroundService]:
         """Every service in start order (specs only: enough for status, env and stop)."""
-        return [self.moto(), self.featurestore(), self.model_endpoint(), self.trigger(), self.api()]
+        return [
+            self.moto(),
+            self.featurestore(),
+            self.model_endpoint(),
+            self.athena(),
+            self.trigger(),
+            self.api(),
+        ]
 
     @property
     def handler_log(self) -> Path:
@@ -272,6 +286,7 @@ class DevStack:
             "moto": (cfg.moto_port, "--moto-port / FEATURESTREAM_MOTO_PORT"),
             "featurestore": (cfg.featurestore_port, "--featurestore-port"),
             "model-endpoint": (cfg.model_endpoint_port, "--model-endpoint-port"),
+            "athena": (cfg.athena_port, "--athena-port"),
             "trigger": (cfg.trigger_port, "--trigger-port"),
             "api": (cfg.api_port, "--api-port"),
         }
@@ -303,18 +318,22 @@ class DevStack:
         say = on_step or (lambda _msg: None)
         self.check_ports()
         env = dict(CREDENTIALS)
-        first = [self.moto(), self.model_endpoint()]
-        if self.config.offline_to_s3:  # the emulator then needs moto's URL: start it after
-            moto = self.moto().start()
-            env.update(dict.fromkeys(self.moto().spec.endpoint_env, moto.url or ""))
-            say(f"{'up':<8} {'moto':<14} {moto.url}")
-            first = [replace_env(self.featurestore(moto.url), env), self.model_endpoint()]
-        else:  # independent: start all three at once (their start-up is mostly imports)
-            first.append(self.featurestore())
+        # The emulator registers each offline table in moto's Glue (and, with offline_to_s3,
+        # writes Parquet to moto's S3), so it needs moto's URL: moto starts first.
+        moto = self.moto().start()
+        env.update(dict.fromkeys(self.moto().spec.endpoint_env, moto.url or ""))
+        say(f"{'up':<8} {'moto':<14} {moto.url}")
+        s3 = moto.url if self.config.offline_to_s3 else None
+        first = [
+            replace_env(self.featurestore(s3), env),
+            self.model_endpoint(),
+            replace_env(self.athena(), env),
+        ]
         for status in _start_together(first):
             env.update(dict.fromkeys(_endpoint_env(status.name), status.url or ""))
             say(f"{'up':<8} {status.name:<14} {status.url}")
         lines = self.provision(env) if provision else []
+        self._register_offline_tables()
         for line in lines:
             say(line)
         clients = [self.trigger(env), self.api(env, create_token=True)]
@@ -327,6 +346,19 @@ class DevStack:
             say(f"{'up':<8} {status.name:<14} {status.url}")
         self.wait_until_reading()
         return lines
+
+    def _register_offline_tables(self) -> None:
+        """Have the emulator (re)register its offline tables in moto's Glue: moto keeps them
+        in memory, so a moto restarted under a running emulator comes back without them."""
+        url = self.featurestore().url()
+        request = urllib.request.Request(  # noqa: S310  # local emulator URL
+            f"{url}/_emulator/glue", data=b"{}", method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30):  # noqa: S310  # nosec B310  # local emulator URL
+                pass
+        except OSError as error:
+            raise ServiceError(f"the emulator did not register its Glue tables: {error}") from None
 
     def dependencies(self, service: BackgroundService) -> list[Dependency]:
         """The services ``service`` was started against: address then, address now."""
@@ -341,7 +373,7 @@ class DevStack:
     def endpoints(self) -> dict[str, str]:
         """``AWS_ENDPOINT_URL_*`` of the services running now (the ones down are left out)."""
         found: dict[str, str] = {}
-        for provider in (self.moto(), self.featurestore(), self.model_endpoint()):
+        for provider in (self.moto(), self.featurestore(), self.model_endpoint(), self.athena()):
             url = provider.url()
             if url and provider.is_running():
                 found.update(dict.fromkeys(provider.spec.endpoint_env, url))
@@ -515,11 +547,14 @@ def _not_reading(status: dict[str, Any]) -> list[str]:
 
 
 def _endpoint_env(name: str) -> tuple[str, ...]:
+    from devstack.standins.athena.service import ENDPOINT_ENV as ATHENA
     from devstack.standins.featurestore.service import ENDPOINT_ENV as STORE
     from devstack.standins.model_endpoint.service import ENDPOINT_ENV as MODEL
     from devstack.standins.moto_service import ENDPOINT_ENV as MOTO
 
-    return {"featurestore": STORE, "model-endpoint": MODEL, "moto": MOTO}.get(name, ())
+    return {"featurestore": STORE, "model-endpoint": MODEL, "moto": MOTO, "athena": ATHENA}.get(
+        name, ()
+    )
 
 
 def _start_together(

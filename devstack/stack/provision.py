@@ -32,6 +32,7 @@ Outcome = Literal["created", "exists", "applied", "listed", "skipped", "failed"]
 NOT_EMULATED: Final = {
     "AWS::IAM::Role": "not emulated (no IAM locally)",
     "AWS::IAM::Policy": "not emulated (no IAM locally)",
+    "AWS::IAM::ManagedPolicy": "not emulated (no IAM locally)",
     "AWS::S3::BucketPolicy": "not emulated (no bucket policies locally)",
     "AWS::CloudWatch::Alarm": "not emulated (alarms are not evaluated locally)",
     "AWS::SNS::Topic": "not emulated (no notifications locally)",
@@ -43,6 +44,7 @@ NOT_EMULATED: Final = {
 # Provisioning order: what others depend on first, custom resources last.
 ORDER: Final = (
     "AWS::S3::Bucket",
+    "AWS::Athena::WorkGroup",
     "AWS::Kinesis::Stream",
     "AWS::SQS::Queue",
     "AWS::DynamoDB::Table",
@@ -127,6 +129,7 @@ class Provisioner:
             "AWS::S3::Bucket": self._bucket,
             "AWS::DynamoDB::Table": self._table,
             "AWS::SageMaker::FeatureGroup": self._feature_group,
+            "AWS::Athena::WorkGroup": self._workgroup,
         }
 
     def run(self) -> ProvisionReport:
@@ -268,6 +271,25 @@ class Provisioner:
             return ResourceResult(logical_id, kind, "exists", name)
         status = self._wait_for_group(name)
         return ResourceResult(logical_id, kind, "created", name, status)
+
+    def _workgroup(self, logical_id: str, props: dict[str, Any]) -> ResourceResult:
+        """The workgroup on the Athena stand-in, with the template's configuration (its
+        enforced results location is what every query of the offline store writes to)."""
+        name = str(props.get("Name") or self.stack.refs[logical_id])
+        kind = "AWS::Athena::WorkGroup"
+        config = dict(props.get("WorkGroupConfiguration") or {})
+        config.pop("EngineVersion", None)  # the stand-in has one engine
+        athena = self.client("athena")
+        try:
+            athena.get_work_group(WorkGroup=name)
+            return ResourceResult(logical_id, kind, "exists", name)
+        except ClientError as error:
+            if _code(error) != "InvalidRequestException":
+                raise
+        athena.create_work_group(
+            Name=name, Configuration=config, Description=str(props.get("Description") or "")
+        )
+        return ResourceResult(logical_id, kind, "created", name)
 
     def _wait_for_group(self, name: str, timeout: float = 30.0) -> str:
         sagemaker = self.client("sagemaker")

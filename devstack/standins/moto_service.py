@@ -51,7 +51,7 @@ from typing import Any, Final
 from devstack.stack.process import ServiceSpec
 from featurestream.aws.dependency_fit import DependencyMismatch, require_fit
 
-SERVICES: Final = ("kinesis", "sqs", "s3", "dynamodb", "cloudwatch")
+SERVICES: Final = ("kinesis", "sqs", "s3", "dynamodb", "cloudwatch", "glue")
 ENDPOINT_ENV: Final = tuple(f"AWS_ENDPOINT_URL_{service.upper()}" for service in SERVICES)
 HEALTH_PATH: Final = "/moto-api/config"
 """A cheap GET moto answers without touching any backend (``/moto-api/data.json`` dumps

@@ -47,9 +47,10 @@ def command() -> None:
 
 
 @command.command()
-@_port_option("moto", "moto (Kinesis, SQS, S3, DynamoDB, CloudWatch)")
+@_port_option("moto", "moto (Kinesis, SQS, S3, DynamoDB, CloudWatch, Glue)")
 @_port_option("featurestore", "the Feature Store emulator")
 @_port_option("model-endpoint", "the model endpoint")
+@_port_option("athena", "the Athena stand-in")
 @_port_option("trigger", "the trigger runner's status endpoint")
 @_port_option("api", "the inference API")
 @click.option("--no-provision", is_flag=True, help="Start the services only.")
@@ -62,6 +63,7 @@ def up(  # noqa: PLR0917 - one option per port
     moto_port: int,
     featurestore_port: int,
     model_endpoint_port: int,
+    athena_port: int,
     trigger_port: int,
     api_port: int,
     no_provision: bool,
@@ -81,6 +83,7 @@ def up(  # noqa: PLR0917 - one option per port
         moto_port=moto_port,
         featurestore_port=featurestore_port,
         model_endpoint_port=model_endpoint_port,
+        athena_port=athena_port,
         trigger_port=trigger_port,
         api_port=api_port,
         offline_to_s3=offline_s3,

@@ -45,6 +45,9 @@ def test_demo_on_a_subset_shows_features_and_predictions(
     assert out.count("days old) STALE") == 3
     assert "Every prediction is flagged stale, and that is correct" in out
     assert "the CSVs end in 2021" in out
+    assert "The tutorial's join on the offline store (orders of 20" in out
+    joined = next(line for line in out.splitlines() if "joined rows in" in line)
+    assert int(joined.split("->")[1].split()[0]) > 0
     assert "The stack stays up" in out
     assert all(service.status().running for service in local_stack.services())
     assert not any(row["name"] in out for row in rows)  # no PII

@@ -39,7 +39,7 @@ def test_the_streams_keep_payloads_encrypted_for_their_retention_only():
 
 
 def test_the_local_stack_provisions_the_quarantine_retention(
-    moto_server, featurestore_emulator, unique_name, monkeypatch
+    moto_server, featurestore_emulator, athena_standin, unique_name, monkeypatch
 ):
     import boto3
 
@@ -49,6 +49,7 @@ def test_the_local_stack_provisions_the_quarantine_retention(
         monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", moto_server)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", featurestore_emulator)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME", featurestore_emulator)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_ATHENA", athena_standin)
     name = ("q" + unique_name[-8:]).lower()
 
     report = provision(TEMPLATE, stack_name=name, parameters={"QuarantineRetentionSeconds": 3600})

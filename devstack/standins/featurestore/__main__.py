@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -22,6 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--offline-s3-endpoint", default=None)
+    parser.add_argument(
+        "--glue-endpoint",
+        default=os.environ.get("AWS_ENDPOINT_URL_GLUE"),
+        help="register each offline table in this Glue endpoint (default: AWS_ENDPOINT_URL_GLUE)",
+    )
     parser.add_argument("--region", default=None)
     parser.add_argument("--tie-policy", choices=[p.value for p in TiePolicy], default="historic")
     parser.add_argument("--flush-interval", type=float, default=1.0)
@@ -41,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             tie_policy=args.tie_policy,
             offline_flush_interval=args.flush_interval,
             faults=FaultConfig(latency_ms=args.latency_ms),
+            glue_endpoint=args.glue_endpoint,
         ).start()
     except OSError as exc:
         print(f"featurestore: cannot start: {exc}", file=sys.stderr)

@@ -158,6 +158,7 @@ class EmulatorConfig:
     offline_flush_interval: float = 1.0  # seconds a row may wait before its Parquet file is written
     offline_max_buffered_rows: int = 5000  # flush earlier when this many rows are waiting
     offline_s3_endpoint: str | None = None  # write Parquet to this S3 endpoint (moto) instead
+    glue_endpoint: str | None = None  # register each offline table in this Glue (moto); None: none
     max_feature_groups: int = 100  # the service's soft quota; shared test servers raise it
     faults: FaultConfig = field(default_factory=FaultConfig)
 

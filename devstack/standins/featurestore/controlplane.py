@@ -89,8 +89,11 @@ class ControlPlane:
         online: OnlineStore,
         offline: OfflineStore,
         max_feature_groups: int = MAX_FEATURE_GROUPS,
+        on_defined: Callable[[FeatureGroup], object] = lambda group: None,
     ) -> None:
         self.max_feature_groups = max_feature_groups
+        self.on_defined = on_defined
+        """Called with a group once created or updated (the Glue table follows it)."""
         self.catalog = catalog
         self.online = online
         self.offline = offline
@@ -211,6 +214,7 @@ class ControlPlane:
                 f"Resource Already Exists: FeatureGroup with name {name} already exists. "
                 "Choose a different name.",
             )
+        self.on_defined(self.catalog.get(name) or FeatureGroup(doc))
         return {"FeatureGroupArn": arn}
 
     def _describe_doc(self, group: FeatureGroup) -> dict[str, Any]:
@@ -347,6 +351,7 @@ class ControlPlane:
         # A new object, so in-flight requests keep a consistent view of the old definition.
         updated = FeatureGroup(doc, copy.deepcopy(group.metadata))
         self.catalog.save(updated)
+        self.on_defined(updated)
         return {"FeatureGroupArn": group.arn}
 
     # -- feature metadata -------------------------------------------------------------------

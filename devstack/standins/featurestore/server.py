@@ -23,6 +23,7 @@ from devstack.standins.featurestore.config import (
 from devstack.standins.featurestore.controlplane import ControlPlane
 from devstack.standins.featurestore.database import Database
 from devstack.standins.featurestore.errors import ApiError
+from devstack.standins.featurestore.glue import GlueRegistrar
 from devstack.standins.featurestore.httpserver import HandlerStats, HttpServer
 from devstack.standins.featurestore.offline import OfflineStore
 from devstack.standins.featurestore.online import OnlineStore
@@ -60,6 +61,7 @@ class FeatureStoreEmulator(Startable):
         offline_flush_interval: float = 1.0,
         faults: FaultConfig | None = None,
         max_feature_groups: int = 100,
+        glue_endpoint: str | None = None,
     ) -> None:
         self.config = EmulatorConfig(
             state_dir=Path(state_dir),
@@ -70,6 +72,7 @@ class FeatureStoreEmulator(Startable):
             offline_s3_endpoint=offline_s3_endpoint,
             faults=faults or FaultConfig(),
             max_feature_groups=max_feature_groups,
+            glue_endpoint=glue_endpoint,
         )
         self._host, self._port = host, port
         self._http: HttpServer | None = None
@@ -90,10 +93,21 @@ class FeatureStoreEmulator(Startable):
             cfg.offline_dir,
             cfg.offline_flush_interval,
             cfg.offline_max_buffered_rows,
-            self._s3_factory() if cfg.offline_s3_endpoint else None,
+            self._client_factory("s3", cfg.offline_s3_endpoint)
+            if cfg.offline_s3_endpoint
+            else None,
         )
         self.offline.recover()  # rows a crash left in the journal reach Parquet first
-        self.control = ControlPlane(self.catalog, self.online, self.offline, cfg.max_feature_groups)
+        self.glue = GlueRegistrar(self._client_factory("glue", cfg.glue_endpoint))
+        if cfg.glue_endpoint:
+            self.glue.register_all(self.catalog.all())
+        self.control = ControlPlane(
+            self.catalog,
+            self.online,
+            self.offline,
+            cfg.max_feature_groups,
+            **({"on_defined": self.glue.register} if cfg.glue_endpoint else {}),
+        )
         from devstack.standins.featurestore.runtime import Runtime
 
         self.runtime = Runtime(self.db, self.catalog, self.online, self.offline)
@@ -160,14 +174,15 @@ class FeatureStoreEmulator(Startable):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _s3_factory(self) -> Any:
-        endpoint = self.config.offline_s3_endpoint
-
+    def _client_factory(self, service: str, endpoint: str | None) -> Any:
         def make() -> Any:
             import boto3
 
-            return boto3.client(
-                "s3",
+            from featurestream.aws.clients import client_config
+
+            return boto3.client(  # type: ignore[call-overload]
+                service,
+                config=client_config(max_attempts=2, validate=True),
                 endpoint_url=endpoint,
                 region_name=self.config.region or os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
                 aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
@@ -220,6 +235,11 @@ class FeatureStoreEmulator(Startable):
         if action == "flush" and request.method == "POST":
             self.flush_offline()
             return {"files_written": self.offline.files_written}
+        if action == "glue" and request.method == "POST":  # Glue restarted empty: register again
+            registered = (
+                self.glue.register_all(self.catalog.all()) if self.config.glue_endpoint else 0
+            )
+            return {"registered": registered}
         if action == "faults":
             if request.method == "POST":
                 self.config.faults = self._fault_settings(request)

@@ -23,7 +23,15 @@ from tests.fixtures.stack import stack_config
 
 REPO = Path(__file__).resolve().parents[3]
 ANY_FREE_PORT = dict.fromkeys(
-    ("moto_port", "featurestore_port", "model_endpoint_port", "trigger_port", "api_port"), 0
+    (
+        "moto_port",
+        "featurestore_port",
+        "model_endpoint_port",
+        "athena_port",
+        "trigger_port",
+        "api_port",
+    ),
+    0,
 )
 
 

@@ -89,6 +89,6 @@ def test_the_service_spec_points_every_moto_service_variable_at_it() -> None:
     spec = moto_spec(4999)
     assert spec.port == 4999
     assert set(spec.endpoint_env) == {
-        f"AWS_ENDPOINT_URL_{s}" for s in ("KINESIS", "SQS", "S3", "DYNAMODB", "CLOUDWATCH")
+        f"AWS_ENDPOINT_URL_{s}" for s in ("KINESIS", "SQS", "S3", "DYNAMODB", "CLOUDWATCH", "GLUE")
     }
     assert Path(spec.argv[0]).name.startswith("python")

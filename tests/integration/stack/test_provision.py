@@ -17,10 +17,14 @@ REPO = Path(__file__).resolve().parents[3]
 
 @pytest.fixture
 def endpoints(
-    moto_server: str, featurestore_emulator: str, monkeypatch: pytest.MonkeyPatch
+    moto_server: str,
+    featurestore_emulator: str,
+    athena_standin: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for service in ("KINESIS", "SQS", "S3", "DYNAMODB"):
+    for service in ("KINESIS", "SQS", "S3", "DYNAMODB", "GLUE"):
         monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", moto_server)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_ATHENA", athena_standin)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", featurestore_emulator)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME", featurestore_emulator)
 
@@ -50,6 +54,12 @@ def test_every_resource_of_the_template_exists_after_provisioning(
         sqs.get_queue_url(QueueName=stack.attributes[(logical_id, "QueueName")])
     for logical_id in template.resources_of_type("AWS::S3::Bucket"):
         s3.head_bucket(Bucket=stack.refs[logical_id])
+    athena = boto3.client("athena")
+    for logical_id, resource in template.resources_of_type("AWS::Athena::WorkGroup").items():
+        config = athena.get_work_group(WorkGroup=stack.refs[logical_id])["WorkGroup"]
+        wanted = template.resolve(resource["Properties"], stack)["WorkGroupConfiguration"]
+        assert config["Configuration"]["EnforceWorkGroupConfiguration"] is True
+        assert config["Configuration"]["ResultConfiguration"] == wanted["ResultConfiguration"]
     for logical_id, resource in template.resources_of_type("AWS::SageMaker::FeatureGroup").items():
         described = sagemaker.describe_feature_group(FeatureGroupName=stack.refs[logical_id])
         properties = template.resolve(resource["Properties"], stack)

@@ -34,7 +34,15 @@ PORT_VARIABLES = (
     "FEATURESTREAM_API_PORT",
 )
 ANY_FREE_PORT = dict.fromkeys(
-    ("moto_port", "featurestore_port", "model_endpoint_port", "trigger_port", "api_port"), 0
+    (
+        "moto_port",
+        "featurestore_port",
+        "model_endpoint_port",
+        "athena_port",
+        "trigger_port",
+        "api_port",
+    ),
+    0,
 )
 
 

@@ -122,13 +122,60 @@ def test_queues_and_bucket_are_encrypted_and_private():
     for queue_id in TEMPLATE.resources_of_type("AWS::SQS::Queue"):
         props = TEMPLATE.resource(queue_id)["Properties"]
         assert props.get("SqsManagedSseEnabled") is True or props.get("KmsMasterKeyId")
-    bucket = TEMPLATE.resource("OfflineStoreBucket")["Properties"]
-    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-    assert all(bucket["PublicAccessBlockConfiguration"].values())
-    (policy,) = TEMPLATE.resources_of_type("AWS::S3::BucketPolicy").values()
-    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert deny["Effect"] == "Deny"
-    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    buckets = TEMPLATE.resources_of_type("AWS::S3::Bucket")
+    assert set(buckets) == {"OfflineStoreBucket", "AthenaResultsBucket"}
+    for bucket_id in buckets:
+        bucket = TEMPLATE.resource(bucket_id)["Properties"]
+        assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert all(bucket["PublicAccessBlockConfiguration"].values())
+    policies = TEMPLATE.resources_of_type("AWS::S3::BucketPolicy").values()
+    assert {p["Properties"]["Bucket"]["Ref"] for p in policies} == set(buckets)
+    for policy in policies:
+        (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert deny["Effect"] == "Deny"
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_athena_results_expire_and_the_workgroup_enforces_its_configuration():
+    rules = TEMPLATE.resource("AthenaResultsBucket")["Properties"]["LifecycleConfiguration"]
+    (rule,) = rules["Rules"]
+    assert rule["Status"] == "Enabled"
+    assert rule["ExpirationInDays"] == {"Ref": "AthenaResultsRetentionDays"}
+    config = TEMPLATE.resource("OfflineWorkGroup")["Properties"]["WorkGroupConfiguration"]
+    assert config["EnforceWorkGroupConfiguration"] is True
+    assert config["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"]
+    assert config["ResultConfiguration"]["OutputLocation"] == {
+        "Fn::Sub": "s3://${AthenaResultsBucket}/results/"
+    }
+
+
+def test_the_offline_query_policy_is_least_privilege():
+    """Athena on the one workgroup, Glue read on the two tables, S3 read of the offline
+    prefix and write of the results prefix: no wildcard service actions, no ``*`` resource."""
+    policy = TEMPLATE.resource("OfflineQueryPolicy")["Properties"]["PolicyDocument"]
+    by_service: dict[str, set[str]] = {}
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        resources = as_list(statement["Resource"])
+        assert "*" not in resources
+        for action in as_list(statement["Action"]):
+            service, _, verb = action.partition(":")
+            assert "*" not in verb
+            by_service.setdefault(service, set()).add(verb)
+        if any(a.startswith("glue:") for a in as_list(statement["Action"])):
+            tables = [r for r in resources if "table/" in str(r)]
+            assert len(tables) == 2
+    assert set(by_service) == {"athena", "glue", "s3"}
+    assert all(v.startswith(("Get", "List")) for v in by_service["glue"])
+    assert "PutObject" in by_service["s3"] and "DeleteObject" not in by_service["s3"]
+    assert TEMPLATE.outputs["OfflineQueryPolicyArn"]["Value"] == {"Ref": "OfflineQueryPolicy"}
+    stack = local_stack(TEMPLATE)
+    glue = next(s for s in policy["Statement"] if s["Sid"] == "ReadTheTwoOfflineTables")
+    tables = {str(TEMPLATE.resolve(r, stack)).split(":table/")[-1] for r in glue["Resource"][2:]}
+    assert tables == {
+        "sagemaker_featurestore/featurestream_customers_*",
+        "sagemaker_featurestore/featurestream_orders_*",
+    }
 
 
 @pytest.mark.parametrize(
