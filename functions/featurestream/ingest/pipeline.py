@@ -62,6 +62,7 @@ from featurestream.ingest.quarantine import (
 from featurestream.ingest.record_batch import WholeBatchProcessor
 from featurestream.ingest.settings import Settings
 from featurestream.ingest.store_writer import Deferred, Record, StoreWriter
+from featurestream.monitoring.stream_metrics import StreamMonitor, WrittenRecord
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,12 @@ def decode(
     return Decoded(payload, event=event)
 
 
+def _arrival(record: KinesisStreamRecord) -> float | None:
+    """The record's Kinesis arrival time (epoch seconds), if the event carries one."""
+    arrival = record.kinesis.get("approximateArrivalTimestamp")
+    return float(arrival) if isinstance(arrival, int | float) else None
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -152,8 +159,10 @@ class Ingestor:
         window: EventTimeWindow,
         clock: Callable[[], datetime] = _utcnow,
         function_name: str | None = None,
+        monitor: StreamMonitor | None = None,
     ) -> None:
         self.kind = kind
+        self._monitor = monitor
         self._writer = writer
         self._quarantine = quarantine
         self._params = params
@@ -196,6 +205,7 @@ class Ingestor:
         the valid ones are transformed and handed to the writer as they are ready."""
         outcomes: list[RecordOutcome | None] = [None] * len(records)
         events: dict[int, CustomerEvent | OrderEvent] = {}
+        prepared_features: dict[int, dict[str, Any]] = {}
         quarantining: list[tuple[int, Future[RecordResult]]] = []
 
         def writes() -> Iterator[tuple[int, Record]]:
@@ -212,13 +222,25 @@ class Ingestor:
                     as_of = max(self._as_of, event.event_time)
                     _, features = features_for(event, params=self._params, as_of=as_of)
                     prepared = to_record(features)
+                    prepared_features[index] = features
                 except Exception as error:  # a bug for this record only: it fails, the rest go on
                     outcomes[index] = error
                     continue
                 yield index, prepared
 
+        written_records: list[WrittenRecord] = []
         for index, written in self._writer.write_all(writes()).items():
             outcomes[index] = self._written(records[index], events[index], written)
+            if self._monitor is not None and isinstance(outcomes[index], RecordResult):
+                written_records.append(
+                    WrittenRecord(
+                        prepared_features[index],
+                        events[index].event_time,
+                        _arrival(records[index]),
+                    )
+                )
+        if self._monitor is not None:
+            self._monitor.measure(written_records, acknowledged_at=time.time())
         for index, job in quarantining:
             try:
                 outcomes[index] = job.result()
@@ -387,4 +409,5 @@ def build_ingestor(kind: StreamKind, settings: Settings) -> Ingestor:
             settings.event_time_not_before, settings.event_time_max_skew_seconds
         ),
         function_name=os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+        monitor=StreamMonitor(kind.feature_group) if settings.monitoring else None,
     )

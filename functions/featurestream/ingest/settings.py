@@ -51,6 +51,8 @@ class Settings:
     store_batch_linger_ms: float = DEFAULT_STORE_BATCH_LINGER_MS
     event_time_not_before: datetime = DEFAULT_EVENT_TIME_NOT_BEFORE
     event_time_max_skew_seconds: float = DEFAULT_EVENT_TIME_MAX_SKEW_SECONDS
+    monitoring: bool = True
+    """Freshness and data-quality metrics per batch (``STREAM_MONITORING=off`` for the bench)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -82,6 +84,7 @@ class Settings:
                 env, "EVENT_TIME_NOT_BEFORE", DEFAULT_EVENT_TIME_NOT_BEFORE
             ),
             event_time_max_skew_seconds=_max_skew(env),
+            monitoring=_switch(env, "STREAM_MONITORING"),
         )
 
 
@@ -148,3 +151,11 @@ def _max_skew(env: Mapping[str, str]) -> float:
         accept=lambda v: 0 <= v <= MAX_EVENT_TIME_MAX_SKEW_SECONDS,
         expected=f"a number of seconds from 0 to {MAX_EVENT_TIME_MAX_SKEW_SECONDS:g}",
     )
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    """``on`` (the default when unset or empty) or ``off``."""
+    text = (env.get(name) or "on").strip().lower()
+    if text not in ("on", "off"):
+        raise ConfigError(f"{name} must be on or off")
+    return text == "on"
