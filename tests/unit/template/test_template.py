@@ -254,3 +254,22 @@ def test_unreadable_yaml_is_a_template_error_naming_file_and_line(tmp_path):
     message = str(caught.value)
     assert message.startswith(f"{path}: line 3, column 1: ")
     assert "s3cr3t" not in message
+
+
+def test_each_group_alarms_on_p99_pipeline_freshness_and_scaled_value_violations():
+    from featurestream.contract.catalog import FEATURE_GROUPS
+
+    alarms = TEMPLATE.resources_of_type("AWS::CloudWatch::Alarm").values()
+    by_metric: dict[str, dict[str, dict]] = {}
+    for alarm in alarms:
+        props = alarm["Properties"]
+        if props["Namespace"] == "featurestream":
+            dims = {d["Name"]: d["Value"] for d in props["Dimensions"]}
+            by_metric.setdefault(props["MetricName"], {})[dims["FeatureGroup"]] = props
+    groups = {spec.name for spec in FEATURE_GROUPS}
+    assert set(by_metric["PipelineFreshness"]) == groups
+    assert set(by_metric["ScaledValueViolations"]) == groups
+    for props in by_metric["PipelineFreshness"].values():
+        assert props["ExtendedStatistic"] == "p99"
+        assert props["Threshold"] == {"Ref": "FreshnessAlarmSeconds"}
+    assert TEMPLATE.parameters["FreshnessAlarmSeconds"]["Default"] == 60
