@@ -112,7 +112,7 @@ _CUSTOMER_ID = Feature(
     expect=Identifier(),
 )
 _BINARY: Final = OneOf((0, 1))
-_SCALED: Final = InRange(0.0, 1.0, scaled=True)
+_SCALED: Final = InRange(0.0, 1.0, scaled=True, tolerance=0.05)
 
 AGE_BINS: Final[tuple[tuple[str, int, int | None], ...]] = (
     ("18-29", 18, 29),

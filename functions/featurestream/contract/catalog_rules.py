@@ -12,16 +12,29 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class InRange:
-    """A number within ``[low, high]``. ``scaled``: a min-max scaled feature whose range is
-    the fit's, so a violation means stale parameters (counted as a scaled-value violation)."""
+    """A number within ``[low, high]``, widened on both sides by ``tolerance`` times the
+    width. ``scaled``: a min-max scaled feature whose range is the fit's, so a violation
+    means stale parameters (also counted as a scaled-value violation).
+
+    Why a tolerance: day counts grow with time, so the oldest customer's tenure passes 1.0
+    the day after the fit; 5 % of the fitted range (73 days of tenure) is the slack before
+    that counts as stale, while the issue's 1.77 is far outside."""
 
     low: float
     high: float
     scaled: bool = False
+    tolerance: float = 0.0
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The accepted interval, tolerance included."""
+        slack = (self.high - self.low) * self.tolerance
+        return self.low - slack, self.high + slack
 
     def describe(self) -> str:
         kind = "scaled value" if self.scaled else "value"
-        return f"{kind} within [{self.low:g}, {self.high:g}]"
+        slack = f" (± {self.tolerance:.0%} of the range)" if self.tolerance else ""
+        return f"{kind} within [{self.low:g}, {self.high:g}]{slack}"
 
 
 @dataclass(frozen=True, slots=True)

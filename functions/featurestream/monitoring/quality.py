@@ -40,7 +40,7 @@ class QualityChecker:
         for feature in group.features:
             rule = feature.expect
             if isinstance(rule, InRange):
-                ranges.append((feature.name, rule.low, rule.high, rule.scaled))
+                ranges.append((feature.name, *rule.bounds, rule.scaled))
             elif isinstance(rule, OneOf):
                 choices.append((feature.name, frozenset(rule.values)))
             elif isinstance(rule, OneHot):
