@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from featurestream.contract.events import CustomerEvent, OrderEvent
+from featurestream.contract.events import CustomerData, CustomerEvent, OrderData, OrderEvent
 from producers.encoding import EncodedEvent, encode_event
 from producers.sources import RowError, SourceRow, read_customer_events, read_order_events
 
@@ -48,6 +48,7 @@ def shifted(event: CustomerEvent | OrderEvent, by: timedelta) -> CustomerEvent |
     """
     if not by:
         return event
+    data: CustomerData | OrderData
     if isinstance(event, CustomerEvent):
         data = event.data.model_copy(update={"active_since": event.data.active_since + by})
     else:
