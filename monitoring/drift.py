@@ -116,7 +116,8 @@ def _shares(counts: np.ndarray) -> np.ndarray:
     total = counts.sum()
     if total == 0:
         return np.zeros_like(counts, dtype=float)
-    return counts / total
+    shares: np.ndarray = counts / total
+    return shares
 
 
 def psi(baseline_shares: np.ndarray, current_shares: np.ndarray) -> float:
