@@ -182,7 +182,7 @@ def compare_categorical(base: np.ndarray, cur: np.ndarray) -> tuple[Any, ...]:
 
 
 def _vanished(
-    name: str, type_: str, base: np.ndarray, cur: np.ndarray, base_rows: int, cur_rows: int
+    name: str, type_: str, *, base: np.ndarray, cur: np.ndarray, base_rows: int, cur_rows: int
 ) -> FeatureDrift:
     """A feature with values in one window only: drift, without a PSI to compute."""
     continuous = type_ == "Fractional"
@@ -222,7 +222,14 @@ def compute_drift(
             continue  # in neither window (e.g. a feature added since): nothing to compare
         if len(base) == 0 or len(cur) == 0:
             report.features.append(
-                _vanished(feature.name, feature.type, base, cur, base_rows, cur_rows)
+                _vanished(
+                    feature.name,
+                    feature.type,
+                    base=base,
+                    cur=cur,
+                    base_rows=base_rows,
+                    cur_rows=cur_rows,
+                )
             )
             continue
         if feature.type == "Fractional":

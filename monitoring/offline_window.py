@@ -56,6 +56,11 @@ def read_window(group: str, window: Window, *, offline_root: Path) -> pa.Table:
     # fixed clauses only; every value is a parameter
     query = "SELECT * FROM read_parquet(?, union_by_name = true, hive_partitioning = false) "
     query += "WHERE " + " AND ".join(where)  # nosec B608
-    with duckdb.connect() as connection:
-        connection.execute("SET TimeZone = 'UTC'")
-        return connection.sql(query, params=params).to_arrow_table()
+    try:
+        with duckdb.connect() as connection:
+            connection.execute("SET TimeZone = 'UTC'")
+            return connection.sql(query, params=params).to_arrow_table()
+    except duckdb.Error as error:  # a damaged file, an unreadable event time
+        raise OfflineReadError(
+            f"reading {group}'s offline files failed: {type(error).__name__}"
+        ) from None

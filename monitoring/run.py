@@ -1,0 +1,86 @@
+"""One drift run over feature groups: read both windows, compare, write the reports.
+
+The same path serves ``featurestream monitor drift`` and the demo; the deployed scheduled
+function runs the comparison in :mod:`monitoring.drift` on Athena's rows instead of
+:func:`monitoring.offline_window.read_window`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from featurestream.contract.catalog import FEATURE_GROUPS, FeatureGroupSpec
+from featurestream.contract.params import load_params
+from monitoring.drift import DriftReport, Thresholds, compute_drift
+from monitoring.offline_window import read_window
+from monitoring.report import write_report
+from monitoring.windows import Window
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    report: DriftReport
+    html: Path
+    json: Path
+
+
+def training_window() -> Window:
+    """The default baseline: the history the deployed parameters and model were fitted on,
+    i.e. every event up to and including ``fitted_as_of`` of ``params.json`` (the model's
+    manifest names that params version)."""
+    return Window(None, load_params().fitted_as_of + timedelta(milliseconds=1))
+
+
+def groups_named(name: str | None) -> list[FeatureGroupSpec]:
+    """One catalog group by logical name, or all of them for ``None``."""
+    if name is None:
+        return list(FEATURE_GROUPS)
+    return [g for g in FEATURE_GROUPS if g.name == name]
+
+
+def run_drift(
+    groups: list[FeatureGroupSpec],
+    baseline: Window,
+    current: Window,
+    *,
+    offline_root: Path,
+    report_dir: Path,
+    stack_name: str,
+    thresholds: Thresholds,
+) -> list[DriftResult]:
+    results = []
+    for group in groups:
+        deployed = f"{stack_name}-{group.name}"
+        base_rows = read_window(deployed, baseline, offline_root=offline_root)
+        current_rows = read_window(deployed, current, offline_root=offline_root)
+        report = compute_drift(
+            group,
+            base_rows,
+            current_rows,
+            baseline_window=baseline.label(),
+            current_window=current.label(),
+            thresholds=thresholds,
+        )
+        html, json_path = write_report(report, report_dir)
+        results.append(DriftResult(report, html, json_path))
+    return results
+
+
+def summary_lines(results: list[DriftResult]) -> list[str]:
+    """One screen: per group its status and its features' PSI, then the report paths."""
+    lines = []
+    for result in results:
+        r = result.report
+        base_rows = r.features[0].baseline.rows if r.features else 0
+        cur_rows = r.features[0].current.rows if r.features else 0
+        lines.append(
+            f"{r.group:<10} {r.status.upper():<7} baseline {r.baseline_window} ({base_rows} rows)"
+            f"  current {r.current_window} ({cur_rows} rows)"
+        )
+        for f in r.features:
+            value = "n/a" if f.psi is None else f"{f.psi:.3f}"
+            lines.append(f"  {f.feature:<28} PSI {value:>7}  {f.status}")
+        lines.append(f"  report: {result.html}")
+    return lines
