@@ -222,9 +222,7 @@ def emf_documents(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines() if '"_aws"' in line]
 
 
-def test_freshness_and_violations_per_group_and_the_record_is_still_written(
-    ingest_stack, capsys
-):
+def test_freshness_and_violations_per_group_and_the_record_is_still_written(ingest_stack, capsys):
     now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     # 500.0 scales to (500 - 1) / 99 = 5.04 with the committed params: far outside [0, 1]
     events = [order_event(1, "C1", now), order_event(2, "C2", now, amount=500.0)]
