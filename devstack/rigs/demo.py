@@ -172,6 +172,7 @@ class Demo:
             for line in self.result.summary_lines():
                 self.say(line)
             self._freshness(replay_started_ms)
+            self._drift()
             with timings.phase("reads + predictions"):
                 self._reads_and_predictions()
         finally:
@@ -192,6 +193,32 @@ class Demo:
             "pipeline: Kinesis arrival to written)"
         )
         for line in summarize(self.stack.handler_log, since_ms):
+            self.say(f"  {line}")
+
+    def _drift(self) -> None:
+        """A one-screen drift summary (the older history against its last 90 days) and the
+        HTML report's path; a problem reading the offline store is reported, not fatal."""
+        from monitoring.drift import Thresholds
+        from monitoring.offline_window import OfflineReadError
+        from monitoring.run import groups_named, run_drift, summary_lines
+        from monitoring.windows import parse_window
+
+        time.sleep(1.5)  # the emulator moves journaled offline rows to Parquet every second
+        self.say("\ndrift (featurestream monitor drift --baseline /now-90d --current now-90d/)")
+        try:
+            results = run_drift(
+                groups_named(None),
+                parse_window("/now-90d"),
+                parse_window("now-90d/"),
+                offline_root=self.stack.state_dir / "featurestore" / "offline-store",
+                report_dir=self.stack.state_dir / "reports",
+                stack_name=self.options.config.stack_name,
+                thresholds=Thresholds(),
+            )
+        except OfflineReadError as error:
+            self.say(f"  not computed: {error}")
+            return
+        for line in summary_lines(results):
             self.say(f"  {line}")
 
     def start_stack(self) -> None:

@@ -48,6 +48,11 @@ def test_demo_on_a_subset_shows_features_and_predictions(
         line = next(x for x in out.splitlines() if x.strip().startswith(group + " "))
         assert "PipelineFreshness p50" in line and "p99" in line
         assert "EventFreshness p50" in line
+    # a drift summary per group and the report under the state folder
+    assert "drift (featurestream monitor drift" in out
+    assert "report: " + str(local_stack.state_dir / "reports" / "drift-orders.html") in out
+    assert (local_stack.state_dir / "reports" / "drift-orders.html").exists()
+    assert "purchase_amount" in out.split("drift (featurestream monitor drift")[1]
     assert "The stack stays up" in out
     assert all(service.status().running for service in local_stack.services())
     assert not any(row["name"] in out for row in rows)  # no PII
