@@ -21,14 +21,13 @@ import numpy as np
 from scipy import stats
 
 from featurestream.contract.catalog import FeatureGroupSpec
+from featurestream.monitoring.psi import psi as psi_of_shares
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 Status = Literal["stable", "watch", "drift"]
 CONTINUOUS_BINS = 10
-EMPTY_BIN_FLOOR = 1e-4
-"""Share given to a bin with no rows, so PSI stays finite (a common choice)."""
 
 
 @dataclass(frozen=True)
@@ -121,10 +120,9 @@ def _shares(counts: np.ndarray) -> np.ndarray:
 
 
 def psi(baseline_shares: np.ndarray, current_shares: np.ndarray) -> float:
-    """Population stability index of two share vectors over the same bins."""
-    b = np.maximum(baseline_shares, EMPTY_BIN_FLOOR)
-    c = np.maximum(current_shares, EMPTY_BIN_FLOOR)
-    return float(np.sum((c - b) * np.log(c / b)))
+    """Population stability index of two share vectors over the same bins (the one copy is
+    :func:`featurestream.monitoring.psi.psi`, which the drift Lambda runs too)."""
+    return psi_of_shares(baseline_shares.tolist(), current_shares.tolist())
 
 
 def _side(values: np.ndarray, rows: int, shares: np.ndarray) -> Side:
