@@ -15,6 +15,11 @@ handler import path.
     python bench/handler.py [--strict]   # --strict: exit 1 when a target is missed
     BENCH_EVENTS=3000 python bench/handler.py   # a bigger invocation (default 500 events)
     BENCH_RUNS=5 python bench/handler.py   # invocations (and baselines) measured (default 3)
+
+Monitoring (freshness and data-quality metrics per batch) is measured on and off in the same
+run: each round invokes a fresh container with ``STREAM_MONITORING=on`` and one with ``off``,
+interleaved, on fresh events; metrics are enabled as deployed (EMF to /dev/null), and the
+best CPU per record of each side is compared (target: at most 5% more with monitoring).
     STORE_BATCH_LINGER_MS=50 python bench/handler.py   # instead of the template's default
     PUT_CONCURRENCY=16 python bench/handler.py   # calls in flight, instead of the template's
 
@@ -50,6 +55,7 @@ BASELINE_EVENTS = 150
 LATENCY_MS = 10
 TARGET_RATIO = 10.0
 TARGET_RATE = 2000.0
+TARGET_MONITORING_OVERHEAD = 0.05
 GROUP = "bench-orders"
 
 
@@ -166,6 +172,47 @@ def invoke(handler, event: dict, url: str) -> Run:
     return Run(elapsed, cpu, len(event["Records"]), failures, *store_calls(url))
 
 
+def report_monitoring(runs: list[Run], runs_off: list[Run]) -> float:
+    """Print the monitoring-off runs and the CPU per record on/off; returns the overhead."""
+    best_off = max(runs_off, key=lambda run: run.rate)
+    print(f"monitoring off: {best_off.rate:8.1f} records/s  (best of {RUNS} invocations)")
+    for n, run in enumerate(runs_off, 1):
+        print(
+            f"  invocation {n}: {run.rate:7.1f} records/s  {run.elapsed * 1000:4.0f} ms  "
+            f"handler CPU {run.cpu_ms_per_record:.3f} ms/record  failures: {run.failures}"
+        )
+    cpu_on = min(run.cpu_ms_per_record for run in runs)
+    cpu_off = min(run.cpu_ms_per_record for run in runs_off)
+    overhead = cpu_on / cpu_off - 1
+    print(
+        f"monitoring CPU per record: on {cpu_on:.3f} ms, off {cpu_off:.3f} ms: "
+        f"{overhead:+.1%} (best of {RUNS} each; target <= +{TARGET_MONITORING_OVERHEAD:.0%})"
+    )
+    return overhead
+
+
+def measure(order_features, url: str) -> tuple[list[Run], list[Run]]:
+    """RUNS rounds of one invocation with monitoring on and one with it off, each in a fresh
+    container (``app.reset()``) warmed by a small invocation, on fresh events."""
+    from tests.fixtures.kinesis_events import lambda_context
+
+    runs: list[Run] = []
+    runs_off: list[Run] = []
+    fresh = 2 * RUNS * EVENTS + BASELINE_EVENTS * RUNS + 20
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # EMF, logs
+        for n in range(RUNS):
+            for monitoring, into in (("on", runs), ("off", runs_off)):
+                os.environ["STREAM_MONITORING"] = monitoring
+                order_features.app.reset()  # a fresh container with this setting
+                warmup = lambda_event(order_events(20, skip=fresh), 0)
+                fresh += 20
+                order_features.lambda_handler(warmup, lambda_context())  # its init
+                skip = (2 * n + (monitoring == "off")) * EVENTS
+                event = lambda_event(order_events(EVENTS, skip=skip), 100 + skip)
+                into.append(invoke(order_features.lambda_handler, event, url))
+    return runs, runs_off
+
+
 def main() -> int:
     from _importtime import measure_import
 
@@ -184,7 +231,7 @@ def main() -> int:
                     "FEATURE_GROUP_NAME": GROUP,
                     "QUARANTINE_QUEUE_URL": "http://127.0.0.1:9/000000000000/unused",
                     "POWERTOOLS_TRACE_DISABLED": "true",
-                    "POWERTOOLS_METRICS_DISABLED": "true",
+                    "POWERTOOLS_METRICS_DISABLED": "false",  # as deployed: EMF to /dev/null
                     "POWERTOOLS_LOG_LEVEL": "WARNING",
                 }
             )
@@ -209,21 +256,14 @@ def main() -> int:
             os.environ.setdefault("STORE_BATCH_LINGER_MS", str(defaults["StoreBatchLingerMs"]))
 
             from handlers import order_features
-            from tests.fixtures.kinesis_events import lambda_context
 
             base_rates = [
                 baseline(
-                    order_events(BASELINE_EVENTS, skip=RUNS * EVENTS + 20 + n * BASELINE_EVENTS)
+                    order_events(BASELINE_EVENTS, skip=2 * RUNS * EVENTS + n * BASELINE_EVENTS)
                 )
                 for n in range(RUNS)
             ]
-            warmup = lambda_event(order_events(20, skip=RUNS * EVENTS), 0)
-            runs: list[Run] = []
-            with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # EMF, logs
-                order_features.lambda_handler(warmup, lambda_context())  # container init
-                for n in range(RUNS):
-                    event = lambda_event(order_events(EVENTS, skip=n * EVENTS), 100 + n * EVENTS)
-                    runs.append(invoke(order_features.lambda_handler, event, url))
+            runs, runs_off = measure(order_features, url)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -252,6 +292,7 @@ def main() -> int:
         f"STORE_BATCH_LINGER_MS={os.environ['STORE_BATCH_LINGER_MS']})"
     )
     print(f"ratio: {ratio:.1f}x (target >= {TARGET_RATIO:.0f}x and >= {TARGET_RATE:.0f} records/s)")
+    overhead = report_monitoring(runs, runs_off)
     heavy_found = False
     for module in ("handlers.customer_features", "handlers.order_features"):
         cost = measure_import(module, runs=5)
@@ -260,8 +301,13 @@ def main() -> int:
             f"cold-start import {module}: {cost.median_ms:.0f} ms "
             f"({cost.modules_loaded} modules; heavy: {', '.join(cost.heavy_loaded) or 'none'})"
         )
-    failures = sum(run.failures for run in runs)
-    ok = failures == 0 and ratio >= TARGET_RATIO and best.rate >= TARGET_RATE
+    failures = sum(run.failures for run in runs + runs_off)
+    ok = (
+        failures == 0
+        and ratio >= TARGET_RATIO
+        and best.rate >= TARGET_RATE
+        and overhead <= TARGET_MONITORING_OVERHEAD
+    )
     if heavy_found:
         print("FAILED: heavy import on the handler path")
         return 1

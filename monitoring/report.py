@@ -43,7 +43,7 @@ def chart(feature: FeatureDrift, threshold: float) -> str:
     bar = max(1.0, slot * 0.38)
     parts = [
         f'<svg class="chart" data-feature="{escape(feature.feature)}" width="{_W}" '
-        f'height="{_H + 40}" viewBox="0 0 {_W} {_H + 40}" role="img" '
+        f'height="{_H + 60}" viewBox="0 0 {_W} {_H + 60}" role="img" '
         f'aria-label="{escape(feature.feature)} histogram">',
         f'<line x1="{_PAD}" y1="{_H}" x2="{_W - _PAD}" y2="{_H}" stroke="#888"/>',
     ]
@@ -60,9 +60,10 @@ def chart(feature: FeatureDrift, threshold: float) -> str:
                 f"<title>{side} {escape(label)}: {share:.1%}</title></rect>"
             )
         if count <= 12:
+            cx = x + bar
             parts.append(
-                f'<text x="{x + bar:.1f}" y="{_H + 14}" font-size="9" text-anchor="middle">'
-                f"{escape(label)}</text>"
+                f'<text x="{cx:.1f}" y="{_H + 10}" font-size="8" text-anchor="end" '
+                f'transform="rotate(-30 {cx:.1f} {_H + 10})">{escape(label)}</text>'
             )
     psi_text = (
         "PSI n/a (values in one window only)"
@@ -87,7 +88,8 @@ def render_html(report: DriftReport) -> str:
     for f in report.features:
         rows.append(
             "<tr>"
-            f"<td>{escape(f.feature)}</td><td>{f.kind}</td><td>{_fmt(f.psi, 3)}</td>"
+            f"<td>{escape(f.feature)}</td><td>{f.kind}</td>"
+            f"<td>{'n/a' if f.psi is None else f'{f.psi:.3f}'}</td>"
             f"<td>{_badge(f.status)}</td><td>{f.test}</td><td>{_fmt(f.statistic)}</td>"
             f"<td>{_fmt(f.p_value, 3)}</td>"
             f"<td>{f.baseline.null_rate:.2%}</td><td>{f.current.null_rate:.2%}</td>"
