@@ -14,7 +14,7 @@ from pathlib import Path
 from featurestream.contract.catalog import FEATURE_GROUPS, FeatureGroupSpec
 from featurestream.contract.params import load_params
 from monitoring.drift import DriftReport, Thresholds, compute_drift
-from monitoring.offline_window import read_window
+from monitoring.offline_window import OfflineReadError, read_window
 from monitoring.report import write_report
 from monitoring.windows import Window
 
@@ -55,6 +55,14 @@ def run_drift(
         deployed = f"{stack_name}-{group.name}"
         base_rows = read_window(deployed, baseline, offline_root=offline_root)
         current_rows = read_window(deployed, current, offline_root=offline_root)
+        for which, window, rows in (
+            ("baseline", baseline, base_rows),
+            ("current", current, current_rows),
+        ):
+            if rows.num_rows == 0:
+                raise OfflineReadError(
+                    f"{deployed}: the {which} window {window.label()} holds no offline rows"
+                )
         report = compute_drift(
             group,
             base_rows,

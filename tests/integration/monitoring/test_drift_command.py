@@ -129,3 +129,17 @@ def test_a_bad_window_names_the_option(tmp_path):
     result = CliRunner().invoke(cli, ["monitor", "drift", "--current", "yesterday/now"])
     assert result.exit_code == 2
     assert "--current" in result.output and "window start" in result.output
+
+
+def test_an_empty_window_is_an_error_not_drift(stores, tmp_path):
+    stacks, offline_dir = stores
+    result = CliRunner().invoke(
+        cli,
+        [
+            "monitor", "drift", "--group", "orders", "--stack-name", stacks["stable"],
+            "--current", "2030-01-01/", "--offline-dir", str(offline_dir),
+            "--report-dir", str(tmp_path),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "the current window 2030-01-01T00:00:00Z/ holds no offline rows" in result.output
