@@ -12,6 +12,7 @@ Rows are every write (the offline store is append-only), without delete markers.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,30 @@ def group_files(offline_root: Path, group: str) -> list[Path]:
         for path in offline_root.rglob("*.parquet")
         if any(folder.match(part) for part in path.relative_to(offline_root).parts[:-1])
     )
+
+
+def event_time_range(group: str, *, offline_root: Path) -> tuple[datetime, datetime]:
+    """The oldest and newest event time of the group's offline rows."""
+    import duckdb
+
+    files = group_files(offline_root, group)
+    if not files:
+        raise OfflineReadError(f"no offline files for feature group {group} under {offline_root}")
+    query = (
+        "SELECT min(CAST(event_time AS TIMESTAMPTZ)), max(CAST(event_time AS TIMESTAMPTZ)) "
+        "FROM read_parquet(?, union_by_name = true, hive_partitioning = false)"
+    )
+    try:
+        with duckdb.connect() as connection:
+            connection.execute("SET TimeZone = 'UTC'")
+            row = connection.execute(query, [[str(f) for f in files]]).fetchone()
+    except duckdb.Error as error:
+        raise OfflineReadError(
+            f"reading {group}'s offline files failed: {type(error).__name__}"
+        ) from None
+    if row is None or row[0] is None:
+        raise OfflineReadError(f"feature group {group} has no offline rows")
+    return row[0], row[1]
 
 
 def read_window(group: str, window: Window, *, offline_root: Path) -> pa.Table:

@@ -7,6 +7,7 @@ function runs the comparison in :mod:`monitoring.drift` on Athena's rows instead
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 from featurestream.contract.catalog import FEATURE_GROUPS, FeatureGroupSpec
 from featurestream.contract.params import load_params
 from monitoring.drift import DriftReport, Thresholds, compute_drift
-from monitoring.offline_window import OfflineReadError, read_window
+from monitoring.offline_window import OfflineReadError, event_time_range, read_window
 from monitoring.report import write_report
 from monitoring.windows import Window
 
@@ -24,6 +25,33 @@ class DriftResult:
     report: DriftReport
     html: Path
     json: Path
+
+
+@dataclass(frozen=True)
+class DriftProblem:
+    """A group whose drift could not be computed, and why (for the user)."""
+
+    group: str
+    reason: str
+
+
+WindowsFor = Callable[[str], tuple[Window, Window]]
+"""The (baseline, current) windows of a deployed group."""
+
+
+def fixed_windows(baseline: Window, current: Window) -> WindowsFor:
+    return lambda group: (baseline, current)
+
+
+def halves(offline_root: Path) -> WindowsFor:
+    """Each group's older half of its event-time range against its newer half."""
+
+    def windows(group: str) -> tuple[Window, Window]:
+        oldest, newest = event_time_range(group, offline_root=offline_root)
+        middle = oldest + (newest - oldest) / 2
+        return Window(None, middle), Window(middle, None)
+
+    return windows
 
 
 def training_window() -> Window:
@@ -42,44 +70,72 @@ def groups_named(name: str | None) -> list[FeatureGroupSpec]:
 
 def run_drift(
     groups: list[FeatureGroupSpec],
-    baseline: Window,
-    current: Window,
+    windows: WindowsFor,
     *,
     offline_root: Path,
     report_dir: Path,
     stack_name: str,
     thresholds: Thresholds,
-) -> list[DriftResult]:
-    results = []
+) -> list[DriftResult | DriftProblem]:
+    """Each group's report, or the problem that kept it from being computed."""
+    results: list[DriftResult | DriftProblem] = []
     for group in groups:
         deployed = f"{stack_name}-{group.name}"
-        base_rows = read_window(deployed, baseline, offline_root=offline_root)
-        current_rows = read_window(deployed, current, offline_root=offline_root)
-        for which, window, rows in (
-            ("baseline", baseline, base_rows),
-            ("current", current, current_rows),
-        ):
-            if rows.num_rows == 0:
-                raise OfflineReadError(
-                    f"{deployed}: the {which} window {window.label()} holds no offline rows"
+        try:
+            results.append(
+                _group_drift(
+                    group,
+                    deployed,
+                    windows=windows,
+                    offline_root=offline_root,
+                    report_dir=report_dir,
+                    thresholds=thresholds,
                 )
-        report = compute_drift(
-            group,
-            base_rows,
-            current_rows,
-            baseline_window=baseline.label(),
-            current_window=current.label(),
-            thresholds=thresholds,
-        )
-        html, json_path = write_report(report, report_dir)
-        results.append(DriftResult(report, html, json_path))
+            )
+        except OfflineReadError as error:
+            results.append(DriftProblem(group.name, str(error)))
     return results
 
 
-def summary_lines(results: list[DriftResult]) -> list[str]:
-    """One screen: per group its status and its features' PSI, then the report paths."""
+def _group_drift(
+    group: FeatureGroupSpec,
+    deployed: str,
+    *,
+    windows: WindowsFor,
+    offline_root: Path,
+    report_dir: Path,
+    thresholds: Thresholds,
+) -> DriftResult:
+    baseline, current = windows(deployed)
+    base_rows = read_window(deployed, baseline, offline_root=offline_root)
+    current_rows = read_window(deployed, current, offline_root=offline_root)
+    for which, window, rows in (
+        ("baseline", baseline, base_rows),
+        ("current", current, current_rows),
+    ):
+        if rows.num_rows == 0:
+            raise OfflineReadError(
+                f"{deployed}: the {which} window {window.label()} holds no offline rows"
+            )
+    report = compute_drift(
+        group,
+        base_rows,
+        current_rows,
+        baseline_window=baseline.label(),
+        current_window=current.label(),
+        thresholds=thresholds,
+    )
+    html, json_path = write_report(report, report_dir)
+    return DriftResult(report, html, json_path)
+
+
+def summary_lines(results: list[DriftResult | DriftProblem]) -> list[str]:
+    """One screen: per group its status and its features' PSI, then the report's path."""
     lines = []
     for result in results:
+        if isinstance(result, DriftProblem):
+            lines.append(f"{result.group:<10} not computed: {result.reason}")
+            continue
         r = result.report
         base_rows = r.features[0].baseline.rows if r.features else 0
         cur_rows = r.features[0].current.rows if r.features else 0

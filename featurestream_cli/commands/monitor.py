@@ -84,8 +84,15 @@ def drift(  # noqa: PLR0917 - click passes options positionally
     Writes an HTML and a JSON report; exits 1 if any feature drifted, 2 on an error."""
     from devstack.stack.process import state_root
     from monitoring.drift import Thresholds
-    from monitoring.offline_window import OfflineReadError
-    from monitoring.run import groups_named, run_drift, summary_lines, training_window
+    from monitoring.run import (
+        DriftProblem,
+        DriftResult,
+        fixed_windows,
+        groups_named,
+        run_drift,
+        summary_lines,
+        training_window,
+    )
     from monitoring.windows import Window
 
     try:
@@ -94,20 +101,17 @@ def drift(  # noqa: PLR0917 - click passes options positionally
         raise click.BadParameter(str(error), param_hint="--watch/--drift") from None
     root = state_root()
     assert isinstance(current, Window)
-    try:
-        results = run_drift(
-            groups_named(group),
-            baseline if isinstance(baseline, Window) else training_window(),
-            current,
-            offline_root=offline_dir or root / "featurestore" / "offline-store",
-            report_dir=report_dir or root / "reports",
-            stack_name=stack_name,
-            thresholds=thresholds,
-        )
-    except OfflineReadError as error:
-        click.echo(f"error: {error}", err=True)
-        raise SystemExit(EXIT_ERROR) from None
+    results = run_drift(
+        groups_named(group),
+        fixed_windows(baseline if isinstance(baseline, Window) else training_window(), current),
+        offline_root=offline_dir or root / "featurestore" / "offline-store",
+        report_dir=report_dir or root / "reports",
+        stack_name=stack_name,
+        thresholds=thresholds,
+    )
     for line in summary_lines(results):
         click.echo(line)
-    if any(result.report.status == "drift" for result in results):
+    if any(isinstance(result, DriftProblem) for result in results):
+        raise SystemExit(EXIT_ERROR)
+    if any(isinstance(r, DriftResult) and r.report.status == "drift" for r in results):
         raise SystemExit(EXIT_DRIFT)

@@ -49,10 +49,12 @@ def test_demo_on_a_subset_shows_features_and_predictions(
         assert "PipelineFreshness p50" in line and "p99" in line
         assert "EventFreshness p50" in line
     # a drift summary per group and the report under the state folder
-    assert "drift (featurestream monitor drift" in out
+    assert "drift (each group's older half" in out
     assert "report: " + str(local_stack.state_dir / "reports" / "drift-orders.html") in out
     assert (local_stack.state_dir / "reports" / "drift-orders.html").exists()
-    assert "purchase_amount" in out.split("drift (featurestream monitor drift")[1]
+    drift = out.split("drift (each group's older half")[1]
+    assert "purchase_amount" in drift and "age_18-29" in drift
+    assert "not computed" not in drift
     assert "The stack stays up" in out
     assert all(service.status().running for service in local_stack.services())
     assert not any(row["name"] in out for row in rows)  # no PII
