@@ -62,7 +62,7 @@ from featurestream.ingest.quarantine import (
 from featurestream.ingest.record_batch import WholeBatchProcessor
 from featurestream.ingest.settings import Settings
 from featurestream.ingest.store_writer import Deferred, Record, StoreWriter
-from featurestream.monitoring.stream_metrics import StreamMonitor, WrittenRecord
+from featurestream.monitoring.stream_metrics import StreamMonitor
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,7 @@ class Ingestor:
         the valid ones are transformed and handed to the writer as they are ready."""
         outcomes: list[RecordOutcome | None] = [None] * len(records)
         events: dict[int, CustomerEvent | OrderEvent] = {}
-        prepared_features: dict[int, dict[str, Any]] = {}
+        violated: dict[int, tuple[str, ...]] = {}
         quarantining: list[tuple[int, Future[RecordResult]]] = []
 
         def writes() -> Iterator[tuple[int, Record]]:
@@ -222,25 +222,24 @@ class Ingestor:
                     as_of = max(self._as_of, event.event_time)
                     _, features = features_for(event, params=self._params, as_of=as_of)
                     prepared = to_record(features)
-                    prepared_features[index] = features
+                    if self._monitor is not None:
+                        violated[index] = self._monitor.violated(features)
                 except Exception as error:  # a bug for this record only: it fails, the rest go on
                     outcomes[index] = error
                     continue
                 yield index, prepared
 
-        written_records: list[WrittenRecord] = []
         for index, written in self._writer.write_all(writes()).items():
             outcomes[index] = self._written(records[index], events[index], written)
-            if self._monitor is not None and isinstance(outcomes[index], RecordResult):
-                written_records.append(
-                    WrittenRecord(
-                        prepared_features[index],
-                        events[index].event_time,
-                        _arrival(records[index]),
-                    )
-                )
         if self._monitor is not None:
-            self._monitor.measure(written_records, acknowledged_at=time.time())
+            acknowledged_at = time.time()
+            done = [i for i in events if isinstance(outcomes[i], RecordResult)]
+            self._monitor.measure(
+                [events[i].event_time for i in done],
+                [_arrival(records[i]) for i in done],
+                [violated[i] for i in done],
+                acknowledged_at,
+            )
         for index, job in quarantining:
             try:
                 outcomes[index] = job.result()

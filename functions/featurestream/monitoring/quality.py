@@ -51,31 +51,43 @@ class QualityChecker:
         self._choices: Final = tuple(choices)
         self._one_hot: Final = tuple(tuple(names) for names in one_hot.values())
         self._identifiers: Final = tuple(identifiers)
+        self._scaled: Final = frozenset(name for name, _, _, scaled in ranges if scaled)
 
-    def check(self, features: Mapping[str, FeatureValue], into: Violations) -> None:
-        """Add ``features``' violations to ``into`` (a missing value is a violation)."""
-        counts = into.per_feature
-        for name, low, high, scaled in self._ranges:
+    def violated(self, features: Mapping[str, FeatureValue]) -> tuple[str, ...]:
+        """The features of one record that break their rule (a missing value does); ``()``
+        for a clean record, so holding the answer per record allocates nothing."""
+        found: list[str] = []
+        for name, low, high, _ in self._ranges:
             value = features.get(name)
             if not isinstance(value, int | float) or not low <= value <= high:
-                counts[name] += 1
-                if scaled:
-                    into.scaled += 1
+                found.append(name)
         for name, allowed in self._choices:
             if features.get(name) not in allowed:
-                counts[name] += 1
+                found.append(name)
         for names in self._one_hot:
-            _check_one_hot(names, features, counts)
+            _check_one_hot(names, features, found)
         seen: set[FeatureValue] = set()
         for name in self._identifiers:
             value = features.get(name)
             if not isinstance(value, str) or not value or value != value.strip() or value in seen:
-                counts[name] += 1
+                found.append(name)
             seen.add(value if value is not None else "")
+        return tuple(found) if found else ()
+
+    def count(self, violated: tuple[str, ...], into: Violations) -> None:
+        """Add one record's violated features to ``into``."""
+        for name in violated:
+            into.per_feature[name] += 1
+            if name in self._scaled:
+                into.scaled += 1
+
+    def check(self, features: Mapping[str, FeatureValue], into: Violations) -> None:
+        """Add ``features``' violations to ``into``."""
+        self.count(self.violated(features), into)
 
 
 def _check_one_hot(
-    names: tuple[str, ...], features: Mapping[str, FeatureValue], counts: Counter[str]
+    names: tuple[str, ...], features: Mapping[str, FeatureValue], found: list[str]
 ) -> None:
     """A one-hot set holds 0s and exactly one 1; on a violation the bins that are set (or
     not 0/1) are blamed, or every bin when none is set."""
@@ -83,5 +95,4 @@ def _check_one_hot(
     if sum(1 for v in values if v == 1) == 1 and all(v in (0, 1) for v in values):
         return
     blamed = [name for name, value in zip(names, values, strict=True) if value != 0] or names
-    for name in blamed:
-        counts[name] += 1
+    found.extend(blamed)

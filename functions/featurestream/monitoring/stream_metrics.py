@@ -13,7 +13,6 @@ A violation is logged with the group, the features' names and counts, never the 
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -24,37 +23,43 @@ from featurestream.monitoring.freshness import event_freshness, pipeline_freshne
 from featurestream.monitoring.quality import FeatureValue, QualityChecker, Violations
 
 
-@dataclass(frozen=True, slots=True)
-class WrittenRecord:
-    """What monitoring needs of one written record."""
-
-    features: Mapping[str, FeatureValue]
-    event_time: datetime
-    arrival: float | None
-
-
 class StreamMonitor:
-    """Freshness and data-quality metrics of one feature group's stream function."""
+    """Freshness and data-quality metrics of one feature group's stream function.
+
+    ``violated`` runs as each record is prepared, so the record's features need not be kept
+    until the batch ends (keeping 500 dicts alive costs the garbage collector more than the
+    checks); ``measure`` publishes the batch's figures for the records written."""
 
     def __init__(self, group: FeatureGroupSpec) -> None:
         self.group = group
         self._checker = QualityChecker(group)
         self._dimensions = {"FeatureGroup": group.name}
 
-    def measure(self, written: Sequence[WrittenRecord], acknowledged_at: float) -> Violations:
-        """Check every written record and publish the batch's metrics."""
+    def violated(self, features: Mapping[str, FeatureValue]) -> tuple[str, ...]:
+        """One record's features that break their catalog rule (``()`` for none)."""
+        return self._checker.violated(features)
+
+    def measure(
+        self,
+        event_times: Sequence[datetime],
+        arrivals: Sequence[float | None],
+        violated: Sequence[tuple[str, ...]],
+        acknowledged_at: float,
+    ) -> Violations:
+        """Publish the batch's metrics: one entry per written record in each sequence."""
         violations = Violations()
-        for record in written:
-            self._checker.check(record.features, violations)
+        for names in violated:
+            if names:
+                self._checker.count(names, violations)
         publish_values(
             {
                 "EventFreshness": (
                     MetricUnit.Seconds,
-                    event_freshness((r.event_time for r in written), acknowledged_at),
+                    event_freshness(event_times, acknowledged_at),
                 ),
                 "PipelineFreshness": (
                     MetricUnit.Seconds,
-                    pipeline_freshness((r.arrival for r in written), acknowledged_at),
+                    pipeline_freshness(arrivals, acknowledged_at),
                 ),
                 "ScaledValueViolations": (MetricUnit.Count, [float(violations.scaled)]),
             },

@@ -9,7 +9,7 @@ from featurestream.contract.catalog import CUSTOMERS, ORDERS
 from featurestream.contract.catalog_rules import Identifier, InRange, OneHot, OneOf
 from featurestream.monitoring.freshness import event_freshness, pipeline_freshness
 from featurestream.monitoring.quality import QualityChecker, Violations
-from featurestream.monitoring.stream_metrics import StreamMonitor, WrittenRecord
+from featurestream.monitoring.stream_metrics import StreamMonitor
 
 GOOD_ORDER = {
     "customer_id": "C1",
@@ -119,16 +119,19 @@ def documents(out):
 
 def test_the_monitor_publishes_per_group_and_logs_no_values(capsys):
     ack = datetime(2026, 1, 1, 0, 1, 0, tzinfo=UTC).timestamp()
-    records = [
-        WrittenRecord(GOOD_ORDER, datetime(2026, 1, 1, tzinfo=UTC), ack - 2.0),
-        WrittenRecord(
-            {**GOOD_ORDER, "customer_id": "C2", "purchase_amount": 4.25},
-            datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC),
-            ack - 1.0,
-        ),
+    monitor = StreamMonitor(ORDERS)
+    violated = [
+        monitor.violated(GOOD_ORDER),
+        monitor.violated({**GOOD_ORDER, "customer_id": "C2", "purchase_amount": 4.25}),
     ]
+    assert violated == [(), ("purchase_amount",)]
     capsys.readouterr()
-    StreamMonitor(ORDERS).measure(records, acknowledged_at=ack)
+    monitor.measure(
+        [datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC)],
+        [ack - 2.0, ack - 1.0],
+        violated,
+        acknowledged_at=ack,
+    )
     captured = capsys.readouterr()
     docs = documents(captured.out)
     group_doc = next(d for d in docs if "EventFreshness" in d)
