@@ -117,3 +117,14 @@ def test_a_feature_missing_from_one_window_is_drift_and_absent_from_both_is_skip
     assert names == ["purchase_amount", "is_reordered"]  # the recency column is in neither
     amount = report.features[0]
     assert (amount.status, amount.psi, amount.current.null_rate) == ("drift", None, 1.0)
+
+
+def test_continuous_bins_are_the_baselines_deciles_whatever_the_current_window():
+    base = pa.table({"purchase_amount": [float(v) for v in range(1, 101)]})  # 1..100
+    cur = pa.table({"purchase_amount": [500.0] * 10})
+    amount = compute_drift(ORDERS, base, cur).features[0]
+    # linear-interpolated deciles of 1..100: 1 + q * 99
+    assert amount.edges == pytest.approx([1 + q / 10 * 99 for q in range(1, 10)])
+    assert amount.baseline.shares == pytest.approx([0.1] * 10)
+    assert amount.current.shares == [0.0] * 9 + [1.0]  # all above the last edge
+    assert amount.status == "drift"
