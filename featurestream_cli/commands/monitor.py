@@ -100,7 +100,8 @@ def drift(  # noqa: PLR0917 - click passes options positionally
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--watch/--drift") from None
     root = state_root()
-    assert isinstance(current, Window)
+    if not isinstance(current, Window):  # click applies the default through the callback
+        raise click.BadParameter("a window is START/END", param_hint="--current")
     results = run_drift(
         groups_named(group),
         fixed_windows(baseline if isinstance(baseline, Window) else training_window(), current),
