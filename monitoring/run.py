@@ -7,17 +7,20 @@ function runs the comparison in :mod:`monitoring.drift` on Athena's rows instead
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from featurestream.contract.catalog import FEATURE_GROUPS, FeatureGroupSpec
 from featurestream.contract.params import load_params
 from monitoring.drift import DriftReport, Thresholds, compute_drift
-from monitoring.offline_window import OfflineReadError, event_time_range, read_window
+from monitoring.offline_window import OfflineReadError, event_time_range, read_window, within
 from monitoring.report import write_report
 from monitoring.windows import Window
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -35,23 +38,43 @@ class DriftProblem:
     reason: str
 
 
-WindowsFor = Callable[[str], tuple[Window, Window]]
-"""The (baseline, current) windows of a deployed group."""
+class Windows(Protocol):
+    """Which rows to read for a group (``span``) and how to split them in two."""
+
+    def span(self) -> Window: ...
+
+    def split(self, group: str, rows: pa.Table) -> tuple[Window, Window]: ...
 
 
-def fixed_windows(baseline: Window, current: Window) -> WindowsFor:
-    return lambda group: (baseline, current)
+@dataclass(frozen=True)
+class FixedWindows:
+    """The same baseline and current windows for every group."""
+
+    baseline: Window
+    current: Window
+
+    def span(self) -> Window:
+        starts = [self.baseline.start, self.current.start]
+        ends = [self.baseline.end, self.current.end]
+        return Window(
+            None if None in starts else min(s for s in starts if s is not None),
+            None if None in ends else max(e for e in ends if e is not None),
+        )
+
+    def split(self, group: str, rows: pa.Table) -> tuple[Window, Window]:
+        return self.baseline, self.current
 
 
-def halves(offline_root: Path) -> WindowsFor:
+class Halves:
     """Each group's older half of its event-time range against its newer half."""
 
-    def windows(group: str) -> tuple[Window, Window]:
-        oldest, newest = event_time_range(group, offline_root=offline_root)
+    def span(self) -> Window:
+        return Window(None, None)
+
+    def split(self, group: str, rows: pa.Table) -> tuple[Window, Window]:
+        oldest, newest = event_time_range(group, rows)
         middle = oldest + (newest - oldest) / 2
         return Window(None, middle), Window(middle, None)
-
-    return windows
 
 
 def training_window() -> Window:
@@ -70,7 +93,7 @@ def groups_named(name: str | None) -> list[FeatureGroupSpec]:
 
 def run_drift(
     groups: list[FeatureGroupSpec],
-    windows: WindowsFor,
+    windows: Windows,
     *,
     offline_root: Path,
     report_dir: Path,
@@ -101,14 +124,15 @@ def _group_drift(
     group: FeatureGroupSpec,
     deployed: str,
     *,
-    windows: WindowsFor,
+    windows: Windows,
     offline_root: Path,
     report_dir: Path,
     thresholds: Thresholds,
 ) -> DriftResult:
-    baseline, current = windows(deployed)
-    base_rows = read_window(deployed, baseline, offline_root=offline_root)
-    current_rows = read_window(deployed, current, offline_root=offline_root)
+    rows = read_window(deployed, windows.span(), offline_root=offline_root)  # one pass
+    baseline, current = windows.split(deployed, rows)
+    base_rows = within(deployed, rows, baseline)
+    current_rows = within(deployed, rows, current)
     for which, window, rows in (
         ("baseline", baseline, base_rows),
         ("current", current, current_rows),

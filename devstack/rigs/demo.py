@@ -201,7 +201,7 @@ class Demo:
         the HTML reports' paths; a problem reading the offline store is reported, not fatal."""
         from devstack.standins.featurestore.admin import flush_offline
         from monitoring.drift import Thresholds
-        from monitoring.run import groups_named, halves, run_drift, summary_lines
+        from monitoring.run import Halves, groups_named, run_drift, summary_lines
 
         # under load the emulator's journal runs behind: move every offline row to Parquet
         flush_offline(self.env["AWS_ENDPOINT_URL_SAGEMAKER"])
@@ -209,7 +209,7 @@ class Demo:
         offline_root = self.stack.state_dir / "featurestore" / "offline-store"
         results = run_drift(
             groups_named(None),
-            halves(offline_root),
+            Halves(),
             offline_root=offline_root,
             report_dir=self.stack.state_dir / "reports",
             stack_name=self.options.config.stack_name,

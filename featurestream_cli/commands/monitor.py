@@ -87,7 +87,7 @@ def drift(  # noqa: PLR0917 - click passes options positionally
     from monitoring.run import (
         DriftProblem,
         DriftResult,
-        fixed_windows,
+        FixedWindows,
         groups_named,
         run_drift,
         summary_lines,
@@ -104,7 +104,7 @@ def drift(  # noqa: PLR0917 - click passes options positionally
         raise click.BadParameter("a window is START/END", param_hint="--current")
     results = run_drift(
         groups_named(group),
-        fixed_windows(baseline if isinstance(baseline, Window) else training_window(), current),
+        FixedWindows(baseline if isinstance(baseline, Window) else training_window(), current),
         offline_root=offline_dir or root / "featurestore" / "offline-store",
         report_dir=report_dir or root / "reports",
         stack_name=stack_name,
