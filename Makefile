@@ -34,7 +34,7 @@ FUNCTION ?= OrderFeaturesFunction
 EVENT ?= events/order-batch.json
 
 
-.PHONY: help install lock upgrade test fuzz lint fit train bench clean validate build events invoke deploy demo up down replay load chaos docs security
+.PHONY: help install browser lock upgrade test fuzz lint fit train bench clean validate build events invoke deploy demo up down replay load chaos docs security
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
@@ -69,7 +69,18 @@ upgrade: install ## move every lock to the newest versions; kept only if test, v
 	 else $(BIN)/python tools/locks.py restore; $(MAKE) install; \
 	  echo "the upgraded locks failed a check: the previous locks are back" >&2; exit 1; fi
 
-test: install ## run the whole test suite (fails when no test ran)
+# Headless Chromium for the drift report's browser test. Installed from .ci/apt-packages
+# when missing and apt-get can run (root, e.g. CI); otherwise a note, and the test skips
+# outside CI (CI=1 makes a missing browser a test failure, never a silent skip).
+browser: ## install the Debian packages the tests need (.ci/apt-packages: chromium) if missing
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	 elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    $$(grep -v '^#' .ci/apt-packages) >/dev/null || exit 1; \
+	 else echo "note: chromium is not installed; the drift report's browser test will skip" \
+	   "(install the packages in .ci/apt-packages, or run make browser as root)" >&2; fi
+
+test: install browser ## run the whole test suite (fails when no test ran)
 	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose" >&2; exit 1; fi; exit $$rc
 

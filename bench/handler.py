@@ -24,6 +24,13 @@ The aggregates side runs the same handler with ``STATS_FEATURE_GROUP_NAME`` and
 behind ``devstack.standins.dynamodb_faults`` (own process) adding 10 ms to every DynamoDB
 call, so each BatchGetItem and TransactWriteItems costs what a nearby state store would.
 
+Monitoring (freshness and data-quality metrics per batch) is measured on and off in the same
+run, without aggregates: each round invokes a fresh container with ``STREAM_MONITORING=on``
+and one with ``off``, interleaved (the order alternating between rounds), on fresh events,
+with metrics enabled as deployed (EMF to /dev/null); the best CPU per record of each side is
+compared (target: at
+most 5% more with monitoring), and the monitor's own CPU per record is timed in isolation.
+
 Each run is one invocation on fresh events; the best run of each side is compared (the
 machine is shared and noisy) and every run is printed, with the handler's CPU per record
 (``time.process_time`` of this process, which runs nothing else during an invocation).
@@ -56,6 +63,7 @@ BASELINE_EVENTS = 150
 LATENCY_MS = 10
 TARGET_RATIO = 10.0
 TARGET_RATE = 2000.0
+TARGET_MONITORING_OVERHEAD = 0.05
 GROUP = "bench-orders"
 STATS_GROUP = "bench-customer-order-stats"
 STATE_TABLE = "bench-aggregate-state"
@@ -241,6 +249,78 @@ def measure(handler, url: str, skip: int, first_index: int) -> list[Run]:
     return runs
 
 
+def monitoring_cpu_us(events) -> float:
+    """The monitor's own CPU per record, in isolation (µs): the per-record check on the
+    features the handler writes, plus one batch's metrics, repeated to rise above noise."""
+    import io
+
+    from featurestream.contract.catalog import ORDERS
+    from featurestream.contract.params import load_params
+    from featurestream.contract.transforms import features_for
+    from featurestream.monitoring.stream_metrics import StreamMonitor
+
+    params, now = load_params(), datetime.now(UTC)
+    features = [features_for(e, params=params, as_of=now)[1] for e in events]
+    times = [e.event_time for e in events]
+    arrivals = [time.time()] * len(events)
+    monitor = StreamMonitor(ORDERS)
+    rounds = 40
+    with contextlib.redirect_stdout(io.StringIO()):
+        cpu = time.process_time()
+        for _ in range(rounds):
+            violated = [monitor.violated(f) for f in features]
+            monitor.measure(times, arrivals, violated, time.time())
+        cpu = time.process_time() - cpu
+    return cpu / rounds / len(events) * 1e6
+
+
+def report_monitoring(runs: list[Run], runs_off: list[Run]) -> float:
+    """Print the monitoring-off runs and the CPU per record on/off; returns the overhead."""
+    best_off = max(runs_off, key=lambda run: run.rate)
+    print(f"monitoring off: {best_off.rate:8.1f} records/s  (best of {RUNS} invocations)")
+    for n, run in enumerate(runs_off, 1):
+        print(
+            f"  invocation {n}: {run.rate:7.1f} records/s  {run.elapsed * 1000:4.0f} ms  "
+            f"handler CPU {run.cpu_ms_per_record:.3f} ms/record  failures: {run.failures}"
+        )
+    cpu_on = min(run.cpu_ms_per_record for run in runs)
+    cpu_off = min(run.cpu_ms_per_record for run in runs_off)
+    overhead = cpu_on / cpu_off - 1
+    print(
+        f"monitoring CPU per record: on {cpu_on:.3f} ms, off {cpu_off:.3f} ms: "
+        f"{overhead:+.1%} (best of {RUNS} each; target <= +{TARGET_MONITORING_OVERHEAD:.0%})"
+    )
+    isolated = monitoring_cpu_us(order_events(EVENTS))
+    print(
+        f"monitoring alone (check + metrics, in isolation): {isolated:.1f} µs/record = "
+        f"{isolated / (cpu_off * 1000):.1%} of the handler's CPU per record without it"
+    )
+    return overhead
+
+
+def measure_monitoring(order_features, url: str, skip: int) -> tuple[list[Run], list[Run]]:
+    """RUNS rounds of one invocation with monitoring on and one with it off, each in a fresh
+    container (``app.reset()``) warmed by a small invocation, on fresh events."""
+    from tests.fixtures.kinesis_events import lambda_context
+
+    runs: list[Run] = []
+    runs_off: list[Run] = []
+    fresh = skip + 2 * RUNS * EVENTS
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # EMF, logs
+        for n in range(RUNS):
+            order = (("on", runs), ("off", runs_off))
+            for monitoring, into in order if n % 2 == 0 else order[::-1]:  # no order bias
+                os.environ["STREAM_MONITORING"] = monitoring
+                order_features.app.reset()  # a fresh container with this setting
+                warmup = lambda_event(order_events(20, skip=fresh), 0)
+                fresh += 20
+                order_features.lambda_handler(warmup, lambda_context())  # its init
+                start = skip + (2 * n + (monitoring == "off")) * EVENTS
+                event = lambda_event(order_events(EVENTS, skip=start), 100 + start)
+                into.append(invoke(order_features.lambda_handler, event, url))
+    return runs, runs_off
+
+
 def print_runs(label: str, runs: list[Run], concurrency: str) -> Run:
     best = max(runs, key=lambda run: run.rate)
     print(
@@ -308,7 +388,7 @@ def main() -> int:
                     "FEATURE_GROUP_NAME": GROUP,
                     "QUARANTINE_QUEUE_URL": "http://127.0.0.1:9/000000000000/unused",
                     "POWERTOOLS_TRACE_DISABLED": "true",
-                    "POWERTOOLS_METRICS_DISABLED": "true",
+                    "POWERTOOLS_METRICS_DISABLED": "false",  # as deployed: EMF to /dev/null
                     "POWERTOOLS_LOG_LEVEL": "WARNING",
                 }
             )
@@ -331,6 +411,9 @@ def main() -> int:
             os.environ["STATS_FEATURE_GROUP_NAME"] = STATS_GROUP
             os.environ["AGGREGATE_STATE_TABLE"] = STATE_TABLE
             with_stats = measure(order_features, url, skip=side, first_index=10 * side)
+            del os.environ["STATS_FEATURE_GROUP_NAME"], os.environ["AGGREGATE_STATE_TABLE"]
+            monitoring_skip = 2 * side + RUNS * BASELINE_EVENTS
+            runs_on, runs_off = measure_monitoring(order_features, url, monitoring_skip)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -356,6 +439,7 @@ def main() -> int:
         f"STORE_BATCH_LINGER_MS={os.environ['STORE_BATCH_LINGER_MS']})"
     )
     print(f"ratio: {ratio:.1f}x (target >= {TARGET_RATIO:.0f}x and >= {TARGET_RATE:.0f} records/s)")
+    overhead = report_monitoring(runs_on, runs_off)
     heavy_found = False
     for module in ("handlers.customer_features", "handlers.order_features"):
         cost = measure_import(module, runs=5)
@@ -364,12 +448,13 @@ def main() -> int:
             f"cold-start import {module}: {cost.median_ms:.0f} ms "
             f"({cost.modules_loaded} modules; heavy: {', '.join(cost.heavy_loaded) or 'none'})"
         )
-    failures = sum(run.failures for run in runs + with_stats)
+    failures = sum(run.failures for run in runs + with_stats + runs_on + runs_off)
     ok = (
         failures == 0
         and ratio >= TARGET_RATIO
         and best.rate >= TARGET_RATE
         and best_stats.rate >= TARGET_RATE
+        and overhead <= TARGET_MONITORING_OVERHEAD
     )
     if heavy_found:
         print("FAILED: heavy import on the handler path")

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, Final, Literal
 
@@ -52,6 +52,8 @@ class ReplayOptions:
     checkpoint: Path | None = None
     failed_file: Path = DEFAULT_FAILED_FILE
     chunk_records: int = 2000
+    as_live: bool = False
+    """Shift the timeline so its newest event is dated at the replay's start (--as-live)."""
 
     def __post_init__(self) -> None:
         if self.since is not None and self.until is not None and self.since >= self.until:
@@ -85,6 +87,7 @@ class ReplaySummary(RunOutcome):
     interrupted: bool = False
     output_closed: bool = False
     dry_run: bool = False
+    shift: timedelta = timedelta(0)
 
     def lines(self) -> list[str]:
         """The human summary; counts and reasons only, never payload."""
@@ -95,6 +98,8 @@ class ReplaySummary(RunOutcome):
         out.append(f"skipped   {self.bad_rows} bad rows" + (f" ({reasons})" if reasons else ""))
         if self.outside_window:
             out.append(f"filtered  {self.outside_window} outside --since/--until")
+        if self.shift:
+            out.append(f"as live   every event time moved by {self.shift.total_seconds():+.0f} s")
         if self.beyond_limit:
             out.append(f"limited   {self.beyond_limit} beyond --limit")
         if self.resumed_from:
@@ -166,7 +171,11 @@ def run_replay(
         checkpoint = Checkpoint.open(options.checkpoint, inputs)
     try:
         timeline = read_timeline(
-            sources, since=options.since, until=options.until, on_bad_row=bad_row
+            sources,
+            since=options.since,
+            until=options.until,
+            on_bad_row=bad_row,
+            as_live_at=datetime.now(UTC) if options.as_live else None,
         )
     except _StopReplay as stop:
         summary.stopped_at = stop.row
@@ -176,6 +185,7 @@ def run_replay(
         return summary
     summary.rows_read = timeline.rows_read
     summary.outside_window = timeline.outside_window
+    summary.shift = timeline.shift
     events = timeline.events
     if options.limit is not None:
         summary.beyond_limit = max(0, len(events) - options.limit)

@@ -10,7 +10,7 @@ floats to integers and choices itself, and formats every value explicitly.
 The reorder label carries a planted, documented signal (see ``reorder_probability`` and
 ``raw/README.md``) so models trained downstream have something real to learn.
 
-Usage: ``python -m raw.generate [--out DIR] [--seed N]``.
+Usage: ``python -m raw.generate [--out DIR] [--seed N] [--drifted-copy DIR]``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import math
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -296,10 +296,35 @@ def orders_csv(orders_by_id: Sequence[Order]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def generate(out: Path = DEFAULT_OUT, seed: int = DEFAULT_SEED) -> tuple[Path, Path]:
-    """Write customers.csv and orders.csv into ``out``; return their paths."""
+SHIFT_AMOUNT_FACTOR = 1.5
+SHIFT_AGE_YEARS = 15
+
+
+def plant_shift(
+    customers: Sequence[Customer], orders: Sequence[Order]
+) -> tuple[list[Customer], list[Order]]:
+    """The documented drift of ``--drifted-copy`` (raw/README.md): every order's amount
+    times 1.5 (capped at the generator's maximum) and every customer 15 years older (capped
+    at its maximum age). Ids, times and labels stay, so only the feature values move."""
+    older = [replace(c, age=min(AGE_MAX, c.age + SHIFT_AGE_YEARS)) for c in customers]
+    bigger = [
+        replace(o, amount_cents=min(AMOUNT_MAX_CENTS, round(o.amount_cents * SHIFT_AMOUNT_FACTOR)))
+        for o in orders
+    ]
+    return older, bigger
+
+
+def generate(
+    out: Path = DEFAULT_OUT, seed: int = DEFAULT_SEED, *, drifted: bool = False
+) -> tuple[Path, Path]:
+    """Write customers.csv and orders.csv into ``out``; return their paths. ``drifted``
+    writes the same data with :func:`plant_shift` applied, never into the committed folder."""
+    if drifted and out.resolve() == DEFAULT_OUT:
+        raise ValueError("a drifted copy never replaces the committed CSVs: choose another --out")
     customers = generate_customers(seed)
     orders = assign_order_ids(seed, generate_orders(seed, customers))
+    if drifted:
+        customers, orders = plant_shift(customers, orders)
     out.mkdir(parents=True, exist_ok=True)
     customers_path = out / "customers.csv"
     orders_path = out / "orders.csv"
@@ -314,9 +339,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
+    parser.add_argument(
+        "--drifted-copy",
+        type=Path,
+        metavar="DIR",
+        help="write a copy with the documented planted shift into DIR (e.g. a temp folder)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    paths = generate(args.out, args.seed)
+    if args.drifted_copy is not None:
+        try:
+            paths = generate(args.drifted_copy, args.seed, drifted=True)
+        except ValueError as error:
+            parser.error(str(error))
+    else:
+        paths = generate(args.out, args.seed)
     elapsed = time.perf_counter() - started
     print(f"wrote {', '.join(str(p) for p in paths)} in {elapsed:.2f}s")
 

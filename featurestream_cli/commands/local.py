@@ -179,6 +179,14 @@ def status(as_json: bool) -> None:
                         f"    {shard_id}: {shard['consecutive_read_errors']} reads in a row "
                         f"failed, last at {when:%H:%M:%S} UTC: {shard['last_read_error']}"
                     )
+        from monitoring.freshness_summary import summarize
+
+        click.echo(
+            "  freshness (s; event = business time to readable online, pipeline = "
+            "Kinesis arrival to written):"
+        )
+        for line in summarize(stack.handler_log):
+            click.echo(f"    {line}")
         if as_json:
             click.echo(json.dumps(doc, indent=1))
     if all_up:

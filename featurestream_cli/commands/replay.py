@@ -98,6 +98,12 @@ def echo_lines(lines: list[str]) -> None:
 @click.option(
     "--rate", type=click.FloatRange(min=0, min_open=True), help="at most R events per second"
 )
+@click.option(
+    "--as-live",
+    is_flag=True,
+    help="shift every event time by one constant so the newest event is dated now "
+    "(event ids unchanged; tenure and recency keep their meaning)",
+)
 @click.option("--dry-run", is_flag=True, help="write the events as JSON lines to stdout; send none")
 @on_error_option
 @click.option(
@@ -126,6 +132,7 @@ def command(
     limit: int | None,
     speedup: float | None,
     rate: float | None,
+    as_live: bool,
     dry_run: bool,
     on_error: str,
     checkpoint: Path | None,
@@ -164,6 +171,7 @@ def command(
             limit=limit,
             speedup=speedup,
             rate=rate,
+            as_live=as_live,
             dry_run=dry_run,
             on_error=on_error,  # type: ignore[arg-type]
             checkpoint=checkpoint,

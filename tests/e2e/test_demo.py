@@ -41,10 +41,20 @@ def test_demo_on_a_subset_shows_features_and_predictions(
     assert "featurestream-orders     event_time=" in out
     assert "-> 6 records, 0 errors, 0 unprocessed" in out
     assert out.count("reorder probability") == 3
-    # 2021 data scored as of today: every prediction stale, and the demo says why, plainly
-    assert out.count("days old) STALE") == 3
-    assert "Every prediction is flagged stale, and that is correct" in out
-    assert "the CSVs end in 2021" in out
+    # replayed as live, the customers with the newest orders are scored fresh
+    assert "STALE" not in out
+    # freshness of this run's writes, per group, from the handlers' metrics
+    for group in ("customers", "orders"):
+        line = next(x for x in out.splitlines() if x.strip().startswith(group + " "))
+        assert "PipelineFreshness p50" in line and "p99" in line
+        assert "EventFreshness p50" in line
+    # a drift summary per group and the report under the state folder
+    assert "drift (each group's older half" in out
+    assert "report: " + str(local_stack.state_dir / "reports" / "drift-orders.html") in out
+    assert (local_stack.state_dir / "reports" / "drift-orders.html").exists()
+    drift = out.split("drift (each group's older half")[1]
+    assert "purchase_amount" in drift and "age_18-29" in drift
+    assert "not computed" not in drift
     assert "The tutorial's join on the offline store (orders of 20" in out
     joined = next(line for line in out.splitlines() if "joined rows in" in line)
     assert int(joined.split("->")[1].split()[0]) > 0

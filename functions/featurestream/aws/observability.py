@@ -28,14 +28,18 @@ metrics: Final = Metrics(
 tracer: Final = Tracer(patch_modules=("botocore",))
 
 
-def publish_values(series: Mapping[str, tuple[MetricUnit, Sequence[float]]]) -> None:
+def publish_values(
+    series: Mapping[str, tuple[MetricUnit, Sequence[float]]],
+    dimensions: Mapping[str, str] | None = None,
+) -> None:
     """Emit per-record values (one CloudWatch sample each) in EMF documents of <= 100 values
     per metric, with the handler's namespace, dimensions and metadata.
 
     Why not one ``metrics.add_metric`` per value: Powertools formats the metric's whole value
     list into a debug message on every call, so adding n values costs O(n^2)
     (docs/operations.md has the cost). The documents are the ones Powertools itself prints
-    when a metric reaches 100 values.
+    when a metric reaches 100 values. ``dimensions`` replaces the handler's dimension set
+    (the ``service`` default) for these documents, e.g. ``{"FeatureGroup": "orders"}``.
     """
     if is_metrics_disabled():
         return
@@ -50,4 +54,11 @@ def publish_values(series: Mapping[str, tuple[MetricUnit, Sequence[float]]]) -> 
             for name, (unit, values) in series.items()
             if len(values) > start
         }
-        print(json.dumps(metrics.serialize_metric_set(metrics=chunk), separators=(",", ":")))
+        print(
+            json.dumps(
+                metrics.serialize_metric_set(
+                    metrics=chunk, dimensions=dict(dimensions) if dimensions else None
+                ),
+                separators=(",", ":"),
+            )
+        )

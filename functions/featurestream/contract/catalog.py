@@ -11,6 +11,8 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Final, Literal
 
+from featurestream.contract.catalog_rules import Identifier, InRange, OneHot, OneOf, Rule
+
 FeatureType = Literal["Integral", "Fractional", "String"]
 
 RESERVED_FEATURE_NAMES: Final = frozenset({"is_deleted", "write_time", "api_invocation_time"})
@@ -32,6 +34,8 @@ class Feature:
     description: str
     owner: str = DATA_OWNER
     parameters: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    expect: Rule | None = None
+    """What a valid value looks like (data-quality rule; violations are counted, not refused)."""
 
     def metadata_parameters(self) -> dict[str, str]:
         """Parameters as applied with UpdateFeatureMetadata (owner included)."""
@@ -82,6 +86,7 @@ def _age_bin(label: str, low: int, high: int | None) -> Feature:
         type="Integral",
         description=f"1 if the customer's age is {span}, else 0 (one-hot age bin)",
         parameters=_params(**_CUSTOMER_SOURCE, encoding="one-hot", derivedFrom="age"),
+        expect=OneHot("age"),
     )
 
 
@@ -100,8 +105,14 @@ def _event_time(kind: str) -> Feature:
 
 
 _CUSTOMER_ID = Feature(
-    "customer_id", "String", "Customer identifier (C<number>)", parameters=_PRIMARY_KEY
+    "customer_id",
+    "String",
+    "Customer identifier (C<number>)",
+    parameters=_PRIMARY_KEY,
+    expect=Identifier(),
 )
+_BINARY: Final = OneOf((0, 1))
+_SCALED: Final = InRange(0.0, 1.0, scaled=True, tolerance=0.05)
 
 AGE_BINS: Final[tuple[tuple[str, int, int | None], ...]] = (
     ("18-29", 18, 29),
@@ -125,12 +136,14 @@ CUSTOMERS: Final = FeatureGroupSpec(
             "Integral",
             "Sex encoded 0 = F, 1 = M",
             parameters=_params(**_CUSTOMER_SOURCE, encoding="label"),
+            expect=_BINARY,
         ),
         Feature(
             "is_married",
             "Integral",
             "1 if married, else 0",
             parameters=_params(**_CUSTOMER_SOURCE, encoding="label"),
+            expect=_BINARY,
         ),
         *(_age_bin(label, low, high) for label, low, high in AGE_BINS),
         Feature(
@@ -139,6 +152,7 @@ CUSTOMERS: Final = FeatureGroupSpec(
             "Tenure: calendar days (UTC dates) from active_since to write time, min-max scaled; "
             "recompute at read time from active_since",
             parameters=_params(**_CUSTOMER_SOURCE, scaling="minmax", derivedFrom="active_since"),
+            expect=_SCALED,
         ),
         Feature(
             "active_since",
@@ -163,24 +177,28 @@ ORDERS: Final = FeatureGroupSpec(
             "String",
             "Identifier of the customer's latest order",
             parameters=_params(**_ORDER_SOURCE, idType="foreignkey"),
+            expect=Identifier(),
         ),
         Feature(
             "product_id",
             "String",
             "Product of the customer's latest order",
             parameters=_params(**_ORDER_SOURCE, idType="foreignkey"),
+            expect=Identifier(),
         ),
         Feature(
             "purchase_amount",
             "Fractional",
             "Amount of the latest order, min-max scaled",
             parameters=_params(**_ORDER_SOURCE, scaling="minmax"),
+            expect=_SCALED,
         ),
         Feature(
             "is_reordered",
             "Integral",
             "1 if the latest order repeats an earlier one, else 0",
             parameters=_params(**_ORDER_SOURCE, encoding="label"),
+            expect=_BINARY,
         ),
         Feature(
             "n_days_since_last_purchase",
@@ -188,6 +206,7 @@ ORDERS: Final = FeatureGroupSpec(
             "Recency: calendar days (UTC dates) from purchased_on to write time, min-max scaled; "
             "recompute at read time from purchased_on",
             parameters=_params(**_ORDER_SOURCE, scaling="minmax", derivedFrom="purchased_on"),
+            expect=_SCALED,
         ),
         Feature(
             "purchased_on",

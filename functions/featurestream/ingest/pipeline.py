@@ -70,6 +70,7 @@ from featurestream.ingest.quarantine import (
 from featurestream.ingest.record_batch import WholeBatchProcessor
 from featurestream.ingest.settings import Settings
 from featurestream.ingest.store_writer import Deferred, Record, StoreWriter
+from featurestream.monitoring.stream_metrics import StreamMonitor
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,12 @@ def decode(
     return Decoded(payload, event=event)
 
 
+def _arrival(record: KinesisStreamRecord) -> float | None:
+    """The record's Kinesis arrival time (epoch seconds), if the event carries one."""
+    arrival = record.kinesis.get("approximateArrivalTimestamp")
+    return float(arrival) if isinstance(arrival, int | float) else None
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -161,9 +168,11 @@ class Ingestor:
         clock: Callable[[], datetime] = _utcnow,
         function_name: str | None = None,
         order_stats: OrderStatsKeeper | None = None,
+        monitor: StreamMonitor | None = None,
     ) -> None:
         self.kind = kind
         self._order_stats = order_stats
+        self._monitor = monitor
         self._writer = writer
         self._quarantine = quarantine
         self._params = params
@@ -206,6 +215,7 @@ class Ingestor:
         the valid ones are transformed and handed to the writer as they are ready."""
         outcomes: list[RecordOutcome | None] = [None] * len(records)
         events: dict[int, CustomerEvent | OrderEvent] = {}
+        violated: dict[int, tuple[str, ...]] = {}
         quarantining: list[tuple[int, Future[RecordResult]]] = []
 
         def writes() -> Iterator[tuple[int, Record]]:
@@ -222,6 +232,8 @@ class Ingestor:
                     as_of = max(self._as_of, event.event_time)
                     _, features = features_for(event, params=self._params, as_of=as_of)
                     prepared = to_record(features)
+                    if self._monitor is not None:
+                        violated[index] = self._monitor.violated(features)
                 except Exception as error:  # a bug for this record only: it fails, the rest go on
                     outcomes[index] = error
                     continue
@@ -229,8 +241,17 @@ class Ingestor:
 
         for index, written in self._writer.write_all(writes()).items():
             outcomes[index] = self._written(records[index], events[index], written)
+        acknowledged_at = time.time()
         if self._order_stats is not None:
             self._keep_order_stats(self._order_stats, records, events, outcomes)
+        if self._monitor is not None:
+            done = [i for i in events if isinstance(outcomes[i], RecordResult)]
+            self._monitor.measure(
+                [events[i].event_time for i in done],
+                [_arrival(records[i]) for i in done],
+                [violated[i] for i in done],
+                acknowledged_at,
+            )
         for index, job in quarantining:
             try:
                 outcomes[index] = job.result()
@@ -424,6 +445,7 @@ def build_ingestor(kind: StreamKind, settings: Settings) -> Ingestor:
         ),
         function_name=os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
         order_stats=build_order_stats(kind, settings, store_client, executor, params),
+        monitor=StreamMonitor(kind.feature_group) if settings.monitoring else None,
     )
 
 

@@ -59,6 +59,8 @@ class Settings:
     aggregate_state_table: str | None = None
     stream_retention_hours: float = DEFAULT_STREAM_RETENTION_HOURS
     producer_resend_window_hours: float = DEFAULT_PRODUCER_RESEND_WINDOW_HOURS
+    monitoring: bool = True
+    """Freshness and data-quality metrics per batch (``STREAM_MONITORING=off`` for the bench)."""
 
     @property
     def aggregates(self) -> bool:
@@ -110,6 +112,7 @@ class Settings:
             producer_resend_window_hours=positive_float(
                 env, "PRODUCER_RESEND_WINDOW_HOURS", DEFAULT_PRODUCER_RESEND_WINDOW_HOURS
             ),
+            monitoring=_switch(env, "STREAM_MONITORING"),
         )
 
 
@@ -176,3 +179,11 @@ def _max_skew(env: Mapping[str, str]) -> float:
         accept=lambda v: 0 <= v <= MAX_EVENT_TIME_MAX_SKEW_SECONDS,
         expected=f"a number of seconds from 0 to {MAX_EVENT_TIME_MAX_SKEW_SECONDS:g}",
     )
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    """``on`` (the default when unset or empty) or ``off``."""
+    text = (env.get(name) or "on").strip().lower()
+    if text not in ("on", "off"):
+        raise ConfigError(f"{name} must be on or off")
+    return text == "on"

@@ -216,3 +216,29 @@ def test_a_store_rejection_is_a_failure_not_quarantine(ingest_stack):
         "batchItemFailures": [{"itemIdentifier": event["Records"][0]["kinesis"]["sequenceNumber"]}]
     }
     assert len(ingest_stack.quarantined()) == 1
+
+
+def emf_documents(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if '"_aws"' in line]
+
+
+def test_freshness_and_violations_per_group_and_the_record_is_still_written(ingest_stack, capsys):
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    # 500.0 scales to (500 - 1) / 99 = 5.04 with the committed params: far outside [0, 1]
+    events = [order_event(1, "C1", now), order_event(2, "C2", now, amount=500.0)]
+    capsys.readouterr()
+    response = ingest_stack.invoke(order_features, batch(events))
+    captured = capsys.readouterr()
+    assert response == {"batchItemFailures": []}
+    assert ingest_stack.online(ORDERS, "C2")["order_id"] == "O2"  # written all the same
+    docs = emf_documents(captured.out)
+    fresh = [d for d in docs if "PipelineFreshness" in d]
+    assert [d["FeatureGroup"] for d in fresh] == ["orders"]
+    # batch() dates the first arrival 2 s back: pipeline freshness is at least that
+    assert len(fresh[0]["PipelineFreshness"]) == 2
+    assert all(2.0 <= v < 60 for v in fresh[0]["PipelineFreshness"])
+    assert all(0 <= v < 60 for v in fresh[0]["EventFreshness"])
+    assert fresh[0]["ScaledValueViolations"] == [1.0]
+    by_feature = {d["Feature"]: d["FeatureViolations"] for d in docs if "FeatureViolations" in d}
+    assert by_feature == {"purchase_amount": [1.0]}
+    assert "5.0404" not in captured.out + captured.err  # the scaled value is never printed

@@ -31,6 +31,9 @@ def test_status_shows_every_service_healthy_on_its_configured_port(on_stack: Dev
         assert "healthy" in line
         assert f"127.0.0.1:{port}" in line
     assert "OrderFeaturesFunction" in result.output
+    # freshness from the handlers' EMF log (nothing written on this fresh stack yet)
+    assert "  freshness (s; event = business time to readable online" in result.output
+    assert "freshness: no " in result.output
 
 
 def test_env_prints_the_endpoint_variables(on_stack: DevStack) -> None:

@@ -131,3 +131,40 @@ def test_timeline_window_is_since_inclusive_until_exclusive(tmp_path: Path) -> N
 def test_missing_file_is_a_source_error(tmp_path: Path) -> None:
     with pytest.raises(SourceFileError, match="cannot open"):
         read_timeline([("orders", tmp_path / "nope.csv")], on_bad_row=lambda row: None)
+
+
+def test_as_live_shifts_every_instant_by_one_constant_and_keeps_ids(tmp_path: Path) -> None:
+    import json
+
+    customers = write_csv(
+        tmp_path / "customers.csv",
+        CUSTOMER_HEADER,
+        [customer_row(0, "C1", "2020-01-01 00:00:00")],
+    )
+    orders = write_csv(
+        tmp_path / "orders.csv",
+        ORDER_HEADER,
+        [
+            order_row(0, "O1", "C1", "2021-12-31 23:58:25"),
+            order_row(1, "O2", "C1", "2021-06-01 12:00:00"),
+        ],
+    )
+    sources = [("customers", customers), ("orders", orders)]
+    plain = read_timeline(sources, on_bad_row=lambda row: None)
+    live_at = datetime(2026, 12, 6, 4, 0, 0, tzinfo=UTC)
+    live = read_timeline(sources, on_bad_row=lambda row: None, as_live_at=live_at)
+    shift = live_at - datetime(2021, 12, 31, 23, 58, 25, tzinfo=UTC)
+    assert live.shift == shift
+    assert [e.event.event_id for e in live.events] == [e.event.event_id for e in plain.events]
+    assert live.events[-1].event_time == live_at  # the newest event lands at the given moment
+    for before, after in zip(plain.events, live.events, strict=True):
+        assert after.event_time - before.event_time == shift
+        old, new = json.loads(before.event.data), json.loads(after.event.data)
+        for key in ("active_since", "purchased_on"):
+            if key in old["data"]:
+                moved = datetime.fromisoformat(new["data"][key]) - datetime.fromisoformat(
+                    old["data"][key]
+                )
+                assert moved == shift
+                old["data"][key] = new["data"][key]
+        assert {**old, "event_time": None} == {**new, "event_time": None}  # nothing else moved

@@ -179,12 +179,13 @@ def test_the_offline_query_policy_is_least_privilege():
 
 
 @pytest.mark.parametrize(
-    "role_id", ["CustomerFeaturesRole", "OrderFeaturesRole", "OfflineStoreRole"]
+    "role_id", ["CustomerFeaturesRole", "OrderFeaturesRole", "OfflineStoreRole", "DriftMonitorRole"]
 )
 def test_iam_is_scoped_to_resources(role_id):
+    services = ("sagemaker", "sqs", "kinesis", "s3", "logs", "athena", "glue")
     for statement in statements(role_id):
         actions = as_list(statement["Action"])
-        if any(a.split(":")[0] in ("sagemaker", "sqs", "kinesis", "s3", "logs") for a in actions):
+        if any(a.split(":")[0] in services for a in actions):
             assert "*" not in as_list(statement["Resource"]), statement
 
 
@@ -218,6 +219,7 @@ def test_alarms_cover_iterator_age_errors_and_both_queues():
     seen = {
         (a["Properties"]["MetricName"], str(a["Properties"]["Dimensions"][0]["Value"]))
         for a in alarms
+        if "MetricName" in a["Properties"]  # not the metric-math (anomaly band) alarms
     }
     for function_id in FUNCTIONS:
         assert ("IteratorAge", str({"Ref": function_id})) in seen
@@ -306,3 +308,55 @@ def test_unreadable_yaml_is_a_template_error_naming_file_and_line(tmp_path):
     message = str(caught.value)
     assert message.startswith(f"{path}: line 3, column 1: ")
     assert "s3cr3t" not in message
+
+
+def test_each_group_alarms_on_p99_pipeline_freshness_and_scaled_value_violations():
+    from featurestream.contract.catalog import FEATURE_GROUPS
+
+    alarms = TEMPLATE.resources_of_type("AWS::CloudWatch::Alarm").values()
+    by_metric: dict[str, dict[str, dict]] = {}
+    for alarm in alarms:
+        props = alarm["Properties"]
+        if props.get("Namespace") == "featurestream":
+            dims = {d["Name"]: d["Value"] for d in props["Dimensions"]}
+            by_metric.setdefault(props["MetricName"], {})[dims["FeatureGroup"]] = props
+    groups = {spec.name for spec in FEATURE_GROUPS}
+    assert set(by_metric["PipelineFreshness"]) == groups
+    assert set(by_metric["ScaledValueViolations"]) == groups
+    for props in by_metric["PipelineFreshness"].values():
+        assert props["ExtendedStatistic"] == "p99"
+        assert props["Threshold"] == {"Ref": "FreshnessAlarmSeconds"}
+    assert TEMPLATE.parameters["FreshnessAlarmSeconds"]["Default"] == 60
+
+
+def test_the_drift_check_runs_on_a_schedule_and_alarms_per_group_and_on_the_mean():
+    from featurestream.contract.catalog import FEATURE_GROUPS
+
+    function = TEMPLATE.resource("DriftMonitorFunction")["Properties"]
+    assert function["Handler"] == "handlers.drift_monitor.lambda_handler"
+    schedule = function["Events"]["DriftSchedule"]
+    assert schedule["Type"] == "Schedule"
+    assert schedule["Properties"]["Schedule"] == {"Ref": "DriftSchedule"}
+    assert TEMPLATE.parameters["DriftSchedule"]["Default"] == "rate(1 day)"
+    groups = {spec.name for spec in FEATURE_GROUPS}
+    env = function["Environment"]["Variables"]
+    assert {pair.split("=")[0] for pair in env["FEATURE_GROUPS"]["Fn::Sub"].split(",")} == groups
+    alarms = TEMPLATE.resources_of_type("AWS::CloudWatch::Alarm").values()
+    psi = {
+        a["Properties"]["Dimensions"][0]["Value"]: a["Properties"]
+        for a in alarms
+        if a["Properties"].get("MetricName") == "MaxFeaturePSI"
+    }
+    assert set(psi) == groups
+    assert all(p["Threshold"] == {"Ref": "DriftPsiThreshold"} for p in psi.values())
+    assert TEMPLATE.parameters["DriftPsiThreshold"]["Default"] == 0.25
+    band = TEMPLATE.resource("PurchaseAmountMeanAnomalyAlarm")["Properties"]
+    assert band["ThresholdMetricId"] == "band"
+    expressions = {m["Id"]: m for m in band["Metrics"]}
+    assert expressions["band"]["Expression"] == "ANOMALY_DETECTION_BAND(mean, 2)"  # two sigma
+    metric = expressions["mean"]["MetricStat"]["Metric"]
+    assert metric["MetricName"] == "FeatureMean"
+    assert {d["Name"]: d["Value"] for d in metric["Dimensions"]} == {
+        "FeatureGroup": "orders",
+        "Feature": "purchase_amount",
+    }
