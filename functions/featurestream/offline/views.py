@@ -6,8 +6,9 @@
 * :func:`as_known_at`: the same, counting only rows written (``write_time``) at or before a
   cutoff: what the online store could have served then, late events included only once
   they had arrived.
-* :func:`deduplicated`: a redelivered event leaves two offline rows with the same feature
-  values and different write times; this keeps the first written.
+* :func:`deduplicated`: a redelivered event leaves two offline rows with the same record
+  identifier and event time (and, for time-relative features recomputed when written again,
+  possibly different values); this keeps the first written.
 
 docs/offline.md shows each with its output.
 """
@@ -59,12 +60,13 @@ def as_known_at(table: OfflineTable, cutoff: datetime) -> str:
 
 
 def deduplicated(table: OfflineTable) -> str:
-    """One row per distinct (feature values, is_deleted): the first written."""
+    """One row per (record identifier, event time, is_deleted): the first written."""
     features = ", ".join(quoted(f) for f in table.features)
+    event = f"{quoted(table.record_id)}, {quoted(table.event_time)}, is_deleted"
     return (  # identifiers quoted
         f"SELECT {features}, is_deleted, write_time, api_invocation_time FROM (\n"  # noqa: S608  # nosec B608
         f"  SELECT *, row_number() OVER (\n"
-        f"    PARTITION BY {features}, is_deleted ORDER BY write_time, api_invocation_time\n"
+        f"    PARTITION BY {event} ORDER BY write_time, api_invocation_time\n"
         f"  ) AS copy\n"
         f"  FROM {table.qualified}\n"
         f") WHERE copy = 1"

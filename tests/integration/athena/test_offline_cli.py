@@ -97,7 +97,10 @@ def test_views_latest_known_at_and_dedup(
     local_stack: DevStack, local_stack_env: dict[str, str], ids: str
 ) -> None:
     first = _customer(f"{ids}-a", "2024-01-01T00:00:00Z", sex="0")
-    _put(local_stack_env, [first, first])  # a redelivery: two offline rows
+    # a redelivery: two offline rows of one event; its time-relative feature is recomputed
+    # when it is written again, so the copies differ in value, not only in write time
+    again = _customer(f"{ids}-a", "2024-01-01T00:00:00Z", sex="0", n_days_active="0.6")
+    _put(local_stack_env, [first, again])
     _flush(local_stack)
     time.sleep(0.05)
     cutoff = datetime.now(UTC).isoformat()
@@ -125,9 +128,9 @@ def test_views_latest_known_at_and_dedup(
         "2024-02-01T00:00:00Z",
     ]
     deduplicated = mine(_csv(["view", "dedup", "customers"]))
-    assert sorted(r["event_time"] for r in deduplicated) == [
-        "2024-01-01T00:00:00Z",
-        "2024-02-01T00:00:00Z",
+    assert sorted((r["event_time"], r["n_days_active"]) for r in deduplicated) == [
+        ("2024-01-01T00:00:00Z", "0.5"),  # the first written copy
+        ("2024-02-01T00:00:00Z", "0.5"),
     ]
 
 
