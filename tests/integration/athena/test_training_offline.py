@@ -1,7 +1,9 @@
 """Training from the offline store: after a replay through the local stack, the training set
 built with SQL over the offline tables equals the one built from the same raw/ rows, row
-for row; a feature row stamped after its label never joins; a write-time cutoff excludes a
-late event before it was written and includes it after."""
+for row, and so it does after a chaos run (duplicates, a whole batch re-sent, shuffled order,
+partial puts, throttled store writes redelivered); a feature row stamped after its label never
+joins; a write-time cutoff excludes a late event before it was written and includes it
+after."""
 
 import json
 import time
@@ -14,13 +16,19 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from devstack.rigs.chaos.workload import cut_raw
+from devstack.rigs.chaos.figures import Figures, table
+from devstack.rigs.chaos.plan import FaultPlan
+from devstack.rigs.chaos.runner import RunSettings, ScenarioRunner
+from devstack.rigs.chaos.verify import check_online, newest_events
+from devstack.rigs.chaos.workload import cut_raw, read_slice
 from devstack.stack.deployment import DevStack
 from featurestream.contract.params import load_params
 from featurestream.contract.transforms import features_for, to_record
 from featurestream.offline.athena import run_query
 from featurestream.offline.tables import describe_table, expand
 from featurestream_cli.main import cli
+from producers.faults import PartialFailureKinesis
+from producers.publisher import EventPublisher, make_kinesis_client
 from producers.replay import ReplayOptions, run_replay
 from producers.streams import StreamNames
 from training.dataset import TrainingRow, build_training_rows
@@ -29,6 +37,18 @@ from training.offline_store import content_hash, pit_query, rows_from_result
 
 REPO = Path(__file__).resolve().parents[3]
 FIRST, COUNT = 7001, 150  # customers of their own: other tests use C1.. and Q... ids
+CHAOS_FIRST = 7501  # the chaos run's own 150 customers: its extra rows touch no other test's
+CHAOS_PLAN = FaultPlan(
+    "offline-training",
+    shuffle=True,  # the whole slice in random order, within and across batches and streams
+    duplicate=0.10,  # a tenth of the events sent again at a random later position
+    partial_put=0.10,  # PutRecords entries failed inside a 200, resent by the publisher
+    store_throttle=0.10,  # store writes throttled, retried by the handler
+    kill_worker=True,  # a handler worker SIGKILLed mid-batch: the batch is redelivered whole
+)
+RESENT_BATCH = 500
+"""Events of a batch the producer re-sends whole, after it saw a partial failure (the
+entries Kinesis had already accepted go in a second time)."""
 
 
 def _flush(stack: DevStack) -> None:
@@ -67,6 +87,23 @@ def _assert_equal(got: list[TrainingRow], want: list[TrainingRow]) -> None:
         assert other.features == pytest.approx(row.features, abs=1e-9, rel=0), k
 
 
+def _processed(stack: DevStack) -> int:
+    return sum(f["totals"]["records_processed"] for f in stack.watch()["functions"].values())
+
+
+def _wait_processed(stack: DevStack, before: int, sent: int) -> None:
+    """Until the handlers have processed ``sent`` records more than ``before`` and every
+    consumer caught up (an error after two minutes)."""
+    deadline = time.monotonic() + 120
+    while True:
+        status = stack.watch()
+        done = sum(f["totals"]["records_processed"] for f in status["functions"].values())
+        if done - before >= sent and status["caught_up"]:
+            return
+        assert time.monotonic() < deadline, "consumers did not catch up"
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def replayed(
     local_stack: DevStack, tmp_path_factory: pytest.TempPathFactory
@@ -80,9 +117,7 @@ def replayed(
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             patch.setenv(key, value)
-        before = sum(
-            f["totals"]["records_processed"] for f in local_stack.watch()["functions"].values()
-        )
+        before = _processed(local_stack)
         summary = run_replay(
             ReplayOptions(
                 customers=customers,
@@ -92,16 +127,52 @@ def replayed(
             )
         )
         assert summary.failed == 0
-        deadline = time.monotonic() + 120
-        while True:
-            status = local_stack.watch()
-            done = sum(f["totals"]["records_processed"] for f in status["functions"].values())
-            if done - before >= summary.sent and status["caught_up"]:
-                break
-            assert time.monotonic() < deadline, "consumers did not catch up"
-            time.sleep(0.2)
+        _wait_processed(local_stack, before, summary.sent)
     _flush(local_stack)
     return customers, orders, ids
+
+
+@pytest.fixture(scope="module")
+def chaos_replayed(
+    local_stack: DevStack, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path, set[str], Figures]:
+    """The same size of history replayed through the chaos rig's scenario runner (its
+    shuffle, duplicates, producer partial failures, store throttling and a worker killed
+    mid-batch, so a batch is redelivered), then one batch of
+    it re-sent whole, as a producer does that retries a whole batch after a partial failure.
+    Every event is older than the newest one its customer already has by then."""
+    work = tmp_path_factory.mktemp("offline-training-chaos")
+    ids = {f"C{n}" for n in range(CHAOS_FIRST, CHAOS_FIRST + COUNT)}
+    valid = read_slice(REPO / "raw", ids, work)  # leaves the cut CSVs in work/
+    customers, orders = work / "customers.csv", work / "orders.csv"
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in local_stack.environment().items():
+            patch.setenv(key, value)
+        runner = ScenarioRunner(local_stack, RunSettings(seed=19))
+        started = datetime.now(UTC)
+        figures = runner.run(CHAOS_PLAN, valid)
+        print("\n" + table([figures]))  # shown with -s, and on failure
+        batch = valid[len(valid) // 3 : len(valid) // 3 + RESENT_BATCH]
+        before = _processed(local_stack)
+        publisher = EventPublisher(
+            StreamNames.from_env(),
+            client=PartialFailureKinesis(make_kinesis_client(), 0.10, seed=19),
+            flush_at_exit=False,
+        )
+        for event in batch:
+            publisher.put_encoded(event)
+        assert not publisher.flush()
+        _wait_processed(local_stack, before, len(batch))
+        online = check_online(
+            runner.runtime,
+            runner.groups,
+            newest_events(valid),
+            (started, datetime.now(UTC)),
+            load_params(),
+        )
+        assert (online.missing, online.stale, online.wrong) == ([], [], [])  # newest wins
+    _flush(local_stack)
+    return customers, orders, ids, figures
 
 
 @pytest.mark.timeout(300)
@@ -111,6 +182,20 @@ def test_offline_training_set_equals_the_raw_one(
     customers, orders, ids = replayed
     want = build_training_rows(read_history(customers, orders), load_params())
     assert len(want) > COUNT  # several orders per customer
+    _assert_equal(_offline_rows(ids), want)
+
+
+@pytest.mark.timeout(300)
+def test_the_offline_training_set_equals_the_raw_one_after_a_chaos_run(
+    chaos_replayed: tuple[Path, Path, set[str], Figures], local_stack_env: dict[str, str]
+) -> None:
+    customers, orders, ids, figures = chaos_replayed
+    assert figures.problems() == []  # nothing lost, nothing double-applied online
+    assert figures.duplicates > 0 and figures.producer_retries > 0 and figures.store_faults > 0
+    assert figures.redelivered > 0  # the killed worker's batch ran again
+    assert figures.offline_extra > 0  # the offline store really holds repeated rows
+    want = build_training_rows(read_history(customers, orders), load_params())
+    assert len(want) > COUNT
     _assert_equal(_offline_rows(ids), want)
 
 
