@@ -1,9 +1,17 @@
 """Proof that the online customer-order-stats equal a batch computation of the same orders.
 
-The oracle is a pandas group-by over the orders CSV, written the way the tutorial's SQL
-reads (``COUNT(*)``, ``AVG(purchase_amount)``, ``AVG(is_reordered)`` per customer), over
-the rows deduplicated by ``order_id``; plus the sum and the first/last order time. The
-online side is every customer's ``customer-order-stats`` record, read with
+Two oracles, each over the orders deduplicated by ``order_id``:
+
+* a pandas group-by over the orders CSV, written the way the tutorial's SQL reads
+  (``COUNT(*)``, ``AVG(purchase_amount)``, ``AVG(is_reordered)`` per customer), plus the sum
+  and the first/last order time;
+* the tutorial's aggregate SQL itself (:data:`TUTORIAL_AGGREGATE_SQL`) on the offline
+  store's ``orders`` table, through Athena's API as ``featurestream offline query`` runs it.
+  That table holds ``purchase_amount`` min-max scaled (the raw dollars are not in the
+  offline store), so its average is compared scaled, and unscaled with the fitted
+  parameters the rows were written with (the scaler is linear, so the mean commutes with it).
+
+The online side is every customer's ``customer-order-stats`` record, read with
 ``BatchGetRecord``. Amounts compare within :data:`TOLERANCE`; counts and times exactly.
 """
 
@@ -12,7 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+if TYPE_CHECKING:
+    from featurestream.contract.params import FittedParams
 
 TOLERANCE: Final = 1e-9
 FRACTIONAL: Final = ("total_purchase_amount", "avg_purchase_amount", "reorder_rate")
@@ -78,6 +89,7 @@ class AggregatesVerdict:
     missing: list[str] = field(default_factory=list)
     wrong: list[str] = field(default_factory=list)
     max_difference: float = 0.0
+    oracle: str = "the batch group-by"
 
     @property
     def exact(self) -> bool:
@@ -86,7 +98,7 @@ class AggregatesVerdict:
     def line(self) -> str:
         if self.exact:
             return (
-                f"{self.checked} customers' aggregates equal the batch group-by "
+                f"{self.checked} customers' aggregates equal {self.oracle} "
                 f"(largest difference {self.max_difference:.1e}, tolerance {TOLERANCE:.0e})"
             )
         return (
@@ -118,6 +130,101 @@ def compare(
                 problems.append(name)
         for name in ("first_purchased_on", "last_purchased_on"):
             if parse_timestamp(got[name]) != want[name]:
+                problems.append(name)
+        if problems:
+            verdict.wrong.append(f"{customer}: {', '.join(problems)}")
+    return verdict
+
+
+TUTORIAL_AGGREGATE_SQL: Final = """\
+WITH orders AS (
+  SELECT * FROM (
+    SELECT *, row_number() OVER (
+      PARTITION BY order_id ORDER BY write_time, api_invocation_time
+    ) AS copy
+    FROM {orders}
+    WHERE NOT is_deleted
+  )
+  WHERE copy = 1
+)
+SELECT customer_id,
+       COUNT(*) AS total_orders,
+       AVG(purchase_amount) AS avg_purchase_amount,
+       AVG(is_reordered) AS reorder_rate
+FROM orders
+GROUP BY customer_id
+"""
+"""The tutorial's aggregate (the SELECT of its ``CREATE TABLE AS``), over the orders table
+with each ``order_id`` once: a redelivered event leaves a second offline row, and the first
+written copy is kept (as the training query does). ``{orders}`` is the short name
+``featurestream offline query`` expands."""
+
+VERSIONS_SQL: Final = "SELECT DISTINCT customer_id, transform_version FROM {orders}"
+OFFLINE_FRACTIONAL: Final = ("avg_purchase_amount", "avg_purchase_amount_scaled", "reorder_rate")
+
+
+class OfflineQuery(Protocol):
+    """What runs a query: ``featurestream offline``'s session (short names expanded)."""
+
+    def run(self, sql: str) -> Any: ...
+
+
+def expected_from_offline(session: OfflineQuery, params: FittedParams) -> dict[str, dict[str, Any]]:
+    """The tutorial's aggregates per customer from the offline store. The scaled average is
+    unscaled with ``params``; a customer with an order row written with other parameters
+    (``transform_version``) gets ``avg_purchase_amount`` None: one scaler cannot unscale it."""
+    scaler = params.scaler("purchase_amount")
+    span = scaler.data_max - scaler.data_min
+    if span == 0:
+        raise ValueError("purchase_amount's scaler is constant: scaled amounts cannot be unscaled")
+    other_params = {
+        str(customer)
+        for customer, version in session.run(VERSIONS_SQL).rows
+        if version != params.version
+    }
+    result = session.run(TUTORIAL_AGGREGATE_SQL)
+    names = [column.name for column in result.columns]
+    expected: dict[str, dict[str, Any]] = {}
+    for values in result.rows:
+        row = dict(zip(names, values, strict=True))
+        customer, scaled = str(row["customer_id"]), float(row["avg_purchase_amount"])
+        expected[customer] = {
+            "total_orders": int(row["total_orders"]),
+            "avg_purchase_amount_scaled": scaled,
+            "avg_purchase_amount": None
+            if customer in other_params
+            else scaled * span + scaler.data_min,
+            "reorder_rate": float(row["reorder_rate"]),
+        }
+    return expected
+
+
+def compare_offline(
+    expected: dict[str, dict[str, Any]],
+    online: dict[str, dict[str, str]],
+    customers: Iterable[str] | None = None,
+) -> AggregatesVerdict:
+    """Each of ``customers`` (default: every customer of either side): the online record
+    against the offline store's SQL. Absent from either side counts as missing (an order the
+    offline store never got is as wrong as one the online store missed)."""
+    verdict = AggregatesVerdict(oracle="the tutorial's SQL on the offline store")
+    chosen = expected.keys() | online.keys() if customers is None else set(customers)
+    for customer in sorted(chosen):
+        verdict.checked += 1
+        want, got = expected.get(customer), online.get(customer)
+        if want is None or got is None:
+            verdict.missing.append(customer)
+            continue
+        problems = []
+        if int(got["total_orders"]) != want["total_orders"]:
+            problems.append("total_orders")
+        for name in OFFLINE_FRACTIONAL:
+            if want[name] is None:  # scaled with other parameters: not comparable
+                problems.append(f"{name} (other transform_version)")
+                continue
+            difference = abs(float(got[name]) - want[name])
+            verdict.max_difference = max(verdict.max_difference, difference)
+            if difference > TOLERANCE:
                 problems.append(name)
         if problems:
             verdict.wrong.append(f"{customer}: {', '.join(problems)}")

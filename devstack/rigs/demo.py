@@ -20,7 +20,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +110,7 @@ class DemoResult:
     records: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     predictions: list[dict[str, Any]] = field(default_factory=list)
     aggregates: AggregatesVerdict | None = None
+    offline_aggregates: AggregatesVerdict | None = None
 
     @property
     def rate(self) -> float:
@@ -371,12 +372,56 @@ class Demo:
 
         expected = expected_from_csv(self.options.orders)
         runtime = boto3.client("sagemaker-featurestore-runtime")
-        verdict = compare(expected, online_records(runtime, self._stats_group(), expected))
+        online = online_records(runtime, self._stats_group(), expected)
+        verdict = compare(expected, online)
         self.result.aggregates = verdict
         self.say(f"\nAggregates check (pandas group-by over {self.options.orders.name}):")
         self.say(f"  {'OK' if verdict.exact else 'FAILED'}: {verdict.line()}")
         if not verdict.exact:
             raise DemoError(f"online aggregates differ from the batch group-by: {verdict.line()}")
+        self._check_offline_aggregates(online, expected)
+
+    def _check_offline_aggregates(
+        self, online: dict[str, dict[str, str]], customers: Iterable[str]
+    ) -> None:
+        """The same records against the tutorial's aggregate SQL on the offline store's orders
+        table (each order_id once), run as ``featurestream offline query`` runs it, for the
+        replayed CSV's ``customers`` (a reused stack may hold others)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from devstack.rigs.aggregates_check import compare_offline, expected_from_offline
+        from featurestream.contract.params import load_params
+        from featurestream.offline.athena import QueryFailed
+        from featurestream_cli.commands.offline import OfflineSession
+
+        customers_group, orders_group = self._groups()
+        started = time.monotonic()
+        try:
+            self._flush_offline()
+            session = OfflineSession(customers_group, orders_group, self._workgroup(), None)
+            expected = expected_from_offline(session, load_params())
+        except (OSError, ValueError, QueryFailed, BotoCoreError, ClientError) as error:
+            reason = describe_error(error)
+            raise DemoError(f"the offline aggregate query failed: {reason}") from None
+        verdict = compare_offline(expected, online, customers)
+        self.result.offline_aggregates = verdict
+        self.say(
+            "Aggregates check (the tutorial's SQL on the offline orders table, each order_id "
+            f"once, via Athena; amounts unscaled; {time.monotonic() - started:.1f} s):"
+        )
+        self.say(f"  {'OK' if verdict.exact else 'FAILED'}: {verdict.line()}")
+        if not verdict.exact:
+            raise DemoError(f"online aggregates differ from the offline store: {verdict.line()}")
+
+    def _workgroup(self) -> str:
+        return f"{self.options.config.stack_name}-offline"
+
+    def _flush_offline(self) -> None:
+        """Ask the emulator to move every journaled row to the offline Parquet files now."""
+        url = self.stack.featurestore().url()
+        flush = urllib.request.Request(f"{url}/_emulator/flush", data=b"{}", method="POST")  # noqa: S310 - loopback URL of our own service
+        with urllib.request.urlopen(flush, timeout=300):  # noqa: S310  # nosec B310  # the local emulator
+            pass
 
     def _tutorial_reads(self) -> None:
         import boto3
@@ -461,11 +506,8 @@ class Demo:
 
         from featurestream.offline.athena import QueryFailed
 
-        url = self.stack.featurestore().url()
-        flush = urllib.request.Request(f"{url}/_emulator/flush", data=b"{}", method="POST")  # noqa: S310 - loopback URL of our own service
         try:
-            with urllib.request.urlopen(flush, timeout=300):  # noqa: S310  # nosec B310  # the local emulator
-                pass
+            self._flush_offline()
             month = newest_month(self.options.orders)
             rows, count, seconds = offline_join(self._groups(), month)
         except (OSError, ValueError, QueryFailed, BotoCoreError, ClientError) as error:

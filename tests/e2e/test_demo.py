@@ -55,6 +55,13 @@ def test_demo_on_a_subset_shows_features_and_predictions(
     drift = out.split("drift (each group's older half")[1]
     assert "purchase_amount" in drift and "age_18-29" in drift
     assert "not computed" not in drift
+    # the online aggregates against pandas and against the tutorial's SQL on the offline store
+    checks = [line for line in out.splitlines() if "customers' aggregates equal" in line]
+    assert len(checks) == 2, out
+    assert "equal the batch group-by" in checks[0] and checks[0].lstrip().startswith("OK:")
+    assert "equal the tutorial's SQL on the offline store" in checks[1]
+    assert checks[1].lstrip().startswith("OK:")
+    assert checks[0].split()[1] == checks[1].split()[1] != "0"  # the same customers, some
     assert "The tutorial's join on the offline store (orders of 20" in out
     joined = next(line for line in out.splitlines() if "joined rows in" in line)
     assert int(joined.split("->")[1].split()[0]) > 0
