@@ -96,7 +96,10 @@ def read_timeline(
         timeline.rows_read[kind] = count
     keyed.sort(key=lambda item: item[:3])
     if as_live_at is not None and keyed:
-        timeline.shift = as_live_at - keyed[-1][0]
+        # whole milliseconds: event times travel at millisecond precision, so every shifted
+        # instant stays exactly its original plus the shift
+        shift = as_live_at - keyed[-1][0]
+        timeline.shift = shift - timedelta(microseconds=shift.microseconds % 1000)
     by = timeline.shift
     timeline.events = [
         TimelineEvent(moment + by, encode_event(shifted(event, by)))

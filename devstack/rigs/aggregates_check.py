@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -30,12 +31,14 @@ FRACTIONAL: Final = ("total_purchase_amount", "avg_purchase_amount", "reorder_ra
 BATCH_GET_IDS: Final = 100
 
 
-def expected_from_orders(orders: Any) -> dict[str, dict[str, Any]]:
-    """The aggregates per customer of an orders frame (columns as in raw/orders.csv)."""
+def expected_from_orders(orders: Any, shift: timedelta = timedelta(0)) -> dict[str, dict[str, Any]]:
+    """The aggregates per customer of an orders frame (columns as in raw/orders.csv), its
+    times moved by ``shift`` (what ``replay --as-live`` added to every event time)."""
     import pandas as pd
 
     frame = orders.drop_duplicates(subset="order_id", keep="first").copy()
-    frame["purchased_on"] = pd.to_datetime(frame["purchased_on"], utc=True, format="ISO8601")
+    purchased_on = pd.to_datetime(frame["purchased_on"], utc=True, format="ISO8601")
+    frame["purchased_on"] = purchased_on + pd.Timedelta(shift)
     grouped = frame.groupby("customer_id").agg(
         total_orders=("order_id", "count"),
         total_purchase_amount=("purchase_amount", "sum"),
@@ -57,11 +60,13 @@ def expected_from_orders(orders: Any) -> dict[str, dict[str, Any]]:
     }
 
 
-def expected_from_csv(orders_csv: Path) -> dict[str, dict[str, Any]]:
+def expected_from_csv(
+    orders_csv: Path, shift: timedelta = timedelta(0)
+) -> dict[str, dict[str, Any]]:
     """:func:`expected_from_orders` of ``raw/orders.csv``."""
     import pandas as pd
 
-    return expected_from_orders(pd.read_csv(orders_csv))
+    return expected_from_orders(pd.read_csv(orders_csv), shift)
 
 
 def online_records(runtime: Any, group: str, customers: Iterable[str]) -> dict[str, dict[str, str]]:

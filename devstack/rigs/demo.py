@@ -23,6 +23,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -153,6 +154,7 @@ class Demo:
         self.result = DemoResult()
         self.env: dict[str, str] = {}
         self._failure: StackFailure | None = None
+        self._shift = timedelta(0)
 
     # -- phases ------------------------------------------------------------------------------
 
@@ -296,6 +298,7 @@ class Demo:
             reason = summary.error or f"{summary.failed} events not sent"
             raise DemoError(f"replay failed: {'interrupted' if summary.interrupted else reason}")
         self.result.sent = summary.sent
+        self._shift = summary.shift  # as live: what the replay added to every event time
 
     def _wait(self, base: Counts, total: int, bar: Progress, stop: threading.Event) -> None:
         """Poll the trigger runner until ``total`` records are done and every shard is idle.
@@ -370,7 +373,7 @@ class Demo:
 
         from devstack.rigs.aggregates_check import compare, expected_from_csv, online_records
 
-        expected = expected_from_csv(self.options.orders)
+        expected = expected_from_csv(self.options.orders, self._shift)
         runtime = boto3.client("sagemaker-featurestore-runtime")
         online = online_records(runtime, self._stats_group(), expected)
         verdict = compare(expected, online)
@@ -508,7 +511,7 @@ class Demo:
 
         try:
             self._flush_offline()
-            month = newest_month(self.options.orders)
+            month = newest_month(self.options.orders, self._shift)
             rows, count, seconds = offline_join(self._groups(), month)
         except (OSError, ValueError, QueryFailed, BotoCoreError, ClientError) as error:
             self.stack.watch()
@@ -525,14 +528,16 @@ TUTORIAL_JOIN_SHOWN = (
 )
 
 
-def newest_month(orders_csv: Path) -> str:
+def newest_month(orders_csv: Path, shift: timedelta = timedelta(0)) -> str:
     """``YYYY-MM`` of the newest order in the CSV the demo replayed (event time = purchase
-    time): the partition its join reads."""
+    time), moved by the replay's as-live ``shift``: the partition its join reads."""
     with orders_csv.open(newline="") as handle:
-        newest = max((row["purchased_on"][:7] for row in csv.DictReader(handle)), default="")
-    if len(newest) != 7:
-        raise ValueError(f"{orders_csv}: no purchased_on to take a month from")
-    return newest
+        newest = max((row["purchased_on"] for row in csv.DictReader(handle)), default="")
+    try:
+        moment = datetime.fromisoformat(newest)
+    except ValueError:
+        raise ValueError(f"{orders_csv}: no purchased_on to take a month from") from None
+    return (moment + shift).strftime("%Y-%m")
 
 
 def offline_join(groups: tuple[str, str], newest: str) -> tuple[list[dict[str, Any]], int, float]:

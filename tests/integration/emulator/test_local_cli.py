@@ -57,7 +57,7 @@ def test_local_stack_lifecycle(tmp_path, monkeypatch):
             subprocess.run(
                 ["bash", "-c", script], capture_output=True, text=True, check=True
             ).stdout.strip()
-            == "['featurestream-customers', 'featurestream-orders']"
+            == "['featurestream-customer-order-stats', 'featurestream-customers', 'featurestream-orders']"
         )
         monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", exports["AWS_ENDPOINT_URL_SAGEMAKER"])
         boto3.client("sagemaker").create_feature_group(

@@ -168,3 +168,16 @@ def test_as_live_shifts_every_instant_by_one_constant_and_keeps_ids(tmp_path: Pa
                 assert moved == shift
                 old["data"][key] = new["data"][key]
         assert {**old, "event_time": None} == {**new, "event_time": None}  # nothing else moved
+
+
+def test_the_as_live_shift_is_whole_milliseconds(tmp_path: Path) -> None:
+    """Event times travel at millisecond precision: a shift with microseconds would leave the
+    written instants off from original + shift (the demo's aggregates check compares them)."""
+    orders = write_csv(
+        tmp_path / "orders.csv", ORDER_HEADER, [order_row(0, "O1", "C1", "2021-12-31 23:58:25")]
+    )
+    live_at = datetime(2026, 12, 6, 4, 0, 0, 123456, tzinfo=UTC)
+    live = read_timeline([("orders", orders)], on_bad_row=lambda row: None, as_live_at=live_at)
+    assert live.shift == datetime(2026, 12, 6, 4, 0, 0, 123000, tzinfo=UTC) - datetime(
+        2021, 12, 31, 23, 58, 25, tzinfo=UTC
+    )

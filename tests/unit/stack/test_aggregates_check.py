@@ -1,7 +1,7 @@
 """The demo's and chaos suite's aggregate oracle: a pandas group-by, compared with the
 online records. Expected values here are worked by hand."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
@@ -42,6 +42,15 @@ def test_the_group_by_counts_each_order_id_once():
     assert expected["C1"]["reorder_rate"] == 0.5
     assert expected["C1"]["first_purchased_on"] == datetime(2021, 1, 2, tzinfo=UTC)
     assert expected["C1"]["last_purchased_on"] == datetime(2021, 4, 6, 9, 24, 55, tzinfo=UTC)
+
+
+def test_an_as_live_replay_moves_the_purchase_times_by_its_shift():
+    """The demo replays as live: every event time moved by one constant, which the oracle
+    applies too; counts and amounts do not move."""
+    expected = expected_from_orders(ORDERS, shift=timedelta(days=2000, seconds=5))
+    assert expected["C1"]["total_orders"] == 2
+    assert expected["C1"]["first_purchased_on"] == datetime(2026, 6, 25, 0, 0, 5, tzinfo=UTC)
+    assert expected["C1"]["last_purchased_on"] == datetime(2026, 9, 27, 9, 25, 0, tzinfo=UTC)
 
 
 def test_equal_records_pass_and_each_difference_is_named():
