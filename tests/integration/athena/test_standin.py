@@ -15,6 +15,8 @@ from tests.integration.emulator.support import definitions, record
 
 OUTPUT = f"s3://{RESULTS_BUCKET}/queries/"
 
+ROLE = "arn:aws:iam::123456789012:role/athena-tests"  # an offline store needs its role
+
 
 def _wait(athena: Any, query_id: str, timeout: float = 30.0) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
@@ -50,6 +52,7 @@ def tables(offline_stack: OfflineStack) -> dict[str, str]:
         ),
         OnlineStoreConfig={"EnableOnlineStore": True},
         OfflineStoreConfig=offline,
+        RoleArn=ROLE,
     )
     sm.create_feature_group(
         FeatureGroupName="athena-orders",
@@ -60,6 +63,7 @@ def tables(offline_stack: OfflineStack) -> dict[str, str]:
         ),
         OnlineStoreConfig={"EnableOnlineStore": True},
         OfflineStoreConfig=offline,
+        RoleArn=ROLE,
     )
     customers = [
         ("C1", "2024-01-01T10:00:00Z", "30", "0.5"),
@@ -267,6 +271,7 @@ def _group_with_two_months(offline_stack: OfflineStack, name: str) -> str:
         EventTimeFeatureName="t",
         FeatureDefinitions=definitions(k="String", t="String", v="Integral"),
         OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "s3://offline-bucket/fs"}},
+        RoleArn=ROLE,
     )
     for key, at, value in (("a", "2023-01-05T00:00:00Z", "1"), ("b", "2023-02-05T00:00:00Z", "2")):
         rt.put_record(FeatureGroupName=name, Record=record(k=key, t=at, v=value))
