@@ -1,8 +1,9 @@
 """Option parsing and defaults shared by several subcommands."""
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import click
 
@@ -23,3 +24,21 @@ def timestamp_option(
         return parse_timestamp(value)
     except ValueError as error:
         raise click.BadParameter(str(error), ctx=ctx, param=param) from error
+
+
+def export_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--customers`` and ``--orders``: the two CSV exports a command reads."""
+    function = click.option(
+        "--orders",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=DEFAULT_ORDERS,
+        show_default=True,
+        help="orders CSV export",
+    )(function)
+    return click.option(
+        "--customers",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=DEFAULT_CUSTOMERS,
+        show_default=True,
+        help="customers CSV export",
+    )(function)

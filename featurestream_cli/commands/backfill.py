@@ -7,7 +7,7 @@ from typing import Final
 import click
 
 from featurestream_cli.commands.replay import BadInputFile, echo_lines, on_error_option
-from featurestream_cli.options import DEFAULT_CUSTOMERS, DEFAULT_ORDERS, timestamp_option
+from featurestream_cli.options import export_options, timestamp_option
 
 MAX_BAD_ROWS_SHOWN: Final = 20
 
@@ -30,20 +30,7 @@ AWS_ENDPOINT_URL, profile): the same command runs against the local stack and AW
 
 
 @click.command(epilog=EXIT_CODES_HELP)
-@click.option(
-    "--customers",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_CUSTOMERS,
-    show_default=True,
-    help="customers CSV export",
-)
-@click.option(
-    "--orders",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_ORDERS,
-    show_default=True,
-    help="orders CSV export",
-)
+@export_options
 @click.option(
     "--group",
     type=click.Choice(["customers", "orders"]),

@@ -9,7 +9,7 @@ from typing import Any, Final
 
 import click
 
-from featurestream_cli.options import DEFAULT_CUSTOMERS, DEFAULT_ORDERS, timestamp_option
+from featurestream_cli.options import export_options, timestamp_option
 
 MAX_BAD_ROWS_SHOWN: Final = 20
 
@@ -71,20 +71,7 @@ def echo_lines(lines: list[str]) -> None:
 
 
 @click.command(epilog=EXIT_CODES_HELP)
-@click.option(
-    "--customers",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_CUSTOMERS,
-    show_default=True,
-    help="customers CSV export",
-)
-@click.option(
-    "--orders",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_ORDERS,
-    show_default=True,
-    help="orders CSV export",
-)
+@export_options
 @stream_options
 @click.option("--only", type=click.Choice(["customers", "orders"]), help="replay one file only")
 @click.option("--since", callback=timestamp_option, metavar="TIME", help="first event time (incl.)")
