@@ -6,10 +6,13 @@ from typing import Final
 
 import click
 
-from featurestream_cli.commands.replay import BadInputFile, echo_lines, on_error_option
+from featurestream_cli.commands.replay import (
+    BadInputFile,
+    bad_row_reporter,
+    echo_lines,
+    on_error_option,
+)
 from featurestream_cli.options import export_options, timestamp_option
-
-MAX_BAD_ROWS_SHOWN: Final = 20
 
 EXIT_CODES_HELP: Final = """\b
 Exit codes:
@@ -138,7 +141,7 @@ def command(
     from producers.exit_codes import EXIT_INTERRUPTED
     from producers.files import OutputError, check_writable
     from producers.progress import progress_for
-    from producers.sources import RowError, SourceFileError
+    from producers.sources import SourceFileError
 
     if retry_failed and checkpoint is not None:
         raise click.UsageError("--retry-failed sends a failures file: it takes no --checkpoint")
@@ -169,16 +172,7 @@ def command(
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
-    shown = 0
-
-    def report_bad_row(row: RowError) -> None:
-        nonlocal shown
-        shown += 1
-        if shown <= MAX_BAD_ROWS_SHOWN:
-            click.echo(f"bad row: {row}", err=True)
-        elif shown == MAX_BAD_ROWS_SHOWN + 1:
-            click.echo("bad row: ... (further bad rows are only counted)", err=True)
-
+    report_bad_row = bad_row_reporter()
     try:
         summary = run_backfill(
             options,

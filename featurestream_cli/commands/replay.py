@@ -70,6 +70,22 @@ def echo_lines(lines: list[str]) -> None:
         click.echo(line, err=True)
 
 
+def bad_row_reporter() -> Callable[[object], None]:
+    """An ``on_bad_row`` callback: the first ``MAX_BAD_ROWS_SHOWN`` bad rows on stderr (each
+    names file, line and field), then one line saying the rest are only counted."""
+    shown = 0
+
+    def report(row: object) -> None:
+        nonlocal shown
+        shown += 1
+        if shown <= MAX_BAD_ROWS_SHOWN:
+            click.echo(f"bad row: {row}", err=True)
+        elif shown == MAX_BAD_ROWS_SHOWN + 1:
+            click.echo("bad row: ... (further bad rows are only counted)", err=True)
+
+    return report
+
+
 @click.command(epilog=EXIT_CODES_HELP)
 @export_options
 @stream_options
@@ -137,7 +153,7 @@ def command(
     from producers.files import OutputError, check_writable
     from producers.progress import progress_for
     from producers.replay import ReplayOptions, run_replay
-    from producers.sources import RowError, SourceFileError
+    from producers.sources import SourceFileError
     from producers.streams import StreamNames
 
     outputs = {"--checkpoint": checkpoint, "--failed-file": None if dry_run else failed_file}
@@ -166,16 +182,7 @@ def command(
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from error
-    shown = 0
-
-    def report_bad_row(row: RowError) -> None:
-        nonlocal shown
-        shown += 1
-        if shown <= MAX_BAD_ROWS_SHOWN:
-            click.echo(f"bad row: {row}", err=True)
-        elif shown == MAX_BAD_ROWS_SHOWN + 1:
-            click.echo("bad row: ... (further bad rows are only counted)", err=True)
-
+    report_bad_row = bad_row_reporter()
     click.echo(f"reading {', '.join(str(path) for _, path in options.sources())} ...", err=True)
     try:
         summary = run_replay(
