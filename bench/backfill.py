@@ -64,23 +64,9 @@ def _groups(prefix: str) -> dict[str, str]:
     """Fresh catalog groups (online + offline store) named ``prefix-customers/orders``."""
     import boto3
 
-    from featurestream.contract.catalog import FEATURE_GROUPS
+    from tests.integration.producers.backfill_support import create_catalog_groups
 
-    sm = boto3.client("sagemaker")
-    names = {}
-    for spec in FEATURE_GROUPS:
-        name = f"{prefix}-{spec.name}"
-        sm.create_feature_group(
-            FeatureGroupName=name,
-            RecordIdentifierFeatureName=spec.record_identifier,
-            EventTimeFeatureName=spec.event_time_feature,
-            FeatureDefinitions=spec.feature_definitions(),
-            OnlineStoreConfig={"EnableOnlineStore": True},
-            OfflineStoreConfig={"S3StorageConfig": {"S3Uri": "s3://bench-offline/fs"}},
-            RoleArn="arn:aws:iam::123456789012:role/bench",
-        )
-        names[spec.name] = name
-    return names
+    return create_catalog_groups(boto3.client("sagemaker"), prefix)
 
 
 def run_backfill_way(customers: Path, orders: Path, work: Path) -> tuple[float, int, int]:
