@@ -32,8 +32,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devstack.stack.lifecycle import ServedOnThread
+from devstack.standins.athena.compaction import TableCompactor
 from devstack.standins.athena.engine import Engine, GlueTable, QueryError, QueryResult
-from devstack.standins.athena.results import column_info, csv_bytes, metadata_bytes, text
+from devstack.standins.athena.results import column_info, csv_bytes, metadata_bytes, page_rows
 from devstack.standins.athena.routes import ROUTES
 from devstack.standins.featurestore.errors import ApiError
 from devstack.standins.featurestore.glue import SCHEMA_EVOLVED
@@ -85,7 +86,6 @@ class Execution:
     started: float | None = None
     completed: float | None = None
     result: QueryResult | None = None
-    texts: list[list[str | None]] = field(default_factory=list)
 
     def document(self) -> dict[str, Any]:
         status: dict[str, Any] = {"State": self.state, "SubmissionDateTime": self.submitted}
@@ -137,6 +137,7 @@ class AthenaStandIn(ServedOnThread):
         port: int = 0,
         region: str = "us-east-1",
         workers: int = 2,
+        compact: bool = True,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -148,7 +149,8 @@ class AthenaStandIn(ServedOnThread):
         self._queries: dict[str, Execution] = {}
         self._tokens: dict[str, str] = {}
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="athena-query")
-        self.engine = Engine(lookup=self._glue_table, files=self._files)
+        compactor = TableCompactor(self.state_dir / "compacted") if compact else None
+        self.engine = Engine(lookup=self._glue_table, files=self._files, compactor=compactor)
         self.workgroups = self._load_workgroups()
         self._server = make_loopback_server(
             self._app, host, port, methods=["GET", "POST", "DELETE"]
@@ -253,10 +255,11 @@ class AthenaStandIn(ServedOnThread):
         execution.state = "RUNNING"
         try:
             result = self.engine.run(execution.id, execution.query, execution.database)
-            texts = [[text(v) for v in row] for row in result.rows]
             infos = column_info(result.columns, result.types)
-            self._write(execution.output, csv_bytes(result.columns, texts))
-            self._write(execution.output + ".metadata", metadata_bytes(infos, len(texts)))
+            self._write(execution.output, csv_bytes(result.columns, result.texts))
+            self._write(
+                execution.output + ".metadata", metadata_bytes(infos, result.texts.num_rows)
+            )
         except QueryError as error:
             self._finish(execution, "FAILED", str(error))
             return
@@ -264,7 +267,7 @@ class AthenaStandIn(ServedOnThread):
             log.warning("query %s failed: %s", execution.id, type(error).__name__)
             self._finish(execution, "FAILED", _describe(error))
             return
-        execution.result, execution.texts = result, texts
+        execution.result = result
         self._finish(execution, "SUCCEEDED", None)
 
     def _finish(self, execution: Execution, state: str, reason: str | None) -> None:
@@ -320,9 +323,10 @@ class AthenaStandIn(ServedOnThread):
             raise _invalid("MaxResults must be between 1 and 1000")
         start = _page_start(body.get("NextToken"))
         result = execution.result
-        total = len(execution.texts) + 1  # the header row first
+        total = result.texts.num_rows + 1  # the header row first
         page: list[list[str | None]] = [list(result.columns)] if start == 0 else []
-        page += execution.texts[max(start - 1, 0) : start + limit - 1]
+        first = max(start - 1, 0)
+        page += page_rows(result.texts, first, start + limit - 1 - first)
         out: dict[str, Any] = {
             "UpdateCount": 0,
             "ResultSet": {

@@ -1,0 +1,149 @@
+"""Incremental compaction of an offline table's small files, kept by the Athena stand-in.
+
+The service's layout leaves one small Parquet file per table and event-time hour, and each
+file costs an open and a footer read on every query. The offline store writes each file once
+under a unique name, so the stand-in can keep, per table, a few large *segments* holding the
+rows of every file it has seen, plus a manifest naming those files (as Iceberg's manifests
+and ``rewrite_data_files`` do on AWS). A query then reads the segments; the files written
+since are compacted into one new segment first, and once there are more than
+:data:`MAX_SEGMENTS` they are merged into one.
+
+Every row is read exactly once: a file is either in the manifest (its rows are in a segment)
+or new. A file that changed or disappeared (a rewrite after a crash, a deleted group)
+makes the table start over. Crash safety: a segment is written to a temp name and renamed,
+then the manifest is replaced (temp file, rename); segments the manifest does not name are
+leftovers and are deleted. The source files are never touched, so the Glue table, its
+location and its partitions stay exactly as the service leaves them.
+
+Segments hold the Glue columns cast to their types and the partition keys as strings, the
+same columns the direct read gives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+MAX_SEGMENTS = 8
+"""Beyond this many segments, a table's segments are merged into one."""
+_MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Compacted:
+    """A table's rows as segment files, and the bytes of the source files behind them."""
+
+    segments: list[Path]
+    source_bytes: int
+    new_files: int
+
+
+def list_parquet(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every Parquet file under ``folder``: relative path -> (size, mtime in ns)."""
+    found: dict[str, tuple[int, int]] = {}
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            entries = list(os.scandir(current))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(Path(entry.path))
+            elif entry.name.endswith(".parquet"):
+                stat = entry.stat(follow_symlinks=False)
+                found[os.path.relpath(entry.path, folder)] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+class TableCompactor:
+    """Keeps each table's segments under ``root`` (one folder per table and location)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def compact(self, table: str, folder: Path, select_sql: str, options: str) -> Compacted:
+        """The segments holding every row of ``folder``'s Parquet files, after compacting
+        the new ones. ``select_sql`` selects the table's columns from ``{source}``, a
+        ``read_parquet`` of the new files with ``options`` (hive partitioning, its types)."""
+        key = f"{table}\0{folder}\0{select_sql}\0{options}"
+        home = self.root / hashlib.sha256(key.encode()).hexdigest()[:24]
+        with self._guard:
+            lock = self._locks.setdefault(home.name, threading.Lock())
+        with lock:
+            return self._compact(home, folder, select_sql, options)
+
+    def _compact(self, home: Path, folder: Path, select_sql: str, options: str) -> Compacted:
+        home.mkdir(parents=True, exist_ok=True)
+        files = list_parquet(folder)
+        known, segments = _read_manifest(home)
+        if any(files.get(name) != tuple(seen) for name, seen in known.items()):
+            known, segments = {}, []  # a file changed or went away: start over
+        new = sorted(name for name in files if name not in known)
+        if new:
+            sources = [str(folder / name) for name in new]
+            segments.append(_write_segment(home, select_sql, sources, options))
+            known.update({name: files[name] for name in new})
+        if len(segments) > MAX_SEGMENTS:
+            merged = [str(home / s) for s in segments]
+            segments = [_write_segment(home, "SELECT * FROM {source}", merged, "")]
+        if new or not (home / _MANIFEST).is_file():
+            _write_manifest(home, known, segments)
+        _delete_leftovers(home, segments)
+        return Compacted(
+            [home / s for s in segments], sum(size for size, _ in known.values()), len(new)
+        )
+
+
+def _read_manifest(home: Path) -> tuple[dict[str, tuple[int, int]], list[str]]:
+    try:
+        doc = json.loads((home / _MANIFEST).read_text())
+        files = {str(k): (int(v[0]), int(v[1])) for k, v in doc["files"].items()}
+        segments = [str(s) for s in doc["segments"]]
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return {}, []
+    if not all((home / s).is_file() for s in segments):
+        return {}, []
+    return files, segments
+
+
+def _write_manifest(home: Path, files: dict[str, tuple[int, int]], segments: list[str]) -> None:
+    tmp = home / (_MANIFEST + ".tmp")
+    tmp.write_text(json.dumps({"files": files, "segments": segments}))
+    tmp.replace(home / _MANIFEST)
+
+
+def _write_segment(home: Path, select_sql: str, sources: list[str], options: str) -> str:
+    """One segment from ``sources`` (written to a temp name, then renamed); its name."""
+    name = f"segment-{secrets.token_hex(8)}.parquet"
+    tmp = home / (name + ".tmp")
+    listed = ", ".join("'" + s.replace("'", "''") + "'" for s in sources)
+    source = f"read_parquet([{listed}]{options})"
+    conn = duckdb.connect(config={"threads": 2})
+    try:
+        conn.execute("SET TimeZone = 'UTC'")
+        target = str(tmp).replace("'", "''")
+        conn.execute(
+            f"COPY ({select_sql.replace('{source}', source)}) TO '{target}' (FORMAT parquet)"  # nosec B608
+        )
+    finally:
+        conn.close()
+    tmp.replace(home / name)
+    return name
+
+
+def _delete_leftovers(home: Path, segments: list[str]) -> None:
+    keep = set(segments) | {_MANIFEST}
+    for path in home.iterdir():
+        if path.name not in keep:
+            path.unlink(missing_ok=True)
