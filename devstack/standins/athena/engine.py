@@ -94,6 +94,9 @@ class Engine:
                 scanned, folders = self._bind_tables(conn, tree, database.lower())
             except duckdb.Error as error:
                 raise QueryError(_duckdb_reason(error)) from None
+            except pa.ArrowException as error:  # compaction met a file it cannot read
+                lines = str(error).strip().splitlines() or [type(error).__name__]
+                raise QueryError(f"HIVE_BAD_DATA: {lines[0]}") from None
             _lock_down(conn, folders)
             duck_sql = tree.sql(dialect="duckdb")
             try:
@@ -182,7 +185,7 @@ class Engine:
                 f"{glue.database}.{glue.name}",
                 folder,
                 f"SELECT {selected} FROM {{source}}",  # noqa: S608  # nosec B608  # names quoted
-                options,
+                glue.partition_keys,
             )
             listed = ", ".join(_literal(str(p)) for p in done.segments)
             names = ", ".join(_quoted(col) for col, _ in glue.columns)
