@@ -543,8 +543,11 @@ class AthenaStandIn(ServedOnThread):
         try:
             local_path(self.offline_root, bucket, key)
             local_path(self.state_dir / "s3-copy", bucket, key)
-        except OfflineLocationError as error:
-            raise QueryError(str(error)) from None
+        except OfflineLocationError:
+            raise QueryError(
+                "INVALID_TABLE_PROPERTY: the table location resolves outside the stand-in's "
+                "folders"
+            ) from None
         if self._s3_endpoint is not None:
             from botocore.exceptions import ClientError
 
@@ -552,7 +555,7 @@ class AthenaStandIn(ServedOnThread):
                 self._client("s3").head_bucket(Bucket=bucket)
             except ClientError as error:
                 raise QueryError(
-                    f"HIVE_PATH_ERROR: the table location's bucket is not available: "
+                    f"INVALID_TABLE_PROPERTY: the table location's bucket is not available: "
                     f"{_describe(error)}"
                 ) from None
 

@@ -308,7 +308,7 @@ def test_a_hostile_external_location_fails(
         f"CREATE TABLE {name} WITH (external_location = '{location}') AS "
         f'SELECT order_id FROM "{table}"',
     )
-    _failed(execution)
+    assert _failed(execution).startswith("INVALID_TABLE_PROPERTY: ")  # refused up front
     with pytest.raises(ClientError):
         _glue_table(offline_stack, name)
     state = offline_stack.athena.state_dir.parent
