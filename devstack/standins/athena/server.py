@@ -545,8 +545,7 @@ class AthenaStandIn(ServedOnThread):
             local_path(self.state_dir / "s3-copy", bucket, key)
         except OfflineLocationError:
             raise QueryError(
-                "INVALID_TABLE_PROPERTY: the table location resolves outside the stand-in's "
-                "folders"
+                "INVALID_TABLE_PROPERTY: the table location resolves outside the stand-in's folders"
             ) from None
         if self._s3_endpoint is not None:
             from botocore.exceptions import ClientError
