@@ -7,6 +7,8 @@ Answers what clients of Athena call (``StartQueryExecution``, ``GetQueryExecutio
 unchanged against ``AWS_ENDPOINT_URL_ATHENA``. A query runs on a worker thread:
 ``QUEUED`` -> ``RUNNING`` -> ``SUCCEEDED``/``FAILED``/``CANCELLED``; whatever it cannot run
 ends ``FAILED`` with the reason in ``StateChangeReason`` and ``AthenaError`` (never a 500).
+``CREATE TABLE AS`` and ``DROP TABLE`` run in :mod:`devstack.standins.athena.ddl` (StatementType
+``DDL``); the stand-in is its :class:`~devstack.standins.athena.ddl.TableStore`.
 
 Tables come from the Glue catalog (moto's, at ``glue_endpoint``) and their files from the
 emulator's offline folder (``offline_root`` mirrors ``s3://bucket/key``) or, when a table's
