@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -80,6 +81,7 @@ _HIVE_TYPES = {
     "TIMESTAMP WITH TIME ZONE": "timestamp",
 }
 ROWS_COLUMN = "rows"
+_DDL_START = re.compile(r"^\s*(?:--[^\n]*(?:\n|$)\s*|/\*.*?\*/\s*)*(?:create|drop)\b", re.I | re.S)
 
 
 class TableStore(Protocol):
@@ -122,9 +124,11 @@ class Plan:
 
 def statement(sql: str) -> exp.Create | exp.Drop | None:
     """The CTAS or DROP TABLE that ``sql`` is, else None (the engine runs or refuses it)."""
+    if not _DDL_START.match(sql):  # a query is parsed once, by the engine
+        return None
     try:
         trees = [t for t in sqlglot.parse(sql, read="trino") if t is not None]
-    except sqlglot.errors.SqlglotError:
+    except (sqlglot.errors.SqlglotError, RecursionError):
         return None  # the engine reports the syntax error with its position
     if len(trees) != 1:
         return None
@@ -142,11 +146,18 @@ class Ddl:
     store: TableStore
 
     def run(
-        self, query_id: str, tree: exp.Create | exp.Drop, database: str, output_dir: str
+        self,
+        query_id: str,
+        tree: exp.Create | exp.Drop,
+        database: str,
+        output_dir: str,
+        cancelled: Callable[[], bool] = lambda: False,
     ) -> DdlOutcome:
+        """``cancelled()`` is asked before the table is registered: a query stopped while it
+        wrote registers nothing (its files stay, as Athena leaves them)."""
         if isinstance(tree, exp.Drop):
             return self._drop(tree, database)
-        return self._create_as(query_id, tree, database, output_dir)
+        return self._create_as(query_id, tree, database, output_dir, cancelled)
 
     # -- DROP TABLE ----------------------------------------------------------------------
 
@@ -171,7 +182,12 @@ class Ddl:
     # -- CREATE TABLE AS -----------------------------------------------------------------
 
     def _create_as(
-        self, query_id: str, tree: exp.Create, database: str, output_dir: str
+        self,
+        query_id: str,
+        tree: exp.Create,
+        database: str,
+        output_dir: str,
+        cancelled: Callable[[], bool],
     ) -> DdlOutcome:
         started = time.perf_counter()
         db, name = _target(tree.this, database)
@@ -210,6 +226,8 @@ class Ddl:
                 files = self.store.upload(folder, location)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
+        if cancelled():
+            raise QueryError("Query cancelled by user")
         _register(glue, plan, files)
         engine_ms = int((time.perf_counter() - started) * 1000)
         return DdlOutcome(

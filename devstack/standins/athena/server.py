@@ -285,7 +285,11 @@ class AthenaStandIn(ServedOnThread):
         if execution.statement is None:
             return self.engine.run(execution.id, execution.query, execution.database)
         outcome = self.ddl.run(
-            execution.id, execution.statement, execution.database, execution.output_dir
+            execution.id,
+            execution.statement,
+            execution.database,
+            execution.output_dir,
+            cancelled=lambda: execution.state == "CANCELLED",
         )
         if outcome.manifest:  # the files the CTAS wrote, one S3 URI a line
             manifest = f"{execution.output_dir}/{execution.id}-manifest.csv"

@@ -348,3 +348,25 @@ def test_glue_sees_the_table_through_a_plain_boto3_client(
     )
     names = [t["Name"] for t in glue.get_tables(DatabaseName=DB)["TableList"]]
     assert name in names
+
+
+def test_a_ctas_stopped_while_it_writes_registers_no_table(
+    offline_stack: OfflineStack, orders: tuple[str, pd.DataFrame]
+) -> None:
+    from devstack.standins.athena.ddl import statement
+    from devstack.standins.athena.engine import QueryError
+
+    table, _ = orders
+    name, location = _name(), f"s3://{RESULTS_BUCKET}/ctas-stopped/{uuid.uuid4().hex}"
+    tree = statement(
+        f"CREATE TABLE {name} WITH (external_location = '{location}') AS "
+        f'SELECT order_id FROM "{table}"'
+    )
+    assert tree is not None
+    with pytest.raises(QueryError, match="cancelled"):
+        offline_stack.athena.ddl.run(
+            "stopped-query", tree, DB, OUTPUT.rstrip("/"), cancelled=lambda: True
+        )
+    with pytest.raises(ClientError):
+        _glue_table(offline_stack, name)
+    assert _objects(offline_stack, location)  # its files stay, as Athena leaves them
