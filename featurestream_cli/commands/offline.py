@@ -279,6 +279,15 @@ def _sql_text(sql: str | None, sql_file: Path | None) -> str:
 
 
 def _emit(result: QueryResult, fmt: str, output: Path | None, max_rows: int) -> None:
+    seconds = result.engine_ms / 1000
+    if result.statement_type != "DML":  # CREATE TABLE AS, DROP TABLE: no rows to show
+        count = f"{result.update_count} row(s) written; " if result.columns else ""
+        click.echo(
+            f"{result.statement_type} statement done; {count}scanned "
+            f"{_size(result.scanned_bytes)}; engine {seconds:.3f} s; query {result.query_id}",
+            err=True,
+        )
+        return
     names = [c.name for c in result.columns]
     if fmt == "csv":
         buffer = io.StringIO()
@@ -290,7 +299,6 @@ def _emit(result: QueryResult, fmt: str, output: Path | None, max_rows: int) -> 
         _write_parquet(result, output)
     else:
         _print_table(result, max_rows)
-    seconds = result.engine_ms / 1000
     click.echo(
         f"{len(result.rows)} row(s); scanned {_size(result.scanned_bytes)}; engine "
         f"{seconds:.3f} s; query {result.query_id}",
