@@ -13,6 +13,10 @@ One invocation does, for every customer its orders touch:
 
 1. ``BatchGetItem`` (strongly consistent, 100 keys per call, calls in flight together) of
    the customer's aggregate and its orders' dedupe records; orders already counted drop out.
+   The first read may be started early (:meth:`AggregateState.prefetch`, while the orders
+   are still being written): a read only informs the writes, whose conditions decide, so an
+   earlier snapshot is as safe as a later one (a change in between cancels the transaction
+   and the customer is read again), and orders that end up not written are not counted.
 2. One ``TransactWriteItems`` per group of customers (at most 100 items each, in flight
    together): per customer, a ``Put`` of the new aggregate on condition that its ``version``
    is the one read (or that it does not exist yet), and a ``Put`` of each new order's dedupe
@@ -34,7 +38,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -100,6 +104,17 @@ class Aggregate:
 
 
 AggregateOutcome = Aggregate | BaseException
+
+
+@dataclass(frozen=True, slots=True)
+class Prefetch:
+    """A first read started early: the keys asked for and the calls in flight."""
+
+    keys: frozenset[str]
+    calls: list[Future[list[dict[str, Any]]]]
+
+    def covers(self, keys: Iterable[str]) -> bool:
+        return all(key in self.keys for key in keys)
 
 
 def customer_key(customer_id: str) -> str:
@@ -172,9 +187,27 @@ class AggregateState:
         self.dedupe_ttl_seconds = dedupe_ttl_seconds
         self._clock = clock
 
-    def contribute(self, contributions: Iterable[Contribution]) -> dict[str, AggregateOutcome]:
+    def prefetch(self, contributions: Iterable[Contribution]) -> Prefetch:
+        """Start the first read of these orders' customers and dedupe records on the executor
+        (returns at once); :meth:`contribute` on any subset of them then uses it."""
+        keys: dict[str, None] = {}
+        for contribution in contributions:
+            keys[customer_key(contribution.customer_id)] = None
+            keys[order_key(contribution.order_id)] = None
+        ordered = list(keys)
+        chunks = [
+            ordered[i : i + MAX_BATCH_GET_KEYS] for i in range(0, len(ordered), MAX_BATCH_GET_KEYS)
+        ]
+        return Prefetch(
+            frozenset(keys), [self._executor.submit(self._batch_get, c) for c in chunks]
+        )
+
+    def contribute(
+        self, contributions: Iterable[Contribution], prefetched: Prefetch | None = None
+    ) -> dict[str, AggregateOutcome]:
         """Count every order not counted yet; each customer's aggregate afterwards (or why it
-        is not known). Orders repeated in ``contributions`` count once."""
+        is not known). Orders repeated in ``contributions`` count once. ``prefetched``, if it
+        covers every key, is the first round's read."""
         customers: dict[str, _Customer] = {}
         seen: set[str] = set()
         for contribution in contributions:
@@ -189,16 +222,22 @@ class AggregateState:
             customer.orders.append(contribution)
         outcomes: dict[str, AggregateOutcome] = {}
         pending = list(customers.values())
+        if prefetched is not None and not prefetched.covers(_keys(pending)):
+            prefetched = None
         while pending:
-            pending = self._round(pending, outcomes)
+            pending = self._round(pending, outcomes, prefetched)
+            prefetched = None
         return outcomes
 
     def _round(
-        self, customers: list[_Customer], outcomes: dict[str, AggregateOutcome]
+        self,
+        customers: list[_Customer],
+        outcomes: dict[str, AggregateOutcome],
+        prefetched: Prefetch | None = None,
     ) -> list[_Customer]:
         """Read, then write one step per customer; returns the customers with work left."""
         try:
-            found = self._read(customers)
+            found = self._read(customers) if prefetched is None else _collect(prefetched.calls)
         except StoreError as error:
             outcomes.update((c.customer_id, error) for c in customers)
             return []
@@ -251,13 +290,9 @@ class AggregateState:
 
     def _read(self, customers: Sequence[_Customer]) -> dict[str, dict[str, Any]]:
         """Every aggregate and dedupe record of ``customers``' orders that exists, by key."""
-        keys = [customer_key(c.customer_id) for c in customers]
-        keys += [order_key(o.order_id) for c in customers for o in c.orders]
+        keys = _keys(customers)
         chunks = [keys[i : i + MAX_BATCH_GET_KEYS] for i in range(0, len(keys), MAX_BATCH_GET_KEYS)]
-        found: dict[str, dict[str, Any]] = {}
-        for items in self._executor.map(self._batch_get, chunks):
-            found.update((item["pk"]["S"], item) for item in items)
-        return found
+        return _collect([self._executor.submit(self._batch_get, chunk) for chunk in chunks])
 
     def _batch_get(self, keys: list[str]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -342,6 +377,27 @@ class AggregateState:
             failure = classify(error)
             return {c.customer_id: failure for c in customers}
         return {}
+
+
+def _keys(customers: Sequence[_Customer]) -> list[str]:
+    """The state keys a round reads: each customer's aggregate and its orders' records."""
+    keys = [customer_key(c.customer_id) for c in customers]
+    return keys + [order_key(o.order_id) for c in customers for o in c.orders]
+
+
+def _collect(calls: list[Future[list[dict[str, Any]]]]) -> dict[str, dict[str, Any]]:
+    """The items the read calls found, by key; the first call's failure is raised (after
+    every call finished, so none is left running)."""
+    found: dict[str, dict[str, Any]] = {}
+    failure: BaseException | None = None
+    for call in calls:
+        try:
+            found.update((item["pk"]["S"], item) for item in call.result())
+        except BaseException as error:
+            failure = failure or error
+    if failure is not None:
+        raise failure
+    return found
 
 
 def _folded(current: Aggregate | None, step: list[Contribution]) -> OrderStats:

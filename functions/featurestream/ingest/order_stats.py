@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from featurestream.contract.aggregates import Contribution, stats_features
 from featurestream.contract.params import FittedParams
 from featurestream.contract.transforms import to_record
-from featurestream.ingest.aggregate_state import AggregateState
+from featurestream.ingest.aggregate_state import AggregateState, Prefetch
 from featurestream.ingest.store_writer import StoreWriter, WriteOutcome
 
 
@@ -29,12 +29,19 @@ class OrderStatsKeeper:
         self.writer = writer
         self._params = params
 
-    def keep(self, contributions: Sequence[Contribution]) -> dict[str, WriteOutcome]:
+    def prefetch(self, contributions: Sequence[Contribution]) -> Prefetch:
+        """Start reading these orders' state now (see :meth:`AggregateState.prefetch`)."""
+        return self.state.prefetch(contributions)
+
+    def keep(
+        self, contributions: Sequence[Contribution], prefetched: Prefetch | None = None
+    ) -> dict[str, WriteOutcome]:
         """Per customer: the aggregate write's latency in ms, or why it failed (its orders'
-        records then fail and are redelivered)."""
+        records then fail and are redelivered). ``prefetched``: a read of a superset of
+        these orders started earlier."""
         if not contributions:
             return {}
-        aggregates = self.state.contribute(contributions)
+        aggregates = self.state.contribute(contributions, prefetched)
         customers = list(aggregates)
         outcomes: dict[str, WriteOutcome] = {}
         records = []
