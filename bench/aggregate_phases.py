@@ -6,7 +6,9 @@ phase (orders writes, the state's BatchGetItem reads, its TransactWriteItems, th
 customer-order-stats writes): wall time, the handler's CPU (all its threads), calls and
 items, the CPU botocore spends in the calls' own threads (serialize, sign, send, parse), and
 the CPU the moto and hop processes spent meanwhile (``/proc/<pid>/stat``: they share the
-machine's cores with the handler).
+machine's cores with the handler). Phases overlap: the reads run during the orders writes
+(their wall time is the orders'), and the customer-order-stats writes start as each
+transaction commits, so their wall time includes the transactions'.
 
     python bench/aggregate_phases.py            # 3 invocations, phases printed for each
     BENCH_RUNS=5 python bench/aggregate_phases.py

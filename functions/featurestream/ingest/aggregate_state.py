@@ -37,7 +37,7 @@ Every new aggregate's event time is strictly later than the previous one's
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -208,6 +208,14 @@ class AggregateState:
         """Count every order not counted yet; each customer's aggregate afterwards (or why it
         is not known). Orders repeated in ``contributions`` count once. ``prefetched``, if it
         covers every key, is the first round's read."""
+        return dict(self.outcomes(contributions, prefetched))
+
+    def outcomes(
+        self, contributions: Iterable[Contribution], prefetched: Prefetch | None = None
+    ) -> Iterator[tuple[str, AggregateOutcome]]:
+        """:meth:`contribute`, each customer's outcome yielded once, as soon as it is known
+        (a transaction's customers when it commits), so their records can be written while
+        the next transactions are in flight."""
         customers: dict[str, _Customer] = {}
         seen: set[str] = set()
         for contribution in contributions:
@@ -220,27 +228,24 @@ class AggregateState:
                     contribution.customer_id, []
                 )
             customer.orders.append(contribution)
-        outcomes: dict[str, AggregateOutcome] = {}
         pending = list(customers.values())
         if prefetched is not None and not prefetched.covers(_keys(pending)):
             prefetched = None
         while pending:
-            pending = self._round(pending, outcomes, prefetched)
-            prefetched = None
-        return outcomes
+            left: list[_Customer] = []
+            yield from self._round(pending, left, prefetched)
+            pending, prefetched = left, None
 
     def _round(
-        self,
-        customers: list[_Customer],
-        outcomes: dict[str, AggregateOutcome],
-        prefetched: Prefetch | None = None,
-    ) -> list[_Customer]:
-        """Read, then write one step per customer; returns the customers with work left."""
+        self, customers: list[_Customer], left: list[_Customer], prefetched: Prefetch | None
+    ) -> Iterator[tuple[str, AggregateOutcome]]:
+        """Read, then write one step per customer; yields the outcomes known, puts the
+        customers with work left in ``left``."""
         try:
             found = self._read(customers) if prefetched is None else _collect(prefetched.calls)
         except StoreError as error:
-            outcomes.update((c.customer_id, error) for c in customers)
-            return []
+            yield from ((c.customer_id, error) for c in customers)
+            return
         now_ms = int(self._clock() * 1000)
         stepping: list[_Customer] = []
         for customer in customers:
@@ -248,8 +253,10 @@ class AggregateState:
             current = None if item is None else aggregate_of(item)
             customer.orders = [o for o in customer.orders if order_key(o.order_id) not in found]
             if not customer.orders:
-                outcomes[customer.customer_id] = current or TransientStoreError(
-                    "StateMissing", "orders counted but no aggregate found"
+                yield (
+                    customer.customer_id,
+                    current
+                    or TransientStoreError("StateMissing", "orders counted but no aggregate found"),
                 )
                 continue
             step = customer.orders[:MAX_ORDERS_PER_STEP]
@@ -260,7 +267,6 @@ class AggregateState:
             )
             customer.stepped = len(step)
             stepping.append(customer)
-        left: list[_Customer] = []
         for transaction, result in self._write_all(stepping):
             for customer in transaction:
                 failed = result.get(customer.customer_id)
@@ -269,22 +275,24 @@ class AggregateState:
                     if customer.orders:
                         left.append(customer)
                     elif customer.step is not None:
-                        outcomes[customer.customer_id] = customer.step
+                        yield customer.customer_id, customer.step
                 elif isinstance(failed, StoreError) and not failed.transient:
-                    outcomes[customer.customer_id] = failed
+                    yield customer.customer_id, failed
                 else:
                     customer.failures += 1
                     if customer.failures >= MAX_ATTEMPTS:
-                        outcomes[customer.customer_id] = (
-                            failed
-                            if isinstance(failed, StoreError)
-                            else TransientStoreError(
-                                "TransactionCanceled", f"cancelled in {MAX_ATTEMPTS} rounds"
-                            )
+                        yield (
+                            customer.customer_id,
+                            (
+                                failed
+                                if isinstance(failed, StoreError)
+                                else TransientStoreError(
+                                    "TransactionCanceled", f"cancelled in {MAX_ATTEMPTS} rounds"
+                                )
+                            ),
                         )
                     else:
                         left.append(customer)
-        return left
 
     # -- reads -------------------------------------------------------------------------
 
