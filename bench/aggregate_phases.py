@@ -12,6 +12,8 @@ transaction commits, so their wall time includes the transactions'.
 
     python bench/aggregate_phases.py            # 3 invocations, phases printed for each
     BENCH_RUNS=5 python bench/aggregate_phases.py
+    python bench/aggregate_phases.py --client   # botocore's CPU per state call, validation
+                                                # on and off (answers canned, no server)
 """
 
 import contextlib
@@ -132,8 +134,75 @@ def instrument(order_features: Any, phases: Phases) -> None:
     )
 
 
+def client_cpu(rounds: int = 200) -> None:
+    """botocore's CPU per TransactWriteItems of 99 items (the state's shape) and per
+    BatchGetItem of 100 keys, with parameter validation on and off, interleaved; every
+    call is answered by a canned ``200 {}`` before it is sent, so only the client counts."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from botocore.awsrequest import AWSResponse
+
+    from featurestream.aws.clients import client_config, create_client
+    from featurestream.contract.aggregates import OrderStats
+    from featurestream.ingest.aggregate_state import Aggregate, order_key, state_item
+
+    class Canned:
+        def stream(self, **_: Any) -> Any:
+            yield b"{}"
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        return AWSResponse(request.url, 200, {"x-amz-crc32": "2745614147"}, Canned())
+
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    stats = OrderStats("C1", 3, Decimal("12.25"), 1, now, now)
+    put = {"TableName": "t", "Item": state_item(Aggregate(stats, 1, 3))}
+    put |= {"ConditionExpression": "version = :read"}
+    put |= {"ExpressionAttributeValues": {":read": {"N": "2"}}}
+    orders = [
+        {
+            "Put": {
+                "TableName": "t",
+                "Item": {"pk": {"S": order_key(f"O{n}")}, "expires_at": {"N": "1"}},
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        for n in range(98)
+    ]
+    transaction = [{"Put": put}, *orders]
+    keys = {"t": {"Keys": [{"pk": {"S": order_key(f"O{n}")}} for n in range(100)]}}
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    clients = {}
+    for validate in (False, True):
+        client = create_client("dynamodb", client_config(max_attempts=1, validate=validate))
+        client.meta.events.register("before-send.dynamodb", answer)
+        clients[validate] = client
+    spent: dict[tuple[str, bool], float] = defaultdict(float)
+    for n in range(rounds):
+        for validate in (False, True) if n % 2 == 0 else (True, False):
+            client = clients[validate]
+            cpu = time.process_time()
+            client.transact_write_items(TransactItems=transaction)
+            spent["TransactWriteItems (99 items)", validate] += time.process_time() - cpu
+            cpu = time.process_time()
+            client.batch_get_item(RequestItems=keys)
+            spent["BatchGetItem (100 keys)", validate] += time.process_time() - cpu
+    for call in ("TransactWriteItems (99 items)", "BatchGetItem (100 keys)"):
+        off, on = spent[call, False] / rounds * 1000, spent[call, True] / rounds * 1000
+        print(
+            f"{call}: botocore CPU {off:.2f} ms per call without validation, {on:.2f} ms "
+            f"with it ({on / off:.2f}x; {rounds} calls each, interleaved)"
+        )
+
+
 def main() -> int:
     from tests.fixtures.kinesis_events import lambda_context
+
+    if "--client" in sys.argv:
+        client_cpu()
+        return 0
 
     with tempfile.TemporaryDirectory() as folder:
         emulator, url = bench.start_emulator(folder)
