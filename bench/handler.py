@@ -31,6 +31,10 @@ with metrics enabled as deployed (EMF to /dev/null); the best CPU per record of 
 compared (target: at
 most 5% more with monitoring), and the monitor's own CPU per record is timed in isolation.
 
+The handler's log lines go to a file (:data:`HANDLER_LOG`, named at the end) and its EMF
+documents to /dev/null, so only the figures reach stdout. Per-phase figures of the
+aggregates side: ``bench/aggregate_phases.py``.
+
 Each run is one invocation on fresh events; the best run of each side is compared (the
 machine is shared and noisy) and every run is printed, with the handler's CPU per record
 (``time.process_time`` of this process, which runs nothing else during an invocation).
