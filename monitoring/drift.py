@@ -2,7 +2,7 @@
 KS (continuous) or chi-square (categorical) from scipy, null rates, means and deviations.
 
 The inputs are two Arrow tables of one feature group's offline rows (from
-:func:`monitoring.offline_window.read_window`); which features are compared and how comes
+Athena, :mod:`monitoring.offline_window`); which features are compared and how comes
 from the catalog: ``Fractional`` features are continuous, ``Integral`` ones categorical,
 ``String`` ones (identifiers, timestamps, versions) are not compared.
 

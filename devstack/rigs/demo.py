@@ -208,16 +208,16 @@ class Demo:
         the HTML reports' paths; a problem reading the offline store is reported, not fatal."""
         from devstack.standins.featurestore.admin import flush_offline
         from monitoring.drift import Thresholds
+        from monitoring.offline_window import OfflineReader
         from monitoring.run import Halves, groups_named, run_drift, summary_lines
 
         # under load the emulator's journal runs behind: move every offline row to Parquet
         flush_offline(self.env["AWS_ENDPOINT_URL_SAGEMAKER"])
         self.say("\ndrift (each group's older half of its event times against its newer half)")
-        offline_root = self.stack.state_dir / "featurestore" / "offline-store"
         results = run_drift(
             groups_named(None),
             Halves(),
-            offline_root=offline_root,
+            reader=OfflineReader.connect(self._workgroup(), None),
             report_dir=self.stack.state_dir / "reports",
             stack_name=self.options.config.stack_name,
             thresholds=Thresholds(),
