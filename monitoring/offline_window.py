@@ -42,10 +42,10 @@ def time_window(window: Window) -> TimeWindow:
 
 def window_sql(group: FeatureGroupSpec, table: OfflineTable, condition: str) -> str:
     """The rows of ``table`` meeting ``condition`` (a ``TimeWindow.where()`` clause or an OR
-    of them): the group's numeric features and the event time in epoch seconds."""
+    of them): the features drift compares and the event time in epoch seconds."""
     from featurestream.offline.views import quoted
 
-    numeric = [quoted(f.name) for f in group.features if f.type != "String"]
+    numeric = [quoted(f.name) for f in group.features if f.type != "String" and f.drift_compared]
     epoch = f"to_unixtime(from_iso8601_timestamp({quoted(table.event_time)}))"
     return (
         f"SELECT {', '.join([*numeric, f'{epoch} AS {EPOCH_COLUMN}'])} "  # nosec B608
@@ -103,9 +103,10 @@ class OfflineReader:
         """The deployed group's offline table (DescribeFeatureGroup's DataCatalogConfig)."""
         from featurestream.offline.tables import OfflineTableError, describe_table
 
-        return self._guarded(
+        table: OfflineTable = self._guarded(
             group, lambda: describe_table(self.sagemaker, group), OfflineTableError
         )
+        return table
 
     def rows(self, group: str, sql: str, database: str) -> pa.Table:
         """Run ``sql`` to the end and read its result CSV."""

@@ -19,19 +19,31 @@ from featurestream.contract.params import FittedParams
 from featurestream.contract.transforms import to_record
 from featurestream.ingest.aggregate_state import AggregateState
 from featurestream.ingest.store_writer import StoreWriter, WriteOutcome
+from featurestream.monitoring.stream_metrics import StreamMonitor
 
 
 class OrderStatsKeeper:
     """Counts orders into the state table and writes the resulting aggregates."""
 
-    def __init__(self, state: AggregateState, writer: StoreWriter, params: FittedParams) -> None:
+    def __init__(
+        self,
+        state: AggregateState,
+        writer: StoreWriter,
+        params: FittedParams,
+        monitor: StreamMonitor | None = None,
+    ) -> None:
         self.state = state
         self.writer = writer
         self._params = params
+        self.monitor = monitor
+        """The stats group's monitor (None: monitoring off); the pipeline publishes its batch."""
+        self.violated: dict[str, tuple[str, ...]] = {}
+        """The last ``keep``'s rule violations per customer whose aggregate was prepared."""
 
     def keep(self, contributions: Sequence[Contribution]) -> dict[str, WriteOutcome]:
         """Per customer: the aggregate write's latency in ms, or why it failed (its orders'
         records then fail and are redelivered)."""
+        self.violated = {}
         if not contributions:
             return {}
         aggregates = self.state.contribute(contributions)
@@ -46,6 +58,8 @@ class OrderStatsKeeper:
             features = stats_features(
                 aggregate.stats, event_time=aggregate.event_time, params=self._params
             )
+            if self.monitor is not None:
+                self.violated[customer] = self.monitor.violated(features)
             records.append((index, to_record(features)))
         for index, written in self.writer.write_all(records).items():
             outcomes[customers[index]] = written

@@ -149,6 +149,27 @@ def _arrival(record: KinesisStreamRecord) -> float | None:
     return float(arrival) if isinstance(arrival, int | float) else None
 
 
+def _measure_stats(
+    keeper: OrderStatsKeeper,
+    records: list[KinesisStreamRecord],
+    events: dict[int, CustomerEvent | OrderEvent],
+    outcomes: list[RecordOutcome | None],
+) -> None:
+    """The stats group's batch figures: freshness per order whose aggregate was written
+    (its event time and Kinesis arrival to the aggregate's acknowledgement), violations per
+    aggregate record."""
+    acknowledged_at = time.time()
+    counted = [i for i, e in events.items() if isinstance(outcomes[i], RecordResult)]
+    customers = {events[i].customer_id for i in counted}
+    if keeper.monitor is not None:
+        keeper.monitor.measure(
+            [events[i].event_time for i in counted],
+            [_arrival(records[i]) for i in counted],
+            [keeper.violated.get(customer, ()) for customer in customers],
+            acknowledged_at,
+        )
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -244,6 +265,8 @@ class Ingestor:
         acknowledged_at = time.time()
         if self._order_stats is not None:
             self._keep_order_stats(self._order_stats, records, events, outcomes)
+            if self._order_stats.monitor is not None:
+                _measure_stats(self._order_stats, records, events, outcomes)
         if self._monitor is not None:
             done = [i for i in events if isinstance(outcomes[i], RecordResult)]
             self._monitor.measure(
@@ -489,4 +512,5 @@ def build_order_stats(
         batch_size=settings.store_batch_size,
         linger_ms=settings.store_batch_linger_ms,
     )
-    return OrderStatsKeeper(state, writer, params)
+    monitor = StreamMonitor(CUSTOMER_ORDER_STATS) if settings.monitoring else None
+    return OrderStatsKeeper(state, writer, params, monitor)
