@@ -227,7 +227,9 @@ class Demo:
         self.say(
             "  (day counts are stored as of the write time, and a replay writes the whole history "
             "at once:\n   older events carry larger counts, so the recency/tenure features drift "
-            "between windows here;\n   inference recomputes them as of the request)"
+            "between windows here;\n   inference recomputes them as of the request; the stats "
+            "group's older half holds each\n   customer's first aggregates, averages over few "
+            "orders, which spread wider)"
         )
 
     def start_stack(self) -> None:
