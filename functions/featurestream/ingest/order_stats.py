@@ -21,15 +21,26 @@ from featurestream.contract.params import FittedParams
 from featurestream.contract.transforms import to_record
 from featurestream.ingest.aggregate_state import AggregateState, Prefetch
 from featurestream.ingest.store_writer import Record, StoreWriter, WriteOutcome
+from featurestream.monitoring.stream_metrics import StreamMonitor
 
 
 class OrderStatsKeeper:
     """Counts orders into the state table and writes the resulting aggregates."""
 
-    def __init__(self, state: AggregateState, writer: StoreWriter, params: FittedParams) -> None:
+    def __init__(
+        self,
+        state: AggregateState,
+        writer: StoreWriter,
+        params: FittedParams,
+        monitor: StreamMonitor | None = None,
+    ) -> None:
         self.state = state
         self.writer = writer
         self._params = params
+        self.monitor = monitor
+        """The stats group's monitor (None: monitoring off); the pipeline publishes its batch."""
+        self.violated: dict[str, tuple[str, ...]] = {}
+        """The last ``keep``'s rule violations per customer whose aggregate was prepared."""
 
     def prefetch(self, contributions: Sequence[Contribution]) -> Prefetch:
         """Start reading these orders' state now (see :meth:`AggregateState.prefetch`)."""
@@ -41,6 +52,7 @@ class OrderStatsKeeper:
         """Per customer: the aggregate write's latency in ms, or why it failed (its orders'
         records then fail and are redelivered). ``prefetched``: a read of a superset of
         these orders started earlier."""
+        self.violated = {}
         if not contributions:
             return {}
         customers: list[str] = []
@@ -56,6 +68,8 @@ class OrderStatsKeeper:
                 features = stats_features(
                     aggregate.stats, event_time=aggregate.event_time, params=self._params
                 )
+                if self.monitor is not None:
+                    self.violated[customer] = self.monitor.violated(features)
                 customers.append(customer)
                 yield len(customers) - 1, to_record(features)
 

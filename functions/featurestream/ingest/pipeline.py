@@ -153,6 +153,27 @@ def _contributions(events: dict[int, CustomerEvent | OrderEvent]) -> list[Contri
     return [contribution_of(e) for e in events.values() if isinstance(e, OrderEvent)]
 
 
+def _measure_stats(
+    keeper: OrderStatsKeeper,
+    records: list[KinesisStreamRecord],
+    events: dict[int, CustomerEvent | OrderEvent],
+    outcomes: list[RecordOutcome | None],
+) -> None:
+    """The stats group's batch figures: freshness per order whose aggregate was written
+    (its event time and Kinesis arrival to the aggregate's acknowledgement), violations per
+    aggregate record."""
+    acknowledged_at = time.time()
+    counted = [i for i, e in events.items() if isinstance(outcomes[i], RecordResult)]
+    customers = {events[i].customer_id for i in counted}
+    if keeper.monitor is not None:
+        keeper.monitor.measure(
+            [events[i].event_time for i in counted],
+            [_arrival(records[i]) for i in counted],
+            [keeper.violated.get(customer, ()) for customer in customers],
+            acknowledged_at,
+        )
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -252,6 +273,8 @@ class Ingestor:
         if self._order_stats is not None:
             first_read = prefetched[0] if prefetched else None
             self._keep_order_stats(self._order_stats, records, events, outcomes, first_read)
+            if self._order_stats.monitor is not None:
+                _measure_stats(self._order_stats, records, events, outcomes)
         if self._monitor is not None:
             done = [i for i in events if isinstance(outcomes[i], RecordResult)]
             self._monitor.measure(
@@ -500,4 +523,5 @@ def build_order_stats(
         batch_size=settings.store_batch_size,
         linger_ms=settings.store_batch_linger_ms,
     )
-    return OrderStatsKeeper(state, writer, params)
+    monitor = StreamMonitor(CUSTOMER_ORDER_STATS) if settings.monitoring else None
+    return OrderStatsKeeper(state, writer, params, monitor)

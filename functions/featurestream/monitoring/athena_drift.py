@@ -175,7 +175,7 @@ def group_drift(
     fixed bins; categorical: the baseline's values plus one bin for new values)."""
     results = []
     for feature in group.features:
-        if feature.type == "String":
+        if feature.type == "String" or not feature.drift_compared:
             continue
         if feature.type == "Fractional":
             edges = _array(athena.rows(edges_sql(table, feature.name, baseline))[0][0])

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.athena.conftest import RESULTS_BUCKET, OfflineStack
+from tests.fixtures.offline_stack import RESULTS_BUCKET, OfflineStack
 from tests.integration.emulator.support import definitions, record
 
 OUTPUT = f"s3://{RESULTS_BUCKET}/queries/"

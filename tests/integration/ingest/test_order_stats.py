@@ -5,6 +5,7 @@ Expected aggregates are computed here from the events sent, by hand-rolled arith
 events' amounts (``Fraction`` of their decimal text), never by the library.
 """
 
+import json
 from fractions import Fraction
 from typing import Any
 
@@ -227,3 +228,32 @@ def test_an_early_read_is_only_a_hint_the_conditions_decide(ingest_stack):
     assert (c2.stats.total_orders, c2.stats.total_purchase_amount) == (1, Decimal("3.25"))
     assert ingest_stack.state_item("order#O2") is None  # read early, never contributed
     assert ingest_stack.state_item("customer#C1")["total_orders"]["N"] == "2"
+
+
+def emf_documents(out: str, group: str) -> list[dict[str, Any]]:
+    """The EMF documents printed for ``group`` (one JSON object per line)."""
+    docs = [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
+    return [d for d in docs if d.get("FeatureGroup") == group]
+
+
+def test_the_stats_group_is_monitored_like_the_stream_groups(ingest_stack, capsys):
+    # far above the fitted amount range: the aggregate's scaled average is stale too
+    events = [
+        order_event(1, "C1", day(3), amount=10.1),
+        order_event(2, "C1", day(4), amount=20.2),
+        order_event(3, "C2", day(2), amount=50000.0),
+    ]
+    capsys.readouterr()
+    assert ingest_stack.invoke(order_features, batch(events)) == {"batchItemFailures": []}
+    out = capsys.readouterr().out
+    docs = emf_documents(out, CUSTOMER_ORDER_STATS.name)
+    group_doc = next(d for d in docs if "PipelineFreshness" in d)
+    # one freshness sample per order counted: its Kinesis arrival (2 s ago) to the aggregate
+    assert len(group_doc["PipelineFreshness"]) == 3
+    assert all(2.0 <= s < 60.0 for s in group_doc["PipelineFreshness"])
+    assert len(group_doc["EventFreshness"]) == 3
+    # one check per aggregate written: C2's scaled average is outside the range, C1's is not
+    assert group_doc["ScaledValueViolations"] == [1.0]
+    violations = {d["Feature"]: d["FeatureViolations"] for d in docs if "FeatureViolations" in d}
+    assert violations == {"avg_purchase_amount_scaled": [1.0]}
+    assert "50000" not in out

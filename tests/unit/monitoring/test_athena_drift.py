@@ -1,14 +1,16 @@
 """The drift Lambda's Athena path: request shapes (botocore Stubber, validation on), the SQL
 it sends, and PSI from the counts Athena answers, checked against the formula by hand."""
 
+import json
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import botocore.session
 import pytest
 from botocore.stub import Stubber
 
 from featurestream.contract.catalog import ORDERS
+from featurestream.contract.model_contract import DEFAULT_CONTRACT_PATH
 from featurestream.monitoring.athena_drift import (
     Athena,
     AthenaQueryFailed,
@@ -120,3 +122,13 @@ def test_a_failed_query_is_an_error_with_athenas_reason():
         answer(stub, "q1", [], state="FAILED")
         with pytest.raises(AthenaQueryFailed, match="q1 FAILED"):
             athena.rows("SELECT 1")
+
+
+def test_the_scheduled_checks_baseline_is_the_shipped_manifests_training_window():
+    from handlers.drift_monitor import training_window
+
+    recorded = json.loads(DEFAULT_CONTRACT_PATH.read_text())["metadata"]["training_window"]
+    first = datetime.fromisoformat(recorded["first_label_time"])
+    last = datetime.fromisoformat(recorded["last_label_time"])
+    assert training_window() == TimeWindow(first, last + timedelta(milliseconds=1))
+    assert "from_iso8601_timestamp('2021-12-31T23:58:25.001Z')" in training_window().where()

@@ -164,17 +164,18 @@ def test_the_offline_query_policy_is_least_privilege():
             by_service.setdefault(service, set()).add(verb)
         if any(a.startswith("glue:") for a in as_list(statement["Action"])):
             tables = [r for r in resources if "table/" in str(r)]
-            assert len(tables) == 2
+            assert len(tables) == 3
     assert set(by_service) == {"athena", "glue", "s3"}
     assert all(v.startswith(("Get", "List")) for v in by_service["glue"])
     assert "PutObject" in by_service["s3"] and "DeleteObject" not in by_service["s3"]
     assert TEMPLATE.outputs["OfflineQueryPolicyArn"]["Value"] == {"Ref": "OfflineQueryPolicy"}
     stack = local_stack(TEMPLATE)
-    glue = next(s for s in policy["Statement"] if s["Sid"] == "ReadTheTwoOfflineTables")
+    glue = next(s for s in policy["Statement"] if s["Sid"] == "ReadTheOfflineTables")
     tables = {str(TEMPLATE.resolve(r, stack)).split(":table/")[-1] for r in glue["Resource"][2:]}
     assert tables == {
         "sagemaker_featurestore/featurestream_customers_*",
         "sagemaker_featurestore/featurestream_orders_*",
+        "sagemaker_featurestore/featurestream_customer_order_stats_*",
     }
 
 
@@ -311,11 +312,16 @@ def test_unreadable_yaml_is_a_template_error_naming_file_and_line(tmp_path):
 
 
 def stream_groups() -> set[str]:
-    """The groups a stream function writes event by event: the ones monitoring covers (the
-    customer-order-stats aggregates are written alongside orders, and not monitored yet)."""
+    """The groups the stream functions write, which monitoring covers: each stream's group,
+    and the customer-order-stats aggregates the order function writes alongside orders."""
+    from featurestream.contract.catalog import CUSTOMER_ORDER_STATS
     from featurestream.ingest.pipeline import CUSTOMER_STREAM, ORDER_STREAM
 
-    return {CUSTOMER_STREAM.feature_group.name, ORDER_STREAM.feature_group.name}
+    return {
+        CUSTOMER_STREAM.feature_group.name,
+        ORDER_STREAM.feature_group.name,
+        CUSTOMER_ORDER_STATS.name,
+    }
 
 
 def test_each_group_alarms_on_p99_pipeline_freshness_and_scaled_value_violations():
