@@ -13,13 +13,13 @@ from featurestream.contract.catalog import ORDERS
 from featurestream.contract.model_contract import DEFAULT_CONTRACT_PATH
 from featurestream.monitoring.athena_drift import (
     Athena,
-    AthenaQueryFailed,
     TimeWindow,
     categorical_counts_sql,
     continuous_counts_sql,
     edges_sql,
     group_drift,
 )
+from featurestream.offline.athena import QueryFailed
 
 BASELINE = TimeWindow(None, datetime(2022, 1, 1, tzinfo=UTC))
 CURRENT = TimeWindow(datetime(2026, 11, 29, tzinfo=UTC), datetime(2026, 12, 6, tzinfo=UTC))
@@ -57,7 +57,10 @@ def answer(stub, query_id, rows, state="SUCCEEDED"):
         {
             "QueryString": stub_any(),
             "WorkGroup": "wg",
-            "QueryExecutionContext": {"Database": "sagemaker_featurestore"},
+            "QueryExecutionContext": {
+                "Database": "sagemaker_featurestore",
+                "Catalog": "AwsDataCatalog",
+            },
         },
     )
     stub.add_response(
@@ -79,7 +82,7 @@ def answer(stub, query_id, rows, state="SUCCEEDED"):
                 ]
             }
         },
-        {"QueryExecutionId": query_id},
+        {"QueryExecutionId": query_id, "MaxResults": 1000},
     )
 
 
@@ -120,7 +123,7 @@ def test_a_failed_query_is_an_error_with_athenas_reason():
     athena = Athena(client, workgroup="wg", database="sagemaker_featurestore", sleep=lambda s: None)
     with Stubber(client) as stub:
         answer(stub, "q1", [], state="FAILED")
-        with pytest.raises(AthenaQueryFailed, match="q1 FAILED"):
+        with pytest.raises(QueryFailed, match="q1 FAILED"):
             athena.rows("SELECT 1")
 
 
