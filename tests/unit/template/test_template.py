@@ -179,6 +179,35 @@ def test_the_offline_query_policy_is_least_privilege():
     }
 
 
+def test_create_table_as_is_allowed_only_in_the_analysis_database():
+    """The analysis policy writes to the Glue catalog only in the stack's analysis database;
+    the drift function, which attaches the query policy, gets no catalog writes."""
+    policy = TEMPLATE.resource("OfflineAnalysisPolicy")["Properties"]["PolicyDocument"]
+    stack = local_stack(TEMPLATE)
+    database = stack.refs["AnalysisDatabase"]
+    assert database == "featurestream_analysis"
+    (statement,) = policy["Statement"]
+    actions = set(as_list(statement["Action"]))
+    assert {"glue:CreateTable", "glue:DeleteTable", "glue:BatchCreatePartition"} <= actions
+    assert all(a.startswith("glue:") and "*" not in a for a in actions)
+    resources = [str(TEMPLATE.resolve(r, stack)) for r in as_list(statement["Resource"])]
+    assert [r.split(":glue:", 1)[1].split(":", 2)[2] for r in resources] == [
+        "catalog",
+        f"database/{database}",
+        f"table/{database}/*",
+    ]
+    assert TEMPLATE.outputs["OfflineAnalysisPolicyArn"]["Value"] == {"Ref": "OfflineAnalysisPolicy"}
+    drift = TEMPLATE.resource("DriftMonitorRole")["Properties"]
+    assert {"Ref": "OfflineAnalysisPolicy"} not in drift.get("ManagedPolicyArns", [])
+    writes = [
+        a
+        for s in statements("DriftMonitorRole")
+        for a in as_list(s["Action"])
+        if a.startswith("glue:") and not a.startswith("glue:Get")
+    ]
+    assert writes == []
+
+
 @pytest.mark.parametrize(
     "role_id", ["CustomerFeaturesRole", "OrderFeaturesRole", "OfflineStoreRole", "DriftMonitorRole"]
 )
