@@ -156,13 +156,27 @@ def test_tables_lists_each_table_with_its_rows(
     assert result.exit_code == 0, result.output
     assert "{customers}  sagemaker_featurestore.featurestream_customers_" in result.output
     assert "{orders}  sagemaker_featurestore.featurestream_orders_" in result.output
+    stats = "{customer_order_stats}  sagemaker_featurestore.featurestream_customer_order_stats_"
+    assert stats in result.output
     assert "partitions year, month, day, hour" in result.output
+
+
+def test_the_stats_group_has_a_short_name_and_views(local_stack_env: dict[str, str]) -> None:
+    rows = _csv(["query", "SELECT count(*) AS n FROM {customer_order_stats}"])
+    assert len(rows) == 1 and int(rows[0]["n"]) >= 0
+    result = CliRunner().invoke(cli, ["offline", "view", "latest", "customer-order-stats", "--sql"])
+    assert result.exit_code == 0, result.output
+    assert '"sagemaker_featurestore"."featurestream_customer_order_stats_' in result.output
+    assert 'PARTITION BY "customer_id"' in result.output
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["query", "SELECT * FROM {nope}"], "unknown table short name {nope}; known: {customers}"),
+        (
+            ["query", "SELECT * FROM {nope}"],
+            "unknown table short name {nope}; known: {customers}, {orders}, {customer_order_stats}",
+        ),
         (["query", "SELEC 1"], "the query failed (Athena query id"),
         (["query", "SELECT * FROM missing_table"], "TABLE_NOT_FOUND"),
         (["query", "--file", "no/such.sql"], "no/such.sql: cannot read the SQL"),
