@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.athena.conftest import RESULTS_BUCKET, OfflineStack
+from tests.fixtures.offline_stack import RESULTS_BUCKET, OfflineStack
 from tests.integration.athena.test_standin import OUTPUT, ROLE, _rows, _run
 from tests.integration.emulator.support import definitions, record
 
