@@ -31,6 +31,10 @@ with metrics enabled as deployed (EMF to /dev/null); the best CPU per record of 
 compared (target: at
 most 5% more with monitoring), and the monitor's own CPU per record is timed in isolation.
 
+The handler's log lines go to a file (:data:`HANDLER_LOG`, named at the end) and its EMF
+documents to /dev/null, so only the figures reach stdout. Per-phase figures of the
+aggregates side: ``bench/aggregate_phases.py``.
+
 Each run is one invocation on fresh events; the best run of each side is compared (the
 machine is shared and noisy) and every run is printed, with the handler's CPU per record
 (``time.process_time`` of this process, which runs nothing else during an invocation).
@@ -222,6 +226,30 @@ class Run:
         return self.cpu * 1000 / self.records
 
 
+HANDLER_LOG = Path(tempfile.gettempdir()) / "featurestream-bench-handler.log"
+"""Where the handler's log lines go during the bench (printed at the end), not stdout: the
+bench's events break a scaled-value rule, so monitoring logs a WARNING per invocation."""
+
+
+@contextlib.contextmanager
+def handler_output():
+    """The handler's EMF documents to /dev/null and its log lines to :data:`HANDLER_LOG`,
+    for the block; the library's logger is pointed back at its stream afterwards."""
+    from featurestream.aws.observability import logger
+
+    stream_handler = logger.registered_handler
+    with (
+        open(os.devnull, "w") as sink,
+        HANDLER_LOG.open("a") as log,
+        contextlib.redirect_stdout(sink),
+    ):
+        previous = stream_handler.setStream(log)  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            stream_handler.setStream(previous)  # type: ignore[attr-defined]
+
+
 def invoke(handler, event: dict, url: str) -> Run:
     from tests.fixtures.kinesis_events import lambda_context
 
@@ -239,7 +267,7 @@ def measure(handler, url: str, skip: int, first_index: int) -> list[Run]:
 
     warmup = lambda_event(order_events(20, skip=skip), first_index)
     runs: list[Run] = []
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # EMF, logs
+    with handler_output():
         handler.app.reset()
         handler.lambda_handler(warmup, lambda_context())
         for n in range(RUNS):
@@ -252,8 +280,6 @@ def measure(handler, url: str, skip: int, first_index: int) -> list[Run]:
 def monitoring_cpu_us(events) -> float:
     """The monitor's own CPU per record, in isolation (µs): the per-record check on the
     features the handler writes, plus one batch's metrics, repeated to rise above noise."""
-    import io
-
     from featurestream.contract.catalog import ORDERS
     from featurestream.contract.params import load_params
     from featurestream.contract.transforms import features_for
@@ -265,7 +291,7 @@ def monitoring_cpu_us(events) -> float:
     arrivals = [time.time()] * len(events)
     monitor = StreamMonitor(ORDERS)
     rounds = 40
-    with contextlib.redirect_stdout(io.StringIO()):
+    with handler_output():  # its WARNING per batch (the bench events break a rule) too
         cpu = time.process_time()
         for _ in range(rounds):
             violated = [monitor.violated(f) for f in features]
@@ -306,7 +332,7 @@ def measure_monitoring(order_features, url: str, skip: int) -> tuple[list[Run], 
     runs: list[Run] = []
     runs_off: list[Run] = []
     fresh = skip + 2 * RUNS * EVENTS
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):  # EMF, logs
+    with handler_output():
         for n in range(RUNS):
             order = (("on", runs), ("off", runs_off))
             for monitoring, into in order if n % 2 == 0 else order[::-1]:  # no order bias
@@ -368,37 +394,44 @@ def create_groups_and_table():
     return template
 
 
+def configure(url: str, state_url: str) -> None:
+    """The handler's environment (the emulator, moto behind the hop, the template's
+    defaults), the bench groups and the state table."""
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL_SAGEMAKER": url,
+            "AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME": url,
+            "AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:9",  # never called: all events valid
+            "AWS_ENDPOINT_URL_DYNAMODB": state_url,
+            "FEATURE_GROUP_NAME": GROUP,
+            "QUARANTINE_QUEUE_URL": "http://127.0.0.1:9/000000000000/unused",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "false",  # as deployed: EMF to /dev/null
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+    )
+    template = create_groups_and_table()
+    defaults = template.parameter_defaults()
+    # an explicit PUT_CONCURRENCY / STORE_BATCH_LINGER_MS (printed) tries another value
+    os.environ.setdefault("PUT_CONCURRENCY", str(defaults["PutConcurrency"]))
+    os.environ["STORE_BATCH_SIZE"] = str(defaults["StoreBatchSize"])
+    os.environ.setdefault("STORE_BATCH_LINGER_MS", str(defaults["StoreBatchLingerMs"]))
+
+
 def main() -> int:
     from _importtime import measure_import
 
+    HANDLER_LOG.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as state:
         proc, url = start_emulator(state)
         state_procs, state_url = start_state_store()
         try:
-            os.environ.update(
-                {
-                    "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing",
-                    "AWS_DEFAULT_REGION": "us-east-1",
-                    "AWS_REGION": "us-east-1",
-                    "AWS_ENDPOINT_URL_SAGEMAKER": url,
-                    "AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME": url,
-                    "AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:9",  # never called: all events valid
-                    "AWS_ENDPOINT_URL_DYNAMODB": state_url,
-                    "FEATURE_GROUP_NAME": GROUP,
-                    "QUARANTINE_QUEUE_URL": "http://127.0.0.1:9/000000000000/unused",
-                    "POWERTOOLS_TRACE_DISABLED": "true",
-                    "POWERTOOLS_METRICS_DISABLED": "false",  # as deployed: EMF to /dev/null
-                    "POWERTOOLS_LOG_LEVEL": "WARNING",
-                }
-            )
-            template = create_groups_and_table()
-            defaults = template.parameter_defaults()
-            # an explicit PUT_CONCURRENCY / STORE_BATCH_LINGER_MS (printed) tries another value
-            os.environ.setdefault("PUT_CONCURRENCY", str(defaults["PutConcurrency"]))
+            configure(url, state_url)
             concurrency = os.environ["PUT_CONCURRENCY"]
-            os.environ["STORE_BATCH_SIZE"] = str(defaults["StoreBatchSize"])
-            os.environ.setdefault("STORE_BATCH_LINGER_MS", str(defaults["StoreBatchLingerMs"]))
 
             from handlers import order_features
 
@@ -448,6 +481,8 @@ def main() -> int:
             f"cold-start import {module}: {cost.median_ms:.0f} ms "
             f"({cost.modules_loaded} modules; heavy: {', '.join(cost.heavy_loaded) or 'none'})"
         )
+    lines = len(HANDLER_LOG.read_text().splitlines()) if HANDLER_LOG.exists() else 0
+    print(f"handler log lines during the bench: {lines} (in {HANDLER_LOG})")
     failures = sum(run.failures for run in runs + with_stats + runs_on + runs_off)
     ok = (
         failures == 0

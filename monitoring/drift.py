@@ -2,9 +2,10 @@
 KS (continuous) or chi-square (categorical) from scipy, null rates, means and deviations.
 
 The inputs are two Arrow tables of one feature group's offline rows (from
-:func:`monitoring.offline_window.read_window`); which features are compared and how comes
+Athena, :mod:`monitoring.offline_window`); which features are compared and how comes
 from the catalog: ``Fractional`` features are continuous, ``Integral`` ones categorical,
-``String`` ones (identifiers, timestamps, versions) are not compared.
+``String`` ones (identifiers, timestamps, versions) and running totals
+(``drift_compared=False``) are not compared.
 
 PSI = sum over bins of (current% - baseline%) * ln(current% / baseline%), with the bins
 fixed from the baseline (deciles for continuous features, the baseline's values for
@@ -212,7 +213,7 @@ def compute_drift(
     thresholds = thresholds or Thresholds()
     report = DriftReport(group.name, baseline_window, current_window, thresholds)
     for feature in group.features:
-        if feature.type == "String":
+        if feature.type == "String" or not feature.drift_compared:
             continue
         base, base_rows = _column(baseline, feature.name)
         cur, cur_rows = _column(current, feature.name)

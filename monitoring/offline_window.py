@@ -1,100 +1,173 @@
-"""``read_window``: one feature group's offline-store rows whose event time is in a window.
+"""A feature group's offline rows for drift, read through Athena's API: the local stack's
+stand-in (DuckDB) or Athena on AWS, with the clients ``featurestream offline query`` uses.
 
-THE INTERIM READER. It runs DuckDB directly over the local Feature Store emulator's offline
-Parquet files (``<state>/featurestore/offline-store/<bucket>/.../<group>-<epoch>/data/
-year=/month=/day=/hour=/*.parquet``). When the offline-store query path lands (Athena on
-AWS, its local stand-in on DuckDB), this function is the one place to switch to it: the
-drift computation only sees the table returned here.
-
-Rows are every write (the offline store is append-only), without delete markers.
+One query per group: Athena drops delete markers, keeps the rows whose event time falls in
+either window (the scheduled check's :meth:`TimeWindow.where`), and returns only the
+group's numeric features plus the event time in epoch seconds. The result is read from the
+CSV Athena writes at the query's output location (one GET, parsed by pyarrow, typed by
+the result's column types) instead of a GetQueryResults call per 1,000 rows. Splitting the
+rows into the two windows happens in memory.
 """
 
+# ruff: noqa: S608 - the SQL is built from catalog names (quoted) and formatted instants
 from __future__ import annotations
 
-import re
-from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING
+import io
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
 
+from featurestream.contract.catalog import FeatureGroupSpec
+from featurestream.monitoring.athena_drift import TimeWindow
 from monitoring.windows import Window
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pyarrow as pa
+
+    from featurestream.offline.tables import OfflineTable
+
+EPOCH_COLUMN: Final = "event_epoch_s"
+"""The event time as seconds since the epoch (a double), for the in-memory split."""
 
 
 class OfflineReadError(RuntimeError):
-    """The window could not be read; the message is for the user."""
+    """The rows could not be read; the message is for the user (no values, no traceback)."""
 
 
-def group_files(offline_root: Path, group: str) -> list[Path]:
-    """Every Parquet file of ``group`` (its folder is ``<group>-<creation epoch>``)."""
-    folder = re.compile(rf"^{re.escape(group)}-\d+$")
-    return sorted(
-        path
-        for path in offline_root.rglob("*.parquet")
-        if any(folder.match(part) for part in path.relative_to(offline_root).parts[:-1])
+def time_window(window: Window) -> TimeWindow:
+    """The scheduled check's window type for ``window`` (same bounds)."""
+    return TimeWindow(window.start, window.end)
+
+
+def window_sql(group: FeatureGroupSpec, table: OfflineTable, condition: str) -> str:
+    """The rows of ``table`` meeting ``condition`` (a ``TimeWindow.where()`` clause or an OR
+    of them): the features drift compares and the event time in epoch seconds."""
+    from featurestream.offline.views import quoted
+
+    numeric = [quoted(f.name) for f in group.features if f.type != "String" and f.drift_compared]
+    epoch = f"to_unixtime(from_iso8601_timestamp({quoted(table.event_time)}))"
+    return (
+        f"SELECT {', '.join([*numeric, f'{epoch} AS {EPOCH_COLUMN}'])} "  # nosec B608
+        f"FROM {table.qualified} WHERE {condition}"
     )
 
 
-def _where(window: Window) -> tuple[str, list[object]]:
-    """The SQL condition of a window (fixed clauses; the instants are parameters)."""
-    where = ["NOT coalesce(is_deleted, false)"]
-    params: list[object] = []
-    if window.start is not None:
-        where.append("CAST(event_time AS TIMESTAMPTZ) >= ?")
-        params.append(window.start)
-    if window.end is not None:
-        where.append("CAST(event_time AS TIMESTAMPTZ) < ?")
-        params.append(window.end)
-    return " AND ".join(where), params
+_ARROW_TYPES: Final = {
+    "double": "float64",
+    "float": "float64",
+    "real": "float64",
+    "bigint": "int64",
+    "integer": "int64",
+    "int": "int64",
+    "smallint": "int64",
+    "tinyint": "int64",
+    "boolean": "bool",
+}
 
 
-def _query(group: str, query: str, params: list[object], **tables: object) -> pa.Table:
-    import duckdb
+def csv_table(body: bytes, columns: list[tuple[str, str]]) -> pa.Table:
+    """Athena's result CSV (a header row; NULL as an empty field) as an Arrow table typed by
+    the result's ``(name, Athena type)`` columns (other types stay text)."""
+    import pyarrow as pa
+    from pyarrow import csv
 
-    try:
-        with duckdb.connect() as connection:
-            connection.execute("SET TimeZone = 'UTC'")
-            for name, table in tables.items():
-                connection.register(name, table)
-            return connection.sql(query, params=params).to_arrow_table()
-    except duckdb.Error as error:  # a damaged file, an unreadable event time
-        raise OfflineReadError(
-            f"reading {group}'s offline rows failed: {type(error).__name__}"
-        ) from None
+    types = {
+        name: pa.type_for_alias(_ARROW_TYPES.get(kind.lower(), "string")) for name, kind in columns
+    }
+    options = csv.ConvertOptions(column_types=types, strings_can_be_null=True)
+    return csv.read_csv(io.BytesIO(body), convert_options=options)
 
 
-def within(group: str, rows: pa.Table, window: Window) -> pa.Table:
-    """The rows of an already read table whose event time is in ``window`` (in memory: a
-    window inside a span read once costs no second pass over the files)."""
-    where, params = _where(window)
-    query = "SELECT * FROM fs_rows "
-    query += "WHERE " + where  # nosec B608
-    return _query(group, query, params, fs_rows=rows)
+@dataclass
+class OfflineReader:
+    """Athena, S3 (the result CSV) and SageMaker (the group's Glue table) clients."""
 
+    athena: Any
+    s3: Any
+    sagemaker: Any
+    workgroup: str | None
+    output_location: str | None = None
+    timeout: float = 600.0
 
-def event_time_range(group: str, rows: pa.Table) -> tuple[datetime, datetime]:
-    """The oldest and newest event time of rows already read."""
-    query = (
-        "SELECT min(CAST(event_time AS TIMESTAMPTZ)) AS oldest, "
-        "max(CAST(event_time AS TIMESTAMPTZ)) AS newest FROM fs_rows"
-    )
-    found = _query(group, query, [], fs_rows=rows).to_pylist()
-    if not found or found[0]["oldest"] is None:
-        raise OfflineReadError(f"feature group {group} has no offline rows")
-    return found[0]["oldest"], found[0]["newest"]
+    @classmethod
+    def connect(cls, workgroup: str | None, output_location: str | None) -> OfflineReader:
+        """Clients on the environment's endpoints (``featurestream local env``) or AWS's."""
+        from featurestream.aws.clients import client_config, create_client
+        from featurestream.offline.athena import athena_client, s3_client
 
+        sagemaker = create_client("sagemaker", client_config(max_attempts=3, validate=True))
+        return cls(athena_client(), s3_client(), sagemaker, workgroup, output_location)
 
-def read_window(group: str, window: Window, *, offline_root: Path) -> pa.Table:
-    """The group's rows with ``window.start <= event_time < window.end`` as an Arrow table."""
-    files = group_files(offline_root, group)
-    if not files:
-        raise OfflineReadError(
-            f"no offline files for feature group {group} under {offline_root} "
-            "(has the stack written any records, and flushed them?)"
+    def table(self, group: str) -> OfflineTable:
+        """The deployed group's offline table (DescribeFeatureGroup's DataCatalogConfig)."""
+        from featurestream.offline.tables import OfflineTableError, describe_table
+
+        table: OfflineTable = self._guarded(
+            group, lambda: describe_table(self.sagemaker, group), OfflineTableError
         )
-    where, params = _where(window)
-    # fixed clauses only; every value is a parameter
-    query = "SELECT * FROM read_parquet(?, union_by_name = true, hive_partitioning = false) "
-    query += "WHERE " + where  # nosec B608
-    return _query(group, query, [[str(f) for f in files], *params])
+        return table
+
+    def rows(self, group: str, sql: str, database: str) -> pa.Table:
+        """Run ``sql`` to the end and read its result CSV."""
+        from featurestream.offline.athena import QueryFailed
+
+        rows: pa.Table = self._guarded(group, lambda: self._rows(sql, database), QueryFailed)
+        return rows
+
+    def _rows(self, sql: str, database: str) -> pa.Table:
+        from featurestream.offline.athena import column_types, start_query, wait_for
+
+        query_id = start_query(
+            self.athena,
+            sql,
+            database=database,
+            workgroup=self.workgroup,
+            output_location=self.output_location,
+        )
+        execution = wait_for(self.athena, query_id, timeout=self.timeout)
+        location = str(execution.get("ResultConfiguration", {}).get("OutputLocation", ""))
+        bucket, _, key = location.removeprefix("s3://").partition("/")
+        columns = [(c.name, c.type) for c in column_types(self.athena, query_id)]
+        body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return csv_table(body, columns)
+
+    def _guarded(self, group: str, action: Callable[[], Any], *expected: type[Exception]) -> Any:
+        """``action()``; Athena's, the catalog's and the network's errors become one line."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from featurestream.offline.athena import QueryFailed
+
+        try:
+            return action()
+        except QueryFailed as error:
+            raise OfflineReadError(
+                f"the query of {group}'s offline rows {error.state.lower()} "
+                f"(Athena query id {error.query_id}): {error.reason}"
+            ) from None
+        except ClientError as error:
+            err = error.response.get("Error", {})
+            code = err.get("Code", "")
+            if code in ("ResourceNotFound", "ResourceNotFoundException"):
+                raise OfflineReadError(f"feature group {group} does not exist") from None
+            raise OfflineReadError(f"{error.operation_name} failed: {code}") from None
+        except BotoCoreError as error:
+            raise OfflineReadError(
+                f"cannot reach Athena or SageMaker ({type(error).__name__}; is the local stack "
+                "up? `featurestream local up`, then `eval $(featurestream local env)`)"
+            ) from None
+        except expected as error:
+            raise OfflineReadError(str(error)) from None
+
+
+def within(rows: pa.Table, window: Window) -> pa.Table:
+    """The rows already read whose event time is in ``window`` (start inclusive, end not)."""
+    import pyarrow.compute as pc
+
+    seconds = rows.column(EPOCH_COLUMN)
+    keep = pc.is_valid(seconds)
+    if window.start is not None:
+        keep = pc.and_(keep, pc.greater_equal(seconds, window.start.timestamp()))
+    if window.end is not None:
+        keep = pc.and_(keep, pc.less(seconds, window.end.timestamp()))
+    return rows.filter(keep)

@@ -1,21 +1,27 @@
 """One drift run over feature groups: read both windows, compare, write the reports.
 
-The same path serves ``featurestream monitor drift`` and the demo; the deployed scheduled
-function runs the comparison in :mod:`monitoring.drift` on Athena's rows instead of
-:func:`monitoring.offline_window.read_window`'s.
+The same path serves ``featurestream monitor drift`` and the demo. Rows come through
+Athena's API (:mod:`monitoring.offline_window`): the local stack's stand-in on DuckDB, or
+Athena on AWS, as for the deployed scheduled check, whose window clause it shares.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from featurestream.contract.catalog import FEATURE_GROUPS, FeatureGroupSpec
-from featurestream.contract.params import load_params
 from monitoring.drift import DriftReport, Thresholds, compute_drift
-from monitoring.offline_window import OfflineReadError, event_time_range, read_window, within
+from monitoring.offline_window import (
+    EPOCH_COLUMN,
+    OfflineReader,
+    OfflineReadError,
+    time_window,
+    window_sql,
+    within,
+)
 from monitoring.report import write_report
 from monitoring.windows import Window
 
@@ -39,9 +45,9 @@ class DriftProblem:
 
 
 class Windows(Protocol):
-    """Which rows to read for a group (``span``) and how to split them in two."""
+    """Which rows to read for a group (``condition``, SQL) and how to split them in two."""
 
-    def span(self) -> Window: ...
+    def condition(self) -> str: ...
 
     def split(self, group: str, rows: pa.Table) -> tuple[Window, Window]: ...
 
@@ -53,13 +59,10 @@ class FixedWindows:
     baseline: Window
     current: Window
 
-    def span(self) -> Window:
-        starts = [self.baseline.start, self.current.start]
-        ends = [self.baseline.end, self.current.end]
-        return Window(
-            None if None in starts else min(s for s in starts if s is not None),
-            None if None in ends else max(e for e in ends if e is not None),
-        )
+    def condition(self) -> str:
+        """Rows in either window (only those cross the wire)."""
+        baseline, current = time_window(self.baseline), time_window(self.current)
+        return f"({baseline.where()}) OR ({current.where()})"
 
     def split(self, group: str, rows: pa.Table) -> tuple[Window, Window]:
         return self.baseline, self.current
@@ -68,20 +71,36 @@ class FixedWindows:
 class Halves:
     """Each group's older half of its event-time range against its newer half."""
 
-    def span(self) -> Window:
-        return Window(None, None)
+    def condition(self) -> str:
+        return time_window(Window(None, None)).where()
 
     def split(self, group: str, rows: pa.Table) -> tuple[Window, Window]:
-        oldest, newest = event_time_range(group, rows)
-        middle = oldest + (newest - oldest) / 2
+        import pyarrow.compute as pc
+
+        span = pc.min_max(rows.column(EPOCH_COLUMN))
+        oldest, newest = span["min"].as_py(), span["max"].as_py()
+        if oldest is None:
+            raise OfflineReadError(f"feature group {group} has no offline rows")
+        middle = datetime.fromtimestamp(oldest + (newest - oldest) / 2, UTC)
         return Window(None, middle), Window(middle, None)
 
 
-def training_window() -> Window:
-    """The default baseline: the history the deployed parameters and model were fitted on,
-    i.e. every event up to and including ``fitted_as_of`` of ``params.json`` (the model's
-    manifest names that params version)."""
-    return Window(None, load_params().fitted_as_of + timedelta(milliseconds=1))
+def training_window(manifest: Path) -> Window:
+    """The default baseline: the training set's window recorded in the model's manifest
+    (``featurestream train`` writes its first and last label time; the last is included)."""
+    from featurestream.contract.model_contract import load_contract
+
+    try:
+        recorded = load_contract(manifest).training_window()
+    except (OSError, ValueError, KeyError, TypeError):
+        raise OfflineReadError(f"cannot read the model manifest {manifest}") from None
+    if recorded is None:
+        raise OfflineReadError(
+            f"the model manifest {manifest} records no training window (written by an older "
+            "`featurestream train`): retrain, or give --baseline"
+        )
+    first, last = recorded
+    return Window(first, last + timedelta(milliseconds=1))
 
 
 def groups_named(name: str | None) -> list[FeatureGroupSpec]:
@@ -95,7 +114,7 @@ def run_drift(
     groups: list[FeatureGroupSpec],
     windows: Windows,
     *,
-    offline_root: Path,
+    reader: OfflineReader,
     report_dir: Path,
     stack_name: str,
     thresholds: Thresholds,
@@ -110,7 +129,7 @@ def run_drift(
                     group,
                     deployed,
                     windows=windows,
-                    offline_root=offline_root,
+                    reader=reader,
                     report_dir=report_dir,
                     thresholds=thresholds,
                 )
@@ -125,14 +144,15 @@ def _group_drift(
     deployed: str,
     *,
     windows: Windows,
-    offline_root: Path,
+    reader: OfflineReader,
     report_dir: Path,
     thresholds: Thresholds,
 ) -> DriftResult:
-    rows = read_window(deployed, windows.span(), offline_root=offline_root)  # one pass
+    table = reader.table(deployed)
+    rows = reader.rows(deployed, window_sql(group, table, windows.condition()), table.database)
     baseline, current = windows.split(deployed, rows)
-    base_rows = within(deployed, rows, baseline)
-    current_rows = within(deployed, rows, current)
+    base_rows = within(rows, baseline)
+    current_rows = within(rows, current)
     for which, window, rows in (
         ("baseline", baseline, base_rows),
         ("current", current, current_rows),

@@ -27,7 +27,12 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
 
-from featurestream.contract.model_contract import ContractFeature, ModelContract
+from featurestream.contract.model_contract import (
+    TRAINING_WINDOW_KEY,
+    ContractFeature,
+    ModelContract,
+)
+from featurestream.contract.timeutil import format_event_time
 from producers.files import write_replacing
 from training.dataset import MODEL_FEATURES, TrainingRow
 
@@ -130,9 +135,20 @@ def train_model(
             "holdout": "customers whose numeric id is divisible by 5",
             "metrics": metrics.to_dict(),
             "trained_on": trained_on,
+            TRAINING_WINDOW_KEY: label_window([*train, *holdout]),
         },
     )
     return TrainedModel(estimator, contract, metrics)
+
+
+def label_window(rows: Sequence[TrainingRow]) -> dict[str, str]:
+    """The first and last label time of ``rows``: the window ``featurestream monitor drift``
+    takes as its default baseline (each row's features are as of its label time)."""
+    times = [row.as_of for row in rows]
+    return {
+        "first_label_time": format_event_time(min(times)),
+        "last_label_time": format_event_time(max(times)),
+    }
 
 
 def save_model(model: TrainedModel, model_dir: Path, lambda_contract: Path | None) -> list[Path]:

@@ -6,7 +6,8 @@ Two oracles, each over the orders deduplicated by ``order_id``:
   (``COUNT(*)``, ``AVG(purchase_amount)``, ``AVG(is_reordered)`` per customer), plus the sum
   and the first/last order time;
 * the tutorial's aggregate SQL itself (:data:`TUTORIAL_AGGREGATE_SQL`) on the offline
-  store's ``orders`` table, through Athena's API as ``featurestream offline query`` runs it.
+  store's ``orders`` table, run as the tutorial runs it (a ``CREATE TABLE AS``, then a
+  SELECT of that table) through Athena's API as ``featurestream offline query`` runs it.
   That table holds ``purchase_amount`` min-max scaled (the raw dollars are not in the
   offline store), so its average is compared scaled, and unscaled with the fitted
   parameters the rows were written with (the scaler is linear, so the mean commutes with it).
@@ -17,6 +18,7 @@ The online side is every customer's ``customer-order-stats`` record, read with
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -159,10 +161,10 @@ SELECT customer_id,
 FROM orders
 GROUP BY customer_id
 """
-"""The tutorial's aggregate (the SELECT of its ``CREATE TABLE AS``), over the orders table
-with each ``order_id`` once: a redelivered event leaves a second offline row, and the first
-written copy is kept (as the training query does). ``{orders}`` is the short name
-``featurestream offline query`` expands."""
+"""The tutorial's aggregate (the SELECT of its ``CREATE TABLE AS``; :func:`tutorial_aggregate`
+runs both), over the orders table with each ``order_id`` once: a redelivered event leaves a
+second offline row, and the first written copy is kept (as the training query does).
+``{orders}`` is the short name ``featurestream offline query`` expands."""
 
 VERSIONS_SQL: Final = "SELECT DISTINCT customer_id, transform_version FROM {orders}"
 OFFLINE_FRACTIONAL: Final = ("avg_purchase_amount", "avg_purchase_amount_scaled", "reorder_rate")
@@ -172,6 +174,18 @@ class OfflineQuery(Protocol):
     """What runs a query: ``featurestream offline``'s session (short names expanded)."""
 
     def run(self, sql: str) -> Any: ...
+
+
+def tutorial_aggregate(session: OfflineQuery) -> Any:
+    """The aggregate as the tutorial runs it: ``CREATE TABLE ... AS`` its SELECT, then a
+    SELECT of the new table. The table has a name of its own per run and is dropped after
+    (its Parquet stays under the results location, as Athena leaves it)."""
+    table = f"tutorial_aggregate_{uuid.uuid4().hex[:12]}"
+    session.run(f"CREATE TABLE {table} AS\n{TUTORIAL_AGGREGATE_SQL}")
+    try:
+        return session.run(f"SELECT * FROM {table}")  # noqa: S608  # nosec B608  # our name
+    finally:
+        session.run(f"DROP TABLE IF EXISTS {table}")
 
 
 def expected_from_offline(session: OfflineQuery, params: FittedParams) -> dict[str, dict[str, Any]]:
@@ -187,7 +201,7 @@ def expected_from_offline(session: OfflineQuery, params: FittedParams) -> dict[s
         for customer, version in session.run(VERSIONS_SQL).rows
         if version != params.version
     }
-    result = session.run(TUTORIAL_AGGREGATE_SQL)
+    result = tutorial_aggregate(session)
     names = [column.name for column in result.columns]
     expected: dict[str, dict[str, Any]] = {}
     for values in result.rows:

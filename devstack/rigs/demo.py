@@ -208,16 +208,16 @@ class Demo:
         the HTML reports' paths; a problem reading the offline store is reported, not fatal."""
         from devstack.standins.featurestore.admin import flush_offline
         from monitoring.drift import Thresholds
+        from monitoring.offline_window import OfflineReader
         from monitoring.run import Halves, groups_named, run_drift, summary_lines
 
         # under load the emulator's journal runs behind: move every offline row to Parquet
         flush_offline(self.env["AWS_ENDPOINT_URL_SAGEMAKER"])
         self.say("\ndrift (each group's older half of its event times against its newer half)")
-        offline_root = self.stack.state_dir / "featurestore" / "offline-store"
         results = run_drift(
             groups_named(None),
             Halves(),
-            offline_root=offline_root,
+            reader=OfflineReader.connect(self._workgroup(), None),
             report_dir=self.stack.state_dir / "reports",
             stack_name=self.options.config.stack_name,
             thresholds=Thresholds(),
@@ -227,7 +227,9 @@ class Demo:
         self.say(
             "  (day counts are stored as of the write time, and a replay writes the whole history "
             "at once:\n   older events carry larger counts, so the recency/tenure features drift "
-            "between windows here;\n   inference recomputes them as of the request)"
+            "between windows here;\n   inference recomputes them as of the request; the stats "
+            "group's older half holds each\n   customer's first aggregates, averages over few "
+            "orders, which spread wider)"
         )
 
     def start_stack(self) -> None:

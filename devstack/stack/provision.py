@@ -3,8 +3,9 @@ the single source of truth locally too.
 
 Every resource is resolved with :func:`devstack.stack.template.local_stack` (the names and ARNs AWS
 would give it) and created through boto3's standard clients, which ``AWS_ENDPOINT_URL_*``
-point at moto and the Feature Store emulator. Streams, queues, buckets, tables and feature
-groups are created; the feature-metadata custom resource is applied in-process with
+point at moto and the Feature Store emulator. Streams, queues, buckets, tables, Glue
+databases and feature groups are created; the feature-metadata custom resource is applied
+in-process with
 :func:`featurestream.governance.metadata.apply_catalog_metadata`; everything else is
 *listed* with the reason it is not provisioned (functions run by the trigger runner,
 IAM/alarms/SNS not emulated). Running it again changes nothing: an existing resource is
@@ -45,6 +46,7 @@ NOT_EMULATED: Final = {
 ORDER: Final = (
     "AWS::S3::Bucket",
     "AWS::Athena::WorkGroup",
+    "AWS::Glue::Database",
     "AWS::Kinesis::Stream",
     "AWS::SQS::Queue",
     "AWS::DynamoDB::Table",
@@ -130,6 +132,7 @@ class Provisioner:
             "AWS::DynamoDB::Table": self._table,
             "AWS::SageMaker::FeatureGroup": self._feature_group,
             "AWS::Athena::WorkGroup": self._workgroup,
+            "AWS::Glue::Database": self._database,
         }
 
     def run(self) -> ProvisionReport:
@@ -289,6 +292,21 @@ class Provisioner:
         athena.create_work_group(
             Name=name, Configuration=config, Description=str(props.get("Description") or "")
         )
+        return ResourceResult(logical_id, kind, "created", name)
+
+    def _database(self, logical_id: str, props: dict[str, Any]) -> ResourceResult:
+        """A Glue database in moto's Glue (the analysis database CREATE TABLE AS writes to)."""
+        name = self.stack.refs[logical_id]
+        kind = "AWS::Glue::Database"
+        glue = self.client("glue")
+        try:
+            glue.get_database(Name=name)
+            return ResourceResult(logical_id, kind, "exists", name)
+        except ClientError as error:
+            if _code(error) != "EntityNotFoundException":
+                raise
+        description = str((props.get("DatabaseInput") or {}).get("Description") or "")
+        glue.create_database(DatabaseInput={"Name": name, "Description": description})
         return ResourceResult(logical_id, kind, "created", name)
 
     def _wait_for_group(self, name: str, timeout: float = 30.0) -> str:

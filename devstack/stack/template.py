@@ -303,7 +303,8 @@ def local_stack(template: Template, *, name: str = "featurestream", **kwargs: An
 
     Streams, queues, buckets, roles, functions, tables and feature groups get the name from
     their ``Name``/``QueueName``/``FunctionName``/``FeatureGroupName``/``TableName`` property (or
-    ``<stack>-<LogicalId>``); ``Ref``/``Arn``/``QueueUrl``-style values follow.
+    ``<stack>-<LogicalId>``), Glue databases from ``DatabaseInput.Name``;
+    ``Ref``/``Arn``/``QueueUrl``-style values follow.
     """
     stack = template.stack(name=name, **kwargs)
     resolver = _Resolver(template, stack)
@@ -318,6 +319,8 @@ def local_stack(template: Template, *, name: str = "featurestream", **kwargs: An
     )
     for logical_id, resource in template.resources.items():
         properties = resource.get("Properties") or {}
+        if resource.get("Type") == "AWS::Glue::Database":  # its name is DatabaseInput.Name
+            properties = properties.get("DatabaseInput") or {}
         physical = f"{stack.name}-{logical_id}".lower()
         for key in name_keys:
             if key in properties:

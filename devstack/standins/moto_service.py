@@ -17,7 +17,8 @@ same answers:
   back on a cancelled condition), so each transaction costs the size of the table, and two
   transactions at once fail when one copies a table the other is changing. The replacement
   (:func:`transact_write_items`) checks every condition first, then writes, under one lock:
-  the same all-or-nothing answers, at the cost of the transaction's own items. Transactions
+  the same all-or-nothing answers, at the cost of the transaction's own items. Each distinct
+  condition (text, names, values) is parsed once (:func:`_parsed_condition`). Transactions
   with an ``Update`` keep moto's own method.
 
 One addition, for the fault suite: ``POST /_featurestream/dynamodb-faults`` with
@@ -253,10 +254,31 @@ def _key_of(table: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
     return key
 
 
+_CONDITIONS: dict[str, Any] = {}
+_MAX_CONDITIONS: Final = 4096
+
+
+def _parsed_condition(
+    expression: str, names: dict[str, str] | None, values: dict[str, Any] | None
+) -> Any:
+    """moto's parse of a condition, kept by its text, names and values: a transaction repeats
+    a few conditions (``attribute_not_exists(pk)`` on every dedupe record), and parsing was
+    most of the patch's CPU per item. The parsed tree holds no state between evaluations;
+    the cache is used under the transactions' lock and emptied when full."""
+    from moto.dynamodb.comparisons import get_filter_expression
+
+    key = json.dumps([expression, names, values], sort_keys=True)
+    parsed = _CONDITIONS.get(key)
+    if parsed is None:
+        if len(_CONDITIONS) >= _MAX_CONDITIONS:
+            _CONDITIONS.clear()
+        parsed = _CONDITIONS[key] = get_filter_expression(expression, names, values)
+    return parsed
+
+
 def _check_action(backend: Any, op_type: str, op: dict[str, Any], targets: set[Any]) -> _Write:
     """One action checked against the table as it is; the write it makes (ConditionCheck:
     none, an empty op type). Raises what moto raises for it."""
-    from moto.dynamodb.comparisons import get_filter_expression
     from moto.dynamodb.exceptions import ConditionalCheckFailed, MultipleTransactionsException
 
     if op_type not in {"ConditionCheck", "Put", "Delete"}:
@@ -271,7 +293,7 @@ def _check_action(backend: Any, op_type: str, op: dict[str, Any], targets: set[A
     condition = op.get("ConditionExpression")
     if condition is not None:
         names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
-        if not get_filter_expression(condition, names, values).expr(current):
+        if not _parsed_condition(condition, names, values).expr(current):
             old = None
             if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
                 old = current.to_json()["Attributes"]

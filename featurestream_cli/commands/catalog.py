@@ -18,7 +18,7 @@ from typing import Any, Final
 import click
 
 from featurestream.contract.catalog import FEATURE_GROUPS, Feature, FeatureGroupSpec
-from featurestream_cli.catalog_checks import Problem
+from featurestream.governance.catalog_checks import Problem
 
 DEFAULT_PREFIX: Final = "featurestream-"
 DEFAULT_DOCS: Final = Path("docs/features.md")
@@ -461,8 +461,8 @@ def governance_problems(
     groups: Sequence[FeatureGroupSpec] = FEATURE_GROUPS,
 ) -> list[Problem]:
     """Everything ``catalog check`` (and ``make test``) reports, offline."""
+    from featurestream.governance.catalog_checks import check_catalog, check_definitions
     from featurestream.governance.metadata import catalog_hash
-    from featurestream_cli.catalog_checks import check_catalog, check_definitions
 
     problems = check_catalog(groups)
     if template is not None:
@@ -499,8 +499,8 @@ def check_command(template: Path, released: Path | None, deployed: bool, prefix:
     """Governance checks: names, descriptions, owners, template and type changes."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from featurestream.governance.catalog_checks import check_definitions
     from featurestream.governance.metadata import deployed_definitions
-    from featurestream_cli.catalog_checks import check_definitions
 
     problems = governance_problems(template, released)
     if deployed:

@@ -31,7 +31,14 @@ def _window(ctx: click.Context, param: click.Parameter, value: str | None) -> ob
     callback=_window,
     metavar="WINDOW",
     help="START/END of event times (ISO-8601, now, now-<N>d; a side may be empty); default: "
-    "the history the deployed parameters and model were fitted on",
+    "the training set's window, from the first to the last label time in --manifest",
+)
+@click.option(
+    "--manifest",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("model") / "feature_list.json",
+    show_default=True,
+    help="the model's manifest (written by `featurestream train`), for the default baseline",
 )
 @click.option(
     "--current",
@@ -41,7 +48,11 @@ def _window(ctx: click.Context, param: click.Parameter, value: str | None) -> ob
     metavar="WINDOW",
     help="START/END of event times to compare with the baseline",
 )
-@click.option("--group", type=click.Choice(["customers", "orders"]), help="one group (default all)")
+@click.option(
+    "--group",
+    type=click.Choice(["customers", "orders", "customer-order-stats"]),
+    help="one group (default all)",
+)
 @click.option(
     "--watch",
     "watch_at",
@@ -58,11 +69,24 @@ def _window(ctx: click.Context, param: click.Parameter, value: str | None) -> ob
     show_default=True,
     help="PSI above which a feature has drifted (exit code 1)",
 )
-@click.option("--stack-name", default="featurestream", show_default=True)
 @click.option(
-    "--offline-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="the offline store's local folder (default: the local stack's)",
+    "--stack-name",
+    default="featurestream",
+    show_default=True,
+    help="the feature groups are <stack-name>-<group>",
+)
+@click.option(
+    "--workgroup",
+    envvar="FEATURESTREAM_ATHENA_WORKGROUP",
+    default="featurestream-offline",
+    show_default=True,
+    help="Athena workgroup (the template's sets the results location) "
+    "[env: FEATURESTREAM_ATHENA_WORKGROUP]",
+)
+@click.option(
+    "--output-location",
+    default=None,
+    help="s3:// prefix for results, for a workgroup that does not set one",
 )
 @click.option(
     "--report-dir",
@@ -71,19 +95,24 @@ def _window(ctx: click.Context, param: click.Parameter, value: str | None) -> ob
 )
 def drift(  # noqa: PLR0917 - click passes options positionally
     baseline: object,
+    manifest: Path,
     current: object,
     group: str | None,
     watch_at: float,
     drift_at: float,
     stack_name: str,
-    offline_dir: Path | None,
+    workgroup: str,
+    output_location: str | None,
     report_dir: Path | None,
 ) -> None:
     """Compare each feature's distribution between two windows of the offline store: PSI
     (bins fixed from the baseline), KS or chi-square, null rates, means and deviations.
-    Writes an HTML and a JSON report; exits 1 if any feature drifted, 2 on an error."""
+    Reads through Athena's API (the local stack's, after `eval $(featurestream local env)`,
+    or AWS's). Writes an HTML and a JSON report; exits 1 if any feature drifted, 2 on an
+    error."""
     from devstack.stack.process import state_root
     from monitoring.drift import Thresholds
+    from monitoring.offline_window import OfflineReader, OfflineReadError
     from monitoring.run import (
         DriftProblem,
         DriftResult,
@@ -102,10 +131,15 @@ def drift(  # noqa: PLR0917 - click passes options positionally
     root = state_root()
     if not isinstance(current, Window):  # click applies the default through the callback
         raise click.BadParameter("a window is START/END", param_hint="--current")
+    try:
+        base = baseline if isinstance(baseline, Window) else training_window(manifest)
+    except OfflineReadError as error:
+        click.echo(f"Error: {error}", err=True)
+        raise SystemExit(EXIT_ERROR) from None
     results = run_drift(
         groups_named(group),
-        FixedWindows(baseline if isinstance(baseline, Window) else training_window(), current),
-        offline_root=offline_dir or root / "featurestore" / "offline-store",
+        FixedWindows(base, current),
+        reader=OfflineReader.connect(workgroup, output_location),
         report_dir=report_dir or root / "reports",
         stack_name=stack_name,
         thresholds=thresholds,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 DEFAULT_WORKGROUP = "featurestream-offline"
+STATS_SHORT_NAME = "customer_order_stats"
 
 
 def _common(func: FC) -> FC:
@@ -37,6 +38,14 @@ def _common(func: FC) -> FC:
             default="featurestream-orders",
             show_default=True,
             help="orders feature group, {orders} in SQL [env: ORDERS_FEATURE_GROUP_NAME]",
+        ),
+        click.option(
+            "--stats-group",
+            envvar="STATS_FEATURE_GROUP_NAME",
+            default="featurestream-customer-order-stats",
+            show_default=True,
+            help="customer-order-stats feature group, {customer_order_stats} in SQL "
+            "[env: STATS_FEATURE_GROUP_NAME]",
         ),
         click.option(
             "--workgroup",
@@ -58,26 +67,49 @@ def _common(func: FC) -> FC:
 
 
 class OfflineSession:
-    """The clients and the two groups' tables, looked up once per command."""
+    """The clients and the groups' tables, each looked up once per command: customers and
+    orders at once, customer-order-stats when a query or view names it."""
 
-    def __init__(self, customers: str, orders: str, workgroup: str, output: str | None) -> None:
+    def __init__(
+        self,
+        customers: str,
+        orders: str,
+        workgroup: str,
+        output: str | None,
+        stats: str | None = None,
+    ) -> None:
         from featurestream.aws.clients import client_config, create_client
         from featurestream.offline.athena import athena_client, s3_client
-        from featurestream.offline.tables import describe_table
 
         self.workgroup, self.output = workgroup, output
         self.athena = athena_client()
         self.s3 = s3_client()  # results are read from their CSV in one GET
-        sagemaker = create_client("sagemaker", client_config(max_attempts=3, validate=True))
-        self.tables: dict[str, OfflineTable] = {
-            "customers": describe_table(sagemaker, customers),
-            "orders": describe_table(sagemaker, orders),
-        }
+        self._sagemaker = create_client("sagemaker", client_config(max_attempts=3, validate=True))
+        self.groups = {"customers": customers, "orders": orders}
+        if stats:
+            self.groups[STATS_SHORT_NAME] = stats
+        self.tables: dict[str, OfflineTable] = {}
+        for short in ("customers", "orders"):
+            self.table(short)
+
+    def table(self, short: str) -> OfflineTable:
+        """The table of the group a short name stands for (described on first use)."""
+        from featurestream.offline.tables import describe_table
+
+        if short not in self.tables:
+            self.tables[short] = describe_table(self._sagemaker, self.groups[short])
+        return self.tables[short]
 
     def run(self, sql: str) -> QueryResult:
         from featurestream.offline.athena import run_query
-        from featurestream.offline.tables import expand
+        from featurestream.offline.tables import SHORT_NAME_RE, OfflineTableError, expand
 
+        named = set(SHORT_NAME_RE.findall(sql))
+        if unknown := sorted(named - set(self.groups)):
+            known = ", ".join("{" + k + "}" for k in self.groups)
+            raise OfflineTableError(f"unknown table short name {{{unknown[0]}}}; known: {known}")
+        for short in named:
+            self.table(short)
         return run_query(
             expand(sql, self.tables),
             database=self.tables["customers"].database,
@@ -156,10 +188,12 @@ def query(  # noqa: PLR0917 - one parameter per option
     max_rows: int,
     customers_group: str,
     orders_group: str,
+    stats_group: str,
     workgroup: str,
     output_location: str | None,
 ) -> None:
-    """Run Athena SQL; ``{customers}`` and ``{orders}`` name the two groups' tables.
+    """Run Athena SQL; ``{customers}``, ``{orders}`` and ``{customer_order_stats}`` name the
+    groups' tables.
 
     Example: featurestream offline query 'SELECT count(*) FROM {orders}'
     """
@@ -168,7 +202,9 @@ def query(  # noqa: PLR0917 - one parameter per option
         raise click.UsageError("--format parquet needs -o/--output")
 
     def run() -> None:
-        session = OfflineSession(customers_group, orders_group, workgroup, output_location)
+        session = OfflineSession(
+            customers_group, orders_group, workgroup, output_location, stats_group
+        )
         result = session.run(text)
         _emit(result, fmt, output, max_rows)
 
@@ -178,15 +214,22 @@ def query(  # noqa: PLR0917 - one parameter per option
 @command.command()
 @_common
 def tables(
-    customers_group: str, orders_group: str, workgroup: str, output_location: str | None
+    customers_group: str,
+    orders_group: str,
+    stats_group: str,
+    workgroup: str,
+    output_location: str | None,
 ) -> None:
     """Each group's table: location, columns, row count and newest event."""
 
     from featurestream.offline import views
 
     def run() -> None:
-        session = OfflineSession(customers_group, orders_group, workgroup, output_location)
-        for short, table in session.tables.items():
+        session = OfflineSession(
+            customers_group, orders_group, workgroup, output_location, stats_group
+        )
+        for short in session.groups:
+            table = session.table(short)
             newest = views.quoted(table.event_time)
             stats = session.run(
                 f"SELECT count(*) AS row_count, max({newest}) AS newest_event FROM {{{short}}}"  # noqa: S608  # nosec B608  # names from DescribeFeatureGroup, quoted
@@ -206,7 +249,7 @@ def tables(
 
 @command.command()
 @click.argument("name", type=click.Choice(["latest", "known-at", "dedup"]))
-@click.argument("group", type=click.Choice(["customers", "orders"]))
+@click.argument("group", type=click.Choice(["customers", "orders", "customer-order-stats"]))
 @click.option(
     "--as-of", callback=timestamp_option, default=None, help="latest: event time cutoff (ISO-8601)"
 )
@@ -232,6 +275,7 @@ def view(  # noqa: PLR0917 - one parameter per option
     max_rows: int,
     customers_group: str,
     orders_group: str,
+    stats_group: str,
     workgroup: str,
     output_location: str | None,
 ) -> None:
@@ -250,8 +294,10 @@ def view(  # noqa: PLR0917 - one parameter per option
         raise click.UsageError("--format parquet needs -o/--output")
 
     def run() -> None:
-        session = OfflineSession(customers_group, orders_group, workgroup, output_location)
-        table = session.tables[group]
+        session = OfflineSession(
+            customers_group, orders_group, workgroup, output_location, stats_group
+        )
+        table = session.table(group.replace("-", "_"))
         if name == "latest":
             sql = views.latest_as_of(table, as_of)
         elif name == "known-at":
@@ -279,6 +325,15 @@ def _sql_text(sql: str | None, sql_file: Path | None) -> str:
 
 
 def _emit(result: QueryResult, fmt: str, output: Path | None, max_rows: int) -> None:
+    seconds = result.engine_ms / 1000
+    if result.statement_type != "DML":  # CREATE TABLE AS, DROP TABLE: no rows to show
+        count = f"{result.update_count} row(s) written; " if result.columns else ""
+        click.echo(
+            f"{result.statement_type} statement done; {count}scanned "
+            f"{_size(result.scanned_bytes)}; engine {seconds:.3f} s; query {result.query_id}",
+            err=True,
+        )
+        return
     names = [c.name for c in result.columns]
     if fmt == "csv":
         buffer = io.StringIO()
@@ -290,7 +345,6 @@ def _emit(result: QueryResult, fmt: str, output: Path | None, max_rows: int) -> 
         _write_parquet(result, output)
     else:
         _print_table(result, max_rows)
-    seconds = result.engine_ms / 1000
     click.echo(
         f"{len(result.rows)} row(s); scanned {_size(result.scanned_bytes)}; engine "
         f"{seconds:.3f} s; query {result.query_id}",

@@ -1,8 +1,8 @@
 """Lambda entry point of the scheduled drift check (an EventBridge rule, daily by default).
 
 For each feature group: the offline store's Glue table (DescribeFeatureGroup), PSI per
-numeric feature between the training history (events up to the fitted parameters'
-``fitted_as_of``) and the last ``DRIFT_CURRENT_DAYS`` days, computed by
+numeric feature between the training set's window (first to last label time, from the model
+manifest the function ships) and the last ``DRIFT_CURRENT_DAYS`` days, computed by
 :mod:`featurestream.monitoring.athena_drift`; published as CloudWatch metrics, which the
 template's alarms watch. Lean: botocore clients, no pandas/numpy/scipy.
 """
@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from featurestream.aws.clients import client_config, create_client
 from featurestream.aws.observability import logger, publish_values
 from featurestream.contract.catalog import FEATURE_GROUPS
-from featurestream.contract.params import load_params
+from featurestream.contract.model_contract import load_contract
 from featurestream.monitoring.athena_drift import Athena, TimeWindow, group_drift
 
 
@@ -27,6 +27,15 @@ def _groups(text: str) -> dict[str, str]:
     return {logical.strip(): deployed.strip() for logical, deployed in pairs}
 
 
+def training_window() -> TimeWindow:
+    """The shipped model manifest's training window, its last label time included."""
+    recorded = load_contract().training_window()
+    if recorded is None:
+        raise RuntimeError("the shipped model manifest records no training window; retrain")
+    first, last = recorded
+    return TimeWindow(first, last + timedelta(milliseconds=1))
+
+
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """PSI per feature, as metrics; returns the figures (for a manual invocation)."""
@@ -34,7 +43,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     sagemaker = create_client("sagemaker", config)
     athena_client = create_client("athena", config)
     now = datetime.now(UTC)
-    baseline = TimeWindow(None, load_params().fitted_as_of + timedelta(milliseconds=1))
+    baseline = training_window()
     current = TimeWindow(
         now - timedelta(days=float(os.environ.get("DRIFT_CURRENT_DAYS", "7"))), now
     )

@@ -6,7 +6,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from featurestream.contract.catalog import FeatureGroupSpec
-from featurestream_cli.catalog_checks import check_definitions
+from featurestream.governance.catalog_checks import check_definitions
 
 
 class GroupError(RuntimeError):

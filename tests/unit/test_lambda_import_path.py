@@ -33,8 +33,6 @@ def _modules(package: str) -> list[str]:
 
 
 LAMBDA_MODULES = sorted(_modules("featurestream") + _modules("handlers"))
-# Used by producers, the CLI and tests only: the Lambda zip does not ship them.
-NOT_DEPLOYED = ("sources", "kinesis_event", "catalog_checks")
 
 PROBE = """
 import importlib, json, os, sys, traceback

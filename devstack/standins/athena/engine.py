@@ -69,6 +69,8 @@ class QueryResult:
     texts: pa.Table  # every value as Athena's text (results.text_table), one column each
     scanned_bytes: int
     engine_ms: int
+    data: pa.Table | None = None
+    """The typed values (``run(typed=True)``): what CREATE TABLE AS writes; texts then empty."""
 
 
 @dataclass
@@ -82,7 +84,7 @@ class Engine:
     _running: dict[str, duckdb.DuckDBPyConnection] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def run(self, query_id: str, sql: str, database: str) -> QueryResult:
+    def run(self, query_id: str, sql: str, database: str, *, typed: bool = False) -> QueryResult:
         started = time.perf_counter()
         tree = _parse(sql)
         conn = duckdb.connect(config={"threads": 2})
@@ -105,7 +107,8 @@ class Engine:
                     raise QueryError("NOT_SUPPORTED: only queries are run by the local engine")
                 columns = list(relation.columns)
                 types = [str(t) for t in relation.types]
-                texts = text_table(relation)
+                data = relation.to_arrow_table() if typed else None
+                texts = text_table(relation) if data is None else pa.table({})
             except duckdb.InterruptException:
                 raise QueryError("Query cancelled by user") from None
             except duckdb.Error as error:
@@ -115,7 +118,7 @@ class Engine:
                 self._running.pop(query_id, None)
             conn.close()
         engine_ms = int((time.perf_counter() - started) * 1000)
-        return QueryResult(columns, types, texts, scanned, engine_ms)
+        return QueryResult(columns, types, texts, scanned, engine_ms, data)
 
     def interrupt(self, query_id: str) -> None:
         with self._lock:

@@ -7,6 +7,8 @@ Answers what clients of Athena call (``StartQueryExecution``, ``GetQueryExecutio
 unchanged against ``AWS_ENDPOINT_URL_ATHENA``. A query runs on a worker thread:
 ``QUEUED`` -> ``RUNNING`` -> ``SUCCEEDED``/``FAILED``/``CANCELLED``; whatever it cannot run
 ends ``FAILED`` with the reason in ``StateChangeReason`` and ``AthenaError`` (never a 500).
+``CREATE TABLE AS`` and ``DROP TABLE`` run in :mod:`devstack.standins.athena.ddl` (StatementType
+``DDL``); the stand-in is its :class:`~devstack.standins.athena.ddl.TableStore`.
 
 Tables come from the Glue catalog (moto's, at ``glue_endpoint``) and their files from the
 emulator's offline folder (``offline_root`` mirrors ``s3://bucket/key``) or, when a table's
@@ -22,6 +24,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import threading
 import time
 import uuid
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from devstack.stack.lifecycle import ServedOnThread
 from devstack.standins.athena.compaction import TableCompactor
+from devstack.standins.athena.ddl import BUCKET_RE, Ddl, statement
 from devstack.standins.athena.engine import Engine, GlueTable, QueryError, QueryResult
 from devstack.standins.athena.results import column_info, csv_bytes, metadata_bytes, page_rows
 from devstack.standins.athena.routes import ROUTES
@@ -86,6 +90,13 @@ class Execution:
     started: float | None = None
     completed: float | None = None
     result: QueryResult | None = None
+    statement: Any = None  # the CTAS/DROP TABLE tree (a DDL statement), else None
+    update_count: int = 0
+    manifest: str | None = None  # the data manifest a CTAS writes
+
+    @property
+    def output_dir(self) -> str:
+        return self.output.rsplit("/", 1)[0]
 
     def document(self) -> dict[str, Any]:
         status: dict[str, Any] = {"State": self.state, "SubmissionDateTime": self.submitted}
@@ -110,10 +121,12 @@ class Execution:
                 "DataScannedInBytes": self.result.scanned_bytes if self.result else 0,
                 "ServiceProcessingTimeInMillis": 0,
             }
+            if self.manifest:
+                stats["DataManifestLocation"] = self.manifest
         return {
             "QueryExecutionId": self.id,
             "Query": self.query,
-            "StatementType": "DML",
+            "StatementType": "DML" if self.statement is None else "DDL",
             "ResultConfiguration": {"OutputLocation": self.output},
             "QueryExecutionContext": {"Database": self.database, "Catalog": "AwsDataCatalog"},
             "Status": status,
@@ -151,6 +164,7 @@ class AthenaStandIn(ServedOnThread):
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="athena-query")
         compactor = TableCompactor(self.state_dir / "compacted") if compact else None
         self.engine = Engine(lookup=self._glue_table, files=self._files, compactor=compactor)
+        self.ddl = Ddl(self.engine, self)
         self.workgroups = self._load_workgroups()
         self._server = make_loopback_server(
             self._app, host, port, methods=["GET", "POST", "DELETE"]
@@ -238,7 +252,7 @@ class AthenaStandIn(ServedOnThread):
         database = str(context.get("Database") or "default")
         query_id = str(uuid.uuid4())
         output = f"{str(location).rstrip('/')}/{query_id}.csv"
-        execution = Execution(query_id, query, database, name, output)
+        execution = Execution(query_id, query, database, name, output, statement=statement(query))
         with self._lock:
             self._queries[query_id] = execution
             if isinstance(token, str):
@@ -254,7 +268,7 @@ class AthenaStandIn(ServedOnThread):
         execution.started = time.time()
         execution.state = "RUNNING"
         try:
-            result = self.engine.run(execution.id, execution.query, execution.database)
+            result = self._run(execution)
             infos = column_info(result.columns, result.types)
             self._write(execution.output, csv_bytes(result.columns, result.texts))
             self._write(
@@ -269,6 +283,23 @@ class AthenaStandIn(ServedOnThread):
             return
         execution.result = result
         self._finish(execution, "SUCCEEDED", None)
+
+    def _run(self, execution: Execution) -> QueryResult:
+        if execution.statement is None:
+            return self.engine.run(execution.id, execution.query, execution.database)
+        outcome = self.ddl.run(
+            execution.id,
+            execution.statement,
+            execution.database,
+            execution.output_dir,
+            cancelled=lambda: execution.state == "CANCELLED",
+        )
+        if outcome.manifest:  # the files the CTAS wrote, one S3 URI a line
+            manifest = f"{execution.output_dir}/{execution.id}-manifest.csv"
+            self._write(manifest, "".join(f + "\n" for f in outcome.data_files).encode())
+            execution.manifest = manifest
+        execution.update_count = outcome.update_count
+        return outcome.result
 
     def _finish(self, execution: Execution, state: str, reason: str | None) -> None:
         if execution.state == "CANCELLED":
@@ -323,12 +354,13 @@ class AthenaStandIn(ServedOnThread):
             raise _invalid("MaxResults must be between 1 and 1000")
         start = _page_start(body.get("NextToken"))
         result = execution.result
-        total = result.texts.num_rows + 1  # the header row first
-        page: list[list[str | None]] = [list(result.columns)] if start == 0 else []
-        first = max(start - 1, 0)
-        page += page_rows(result.texts, first, start + limit - 1 - first)
+        header = int(execution.statement is None)  # a SELECT's first row is the header
+        total = result.texts.num_rows + header
+        page: list[list[str | None]] = [list(result.columns)] if start == 0 and header else []
+        first = max(start - header, 0)
+        page += page_rows(result.texts, first, start + limit - header - first)
         out: dict[str, Any] = {
-            "UpdateCount": 0,
+            "UpdateCount": execution.update_count,
             "ResultSet": {
                 "Rows": [
                     {"Data": [{} if v is None else {"VarCharValue": v} for v in row]}
@@ -501,6 +533,73 @@ class AthenaStandIn(ServedOnThread):
                 tmp.write_bytes(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
                 tmp.replace(path)
         return target
+
+    # -- table files a CTAS writes (ddl.TableStore) ---------------------------------------
+
+    def glue(self) -> Any:
+        if self._glue_endpoint is None:
+            raise QueryError("the local Athena has no Glue catalog to create tables in")
+        return self._client("glue")
+
+    def check_location(self, location: str) -> None:
+        """An ``s3://`` location in a bucket of this stack, with no ``.``/``..`` segment, that
+        resolves inside the state folder (S3 or the offline mirror): nothing else is written."""
+        if not location.startswith("s3://"):
+            raise QueryError("INVALID_TABLE_PROPERTY: a table location must be an s3:// URI")
+        bucket, key = split_s3_uri(location)
+        segments = key.split("/")
+        if not BUCKET_RE.match(bucket) or not key or any(s in ("", ".", "..") for s in segments):
+            raise QueryError("INVALID_TABLE_PROPERTY: the table location is not a valid S3 prefix")
+        try:
+            local_path(self.offline_root, bucket, key)
+            local_path(self.state_dir / "s3-copy", bucket, key)
+        except OfflineLocationError:
+            raise QueryError(
+                "INVALID_TABLE_PROPERTY: the table location resolves outside the stand-in's folders"
+            ) from None
+        if self._s3_endpoint is not None:
+            from botocore.exceptions import ClientError
+
+            try:
+                self._client("s3").head_bucket(Bucket=bucket)
+            except ClientError as error:
+                raise QueryError(
+                    f"INVALID_TABLE_PROPERTY: the table location's bucket is not available: "
+                    f"{_describe(error)}"
+                ) from None
+
+    def is_empty(self, location: str) -> bool:
+        bucket, key = split_s3_uri(location)
+        mirror = local_path(self.offline_root, bucket, key)
+        if mirror.exists():  # read before S3 (_files), so it counts as data
+            return False
+        if self._s3_endpoint is None:
+            return True
+        page = self._client("s3").list_objects_v2(Bucket=bucket, Prefix=key + "/", MaxKeys=1)
+        return not page.get("Contents")
+
+    def upload(self, folder: Path, location: str) -> list[str]:
+        bucket, key = split_s3_uri(location)
+        written = []
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            rel = path.relative_to(folder).as_posix()
+            if self._s3_endpoint is None:
+                target = local_path(self.offline_root, bucket, f"{key}/{rel}")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(path, target)
+            else:
+                self._client("s3").put_object(
+                    Bucket=bucket, Key=f"{key}/{rel}", Body=path.read_bytes()
+                )
+            written.append(f"s3://{bucket}/{key}/{rel}")
+        if self._s3_endpoint is not None:  # copies of files once deleted from S3 are stale
+            shutil.rmtree(local_path(self.state_dir / "s3-copy", bucket, key), ignore_errors=True)
+        return written
+
+    def scratch(self, query_id: str) -> Path:
+        folder = self.state_dir / "ctas-work" / query_id
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     def _write(self, uri: str, data: bytes) -> None:
         bucket, key = split_s3_uri(uri)

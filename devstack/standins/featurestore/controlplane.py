@@ -166,9 +166,6 @@ class ControlPlane:
         now = time.time()
         epoch = int(now)
         arn = f"arn:aws:sagemaker:{ctx.region}:{ctx.account_id}:feature-group/{name}"
-        storage = (online or {}).get("StorageType", "Standard")
-        if storage != "InMemory" and any(d.get("CollectionType") for d in defs):
-            raise cp_validation("Collection types are supported only with InMemory storage")
         throughput = check_object("throughputConfig", body.get("ThroughputConfig")) or {
             "ThroughputMode": "OnDemand"
         }

@@ -17,15 +17,21 @@ from devstack.standins.featurestore.validation import STORAGE_TYPES
 DEFAULT_STORAGE_TYPE = "Standard"
 PROVISIONED_STORAGE_TYPES = ("Standard",)
 OFFLINE_STORAGE_TYPES = ("Standard", "Standard_V2")
+COLLECTION_STORAGE_TYPES = ("InMemory",)
 
 
 def check_storage_rules(body: dict[str, Any]) -> None:
     """Refuse the store combinations the storage type cannot have: ``body`` is a
     CreateFeatureGroup request or a group's document after UpdateFeatureGroup."""
     online = body.get("OnlineStoreConfig")
-    if not isinstance(online, dict):
+    storage = online.get("StorageType", DEFAULT_STORAGE_TYPE) if isinstance(online, dict) else None
+    definitions = body.get("FeatureDefinitions") or []
+    if storage not in COLLECTION_STORAGE_TYPES and any(
+        isinstance(d, dict) and d.get("CollectionType") for d in definitions
+    ):
+        raise cp_validation("Collection types are supported only with InMemory storage")
+    if storage is None:
         return  # offline-only: every throughput mode, no storage type
-    storage = online.get("StorageType", DEFAULT_STORAGE_TYPE)
     if storage not in STORAGE_TYPES:
         return  # the enum check names the member
     if body.get("OfflineStoreConfig") is not None and storage not in OFFLINE_STORAGE_TYPES:

@@ -8,6 +8,7 @@ provisioning all derive from here.
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from math import inf
 from types import MappingProxyType
 from typing import Final, Literal
 
@@ -36,6 +37,9 @@ class Feature:
     parameters: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
     expect: Rule | None = None
     """What a valid value looks like (data-quality rule; violations are counted, not refused)."""
+    drift_compared: bool = True
+    """Whether drift compares the feature between windows (numeric features only; a running
+    total grows with each customer's history, so it drifts by construction)."""
 
     def metadata_parameters(self) -> dict[str, str]:
         """Parameters as applied with UpdateFeatureMetadata (owner included)."""
@@ -224,8 +228,23 @@ _STATS_SOURCE = _params(
 )
 
 
-def _stat(name: str, type_: FeatureType, description: str, **extra: str) -> Feature:
-    return Feature(name, type_, description, parameters=_params(**_STATS_SOURCE, **extra))
+def _stat(
+    name: str,
+    type_: FeatureType,
+    description: str,
+    expect: Rule | None = None,
+    *,
+    running_total: bool = False,
+    **extra: str,
+) -> Feature:
+    return Feature(
+        name,
+        type_,
+        description,
+        parameters=_params(**_STATS_SOURCE, **extra),
+        expect=expect,
+        drift_compared=not running_total,
+    )
 
 
 CUSTOMER_ORDER_STATS: Final = FeatureGroupSpec(
@@ -237,17 +256,26 @@ CUSTOMER_ORDER_STATS: Final = FeatureGroupSpec(
     event_time_feature="event_time",
     features=(
         _CUSTOMER_ID,
-        _stat("total_orders", "Integral", "Number of distinct orders (COUNT(*))"),
+        _stat(
+            "total_orders",
+            "Integral",
+            "Number of distinct orders (COUNT(*))",
+            expect=InRange(1, inf),  # an aggregate exists once an order was counted
+            running_total=True,
+        ),
         _stat(
             "total_purchase_amount",
             "Fractional",
             "Sum of the orders' purchase_amount, raw dollars",
+            expect=InRange(0, inf),
+            running_total=True,
             semantics="raw amount",
         ),
         _stat(
             "avg_purchase_amount",
             "Fractional",
             "Mean purchase_amount of the orders, raw dollars (AVG(purchase_amount))",
+            expect=InRange(0, inf),
             semantics="raw amount",
         ),
         _stat(
@@ -255,6 +283,7 @@ CUSTOMER_ORDER_STATS: Final = FeatureGroupSpec(
             "Fractional",
             "avg_purchase_amount min-max scaled with purchase_amount's scaler (a mean of "
             "amounts lies between their min and max, so it stays in the same range)",
+            expect=_SCALED,  # stale when amounts move past the fitted range, as purchase_amount
             scaling="minmax",
             derivedFrom="avg_purchase_amount",
         ),
@@ -262,6 +291,7 @@ CUSTOMER_ORDER_STATS: Final = FeatureGroupSpec(
             "reorder_rate",
             "Fractional",
             "Share of the orders that repeat an earlier one (AVG(is_reordered))",
+            expect=InRange(0, 1),
         ),
         _stat(
             "first_purchased_on",

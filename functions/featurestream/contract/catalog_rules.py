@@ -27,8 +27,8 @@ class InRange:
 
     @property
     def bounds(self) -> tuple[float, float]:
-        """The accepted interval, tolerance included."""
-        slack = (self.high - self.low) * self.tolerance
+        """The accepted interval, tolerance included (``high`` may be ``math.inf``: open)."""
+        slack = (self.high - self.low) * self.tolerance if self.tolerance else 0.0
         return self.low - slack, self.high + slack
 
     def describe(self) -> str:

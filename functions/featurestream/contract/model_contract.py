@@ -10,11 +10,14 @@ filled in, so nothing is invented that the model's owner did not decide.
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Final
 
 DEFAULT_CONTRACT_PATH: Final = Path(__file__).with_name("model_contract.json")
+TRAINING_WINDOW_KEY: Final = "training_window"
+"""Metadata key: the first and last label time of the training set (drift's baseline)."""
 GROUPS: Final = ("customers", "orders", "customer-order-stats")
 
 
@@ -58,6 +61,18 @@ class ModelContract:
     @property
     def feature_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.features)
+
+    def training_window(self) -> tuple[datetime, datetime] | None:
+        """The first and last label time of the rows the model was trained and evaluated on
+        (None for a manifest written before ``featurestream train`` recorded them)."""
+        from featurestream.contract.timeutil import parse_timestamp
+
+        window = self.metadata.get(TRAINING_WINDOW_KEY)
+        if not isinstance(window, Mapping):
+            return None
+        return parse_timestamp(window["first_label_time"]), parse_timestamp(
+            window["last_label_time"]
+        )
 
     def groups(self) -> tuple[str, ...]:
         return tuple(g for g in GROUPS if any(f.group == g for f in self.features))

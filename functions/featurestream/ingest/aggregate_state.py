@@ -13,6 +13,10 @@ One invocation does, for every customer its orders touch:
 
 1. ``BatchGetItem`` (strongly consistent, 100 keys per call, calls in flight together) of
    the customer's aggregate and its orders' dedupe records; orders already counted drop out.
+   The first read may be started early (:meth:`AggregateState.prefetch`, while the orders
+   are still being written): a read only informs the writes, whose conditions decide, so an
+   earlier snapshot is as safe as a later one (a change in between cancels the transaction
+   and the customer is read again), and orders that end up not written are not counted.
 2. One ``TransactWriteItems`` per group of customers (at most 100 items each, in flight
    together): per customer, a ``Put`` of the new aggregate on condition that its ``version``
    is the one read (or that it does not exist yet), and a ``Put`` of each new order's dedupe
@@ -33,8 +37,8 @@ Every new aggregate's event time is strictly later than the previous one's
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -100,6 +104,17 @@ class Aggregate:
 
 
 AggregateOutcome = Aggregate | BaseException
+
+
+@dataclass(frozen=True, slots=True)
+class Prefetch:
+    """A first read started early: the keys asked for and the calls in flight."""
+
+    keys: frozenset[str]
+    calls: list[Future[list[dict[str, Any]]]]
+
+    def covers(self, keys: Iterable[str]) -> bool:
+        return all(key in self.keys for key in keys)
 
 
 def customer_key(customer_id: str) -> str:
@@ -172,9 +187,35 @@ class AggregateState:
         self.dedupe_ttl_seconds = dedupe_ttl_seconds
         self._clock = clock
 
-    def contribute(self, contributions: Iterable[Contribution]) -> dict[str, AggregateOutcome]:
+    def prefetch(self, contributions: Iterable[Contribution]) -> Prefetch:
+        """Start the first read of these orders' customers and dedupe records on the executor
+        (returns at once); :meth:`contribute` on any subset of them then uses it."""
+        keys: dict[str, None] = {}
+        for contribution in contributions:
+            keys[customer_key(contribution.customer_id)] = None
+            keys[order_key(contribution.order_id)] = None
+        ordered = list(keys)
+        chunks = [
+            ordered[i : i + MAX_BATCH_GET_KEYS] for i in range(0, len(ordered), MAX_BATCH_GET_KEYS)
+        ]
+        return Prefetch(
+            frozenset(keys), [self._executor.submit(self._batch_get, c) for c in chunks]
+        )
+
+    def contribute(
+        self, contributions: Iterable[Contribution], prefetched: Prefetch | None = None
+    ) -> dict[str, AggregateOutcome]:
         """Count every order not counted yet; each customer's aggregate afterwards (or why it
-        is not known). Orders repeated in ``contributions`` count once."""
+        is not known). Orders repeated in ``contributions`` count once. ``prefetched``, if it
+        covers every key, is the first round's read."""
+        return dict(self.outcomes(contributions, prefetched))
+
+    def outcomes(
+        self, contributions: Iterable[Contribution], prefetched: Prefetch | None = None
+    ) -> Iterator[tuple[str, AggregateOutcome]]:
+        """:meth:`contribute`, each customer's outcome yielded once, as soon as it is known
+        (a transaction's customers when it commits), so their records can be written while
+        the next transactions are in flight."""
         customers: dict[str, _Customer] = {}
         seen: set[str] = set()
         for contribution in contributions:
@@ -187,21 +228,24 @@ class AggregateState:
                     contribution.customer_id, []
                 )
             customer.orders.append(contribution)
-        outcomes: dict[str, AggregateOutcome] = {}
         pending = list(customers.values())
+        if prefetched is not None and not prefetched.covers(_keys(pending)):
+            prefetched = None
         while pending:
-            pending = self._round(pending, outcomes)
-        return outcomes
+            left: list[_Customer] = []
+            yield from self._round(pending, left, prefetched)
+            pending, prefetched = left, None
 
     def _round(
-        self, customers: list[_Customer], outcomes: dict[str, AggregateOutcome]
-    ) -> list[_Customer]:
-        """Read, then write one step per customer; returns the customers with work left."""
+        self, customers: list[_Customer], left: list[_Customer], prefetched: Prefetch | None
+    ) -> Iterator[tuple[str, AggregateOutcome]]:
+        """Read, then write one step per customer; yields the outcomes known, puts the
+        customers with work left in ``left``."""
         try:
-            found = self._read(customers)
+            found = self._read(customers) if prefetched is None else _collect(prefetched.calls)
         except StoreError as error:
-            outcomes.update((c.customer_id, error) for c in customers)
-            return []
+            yield from ((c.customer_id, error) for c in customers)
+            return
         now_ms = int(self._clock() * 1000)
         stepping: list[_Customer] = []
         for customer in customers:
@@ -209,8 +253,10 @@ class AggregateState:
             current = None if item is None else aggregate_of(item)
             customer.orders = [o for o in customer.orders if order_key(o.order_id) not in found]
             if not customer.orders:
-                outcomes[customer.customer_id] = current or TransientStoreError(
-                    "StateMissing", "orders counted but no aggregate found"
+                yield (
+                    customer.customer_id,
+                    current
+                    or TransientStoreError("StateMissing", "orders counted but no aggregate found"),
                 )
                 continue
             step = customer.orders[:MAX_ORDERS_PER_STEP]
@@ -221,7 +267,6 @@ class AggregateState:
             )
             customer.stepped = len(step)
             stepping.append(customer)
-        left: list[_Customer] = []
         for transaction, result in self._write_all(stepping):
             for customer in transaction:
                 failed = result.get(customer.customer_id)
@@ -230,34 +275,32 @@ class AggregateState:
                     if customer.orders:
                         left.append(customer)
                     elif customer.step is not None:
-                        outcomes[customer.customer_id] = customer.step
+                        yield customer.customer_id, customer.step
                 elif isinstance(failed, StoreError) and not failed.transient:
-                    outcomes[customer.customer_id] = failed
+                    yield customer.customer_id, failed
                 else:
                     customer.failures += 1
                     if customer.failures >= MAX_ATTEMPTS:
-                        outcomes[customer.customer_id] = (
-                            failed
-                            if isinstance(failed, StoreError)
-                            else TransientStoreError(
-                                "TransactionCanceled", f"cancelled in {MAX_ATTEMPTS} rounds"
-                            )
+                        yield (
+                            customer.customer_id,
+                            (
+                                failed
+                                if isinstance(failed, StoreError)
+                                else TransientStoreError(
+                                    "TransactionCanceled", f"cancelled in {MAX_ATTEMPTS} rounds"
+                                )
+                            ),
                         )
                     else:
                         left.append(customer)
-        return left
 
     # -- reads -------------------------------------------------------------------------
 
     def _read(self, customers: Sequence[_Customer]) -> dict[str, dict[str, Any]]:
         """Every aggregate and dedupe record of ``customers``' orders that exists, by key."""
-        keys = [customer_key(c.customer_id) for c in customers]
-        keys += [order_key(o.order_id) for c in customers for o in c.orders]
+        keys = _keys(customers)
         chunks = [keys[i : i + MAX_BATCH_GET_KEYS] for i in range(0, len(keys), MAX_BATCH_GET_KEYS)]
-        found: dict[str, dict[str, Any]] = {}
-        for items in self._executor.map(self._batch_get, chunks):
-            found.update((item["pk"]["S"], item) for item in items)
-        return found
+        return _collect([self._executor.submit(self._batch_get, chunk) for chunk in chunks])
 
     def _batch_get(self, keys: list[str]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -342,6 +385,27 @@ class AggregateState:
             failure = classify(error)
             return {c.customer_id: failure for c in customers}
         return {}
+
+
+def _keys(customers: Sequence[_Customer]) -> list[str]:
+    """The state keys a round reads: each customer's aggregate and its orders' records."""
+    keys = [customer_key(c.customer_id) for c in customers]
+    return keys + [order_key(o.order_id) for c in customers for o in c.orders]
+
+
+def _collect(calls: list[Future[list[dict[str, Any]]]]) -> dict[str, dict[str, Any]]:
+    """The items the read calls found, by key; the first call's failure is raised (after
+    every call finished, so none is left running)."""
+    found: dict[str, dict[str, Any]] = {}
+    failure: BaseException | None = None
+    for call in calls:
+        try:
+            found.update((item["pk"]["S"], item) for item in call.result())
+        except BaseException as error:
+            failure = failure or error
+    if failure is not None:
+        raise failure
+    return found
 
 
 def _folded(current: Aggregate | None, step: list[Contribution]) -> OrderStats:

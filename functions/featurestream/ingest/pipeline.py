@@ -41,7 +41,7 @@ from featurestream.aws.clients import client_config, create_client
 from featurestream.aws.container import PerContainer
 from featurestream.aws.observability import logger, metrics, publish_values
 from featurestream.aws.store_errors import StoreError, make_runtime_client
-from featurestream.contract.aggregates import contribution_of
+from featurestream.contract.aggregates import Contribution, contribution_of
 from featurestream.contract.catalog import (
     CUSTOMER_ORDER_STATS,
     CUSTOMERS,
@@ -59,7 +59,7 @@ from featurestream.contract.events import (
 )
 from featurestream.contract.params import FittedParams, load_params
 from featurestream.contract.transforms import features_for, to_record
-from featurestream.ingest.aggregate_state import AggregateState, dedupe_ttl_seconds
+from featurestream.ingest.aggregate_state import AggregateState, Prefetch, dedupe_ttl_seconds
 from featurestream.ingest.order_stats import OrderStatsKeeper
 from featurestream.ingest.quarantine import (
     Quarantine,
@@ -149,6 +149,31 @@ def _arrival(record: KinesisStreamRecord) -> float | None:
     return float(arrival) if isinstance(arrival, int | float) else None
 
 
+def _contributions(events: dict[int, CustomerEvent | OrderEvent]) -> list[Contribution]:
+    return [contribution_of(e) for e in events.values() if isinstance(e, OrderEvent)]
+
+
+def _measure_stats(
+    keeper: OrderStatsKeeper,
+    records: list[KinesisStreamRecord],
+    events: dict[int, CustomerEvent | OrderEvent],
+    outcomes: list[RecordOutcome | None],
+) -> None:
+    """The stats group's batch figures: freshness per order whose aggregate was written
+    (its event time and Kinesis arrival to the aggregate's acknowledgement), violations per
+    aggregate record."""
+    acknowledged_at = time.time()
+    counted = [i for i, e in events.items() if isinstance(outcomes[i], RecordResult)]
+    customers = {events[i].customer_id for i in counted}
+    if keeper.monitor is not None:
+        keeper.monitor.measure(
+            [events[i].event_time for i in counted],
+            [_arrival(records[i]) for i in counted],
+            [keeper.violated.get(customer, ()) for customer in customers],
+            acknowledged_at,
+        )
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -217,6 +242,7 @@ class Ingestor:
         events: dict[int, CustomerEvent | OrderEvent] = {}
         violated: dict[int, tuple[str, ...]] = {}
         quarantining: list[tuple[int, Future[RecordResult]]] = []
+        prefetched: list[Prefetch] = []
 
         def writes() -> Iterator[tuple[int, Record]]:
             for index, record in enumerate(records):
@@ -238,12 +264,17 @@ class Ingestor:
                     outcomes[index] = error
                     continue
                 yield index, prepared
+            if self._order_stats is not None:  # the state is read while the last writes fly
+                prefetched.append(self._order_stats.prefetch(_contributions(events)))
 
         for index, written in self._writer.write_all(writes()).items():
             outcomes[index] = self._written(records[index], events[index], written)
         acknowledged_at = time.time()
         if self._order_stats is not None:
-            self._keep_order_stats(self._order_stats, records, events, outcomes)
+            first_read = prefetched[0] if prefetched else None
+            self._keep_order_stats(self._order_stats, records, events, outcomes, first_read)
+            if self._order_stats.monitor is not None:
+                _measure_stats(self._order_stats, records, events, outcomes)
         if self._monitor is not None:
             done = [i for i in events if isinstance(outcomes[i], RecordResult)]
             self._monitor.measure(
@@ -268,16 +299,19 @@ class Ingestor:
         records: list[KinesisStreamRecord],
         events: dict[int, CustomerEvent | OrderEvent],
         outcomes: list[RecordOutcome | None],
+        prefetched: Prefetch | None = None,
     ) -> None:
         """The written orders count into their customers' aggregates; a record whose
-        aggregate could not be kept fails (redelivery counts it at most once)."""
+        aggregate could not be kept fails (redelivery counts it at most once). Only written
+        orders count: ``prefetched`` (the state of every valid order, read while they were
+        being written) only informs the first round's transactions."""
         counted = [
             (index, event)
             for index, event in sorted(events.items())
             if isinstance(event, OrderEvent) and isinstance(outcomes[index], RecordResult)
         ]
         try:
-            kept = keeper.keep([contribution_of(event) for _, event in counted])
+            kept = keeper.keep([contribution_of(event) for _, event in counted], prefetched)
         except Exception as error:  # a bug: every counted record fails with it
             kept = {event.customer_id: error for _, event in counted}
         for index, event in counted:
@@ -489,4 +523,5 @@ def build_order_stats(
         batch_size=settings.store_batch_size,
         linger_ms=settings.store_batch_linger_ms,
     )
-    return OrderStatsKeeper(state, writer, params)
+    monitor = StreamMonitor(CUSTOMER_ORDER_STATS) if settings.monitoring else None
+    return OrderStatsKeeper(state, writer, params, monitor)

@@ -20,14 +20,10 @@ from typing import Any, Final
 
 from featurestream.contract.catalog import FeatureGroupSpec
 from featurestream.monitoring.psi import psi, shares
+from featurestream.offline.athena import result_pages, start_query, wait_for
 
 DECILES: Final = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 _TABLE: Final = re.compile(r"^[A-Za-z0-9_]{1,255}$")
-_DONE: Final = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
-
-
-class AthenaQueryFailed(RuntimeError):
-    """A query ended in FAILED/CANCELLED or did not finish in time."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +97,9 @@ def _checked(table: str) -> str:
 
 
 class Athena:
-    """Runs one query at a time in a workgroup and returns its rows as text."""
+    """Runs one query at a time in a workgroup and returns its rows as Athena's text: the
+    start, wait and paging of :mod:`featurestream.offline.athena`, without typing (the drift
+    SQL's arrays and counts are parsed here)."""
 
     def __init__(
         self,
@@ -110,48 +108,24 @@ class Athena:
         workgroup: str,
         database: str,
         timeout_s: float = 600.0,
-        poll_s: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._client = client
         self._workgroup = workgroup
         self._database = database
         self._timeout_s = timeout_s
-        self._poll_s = poll_s
         self._sleep = sleep
 
     def rows(self, sql: str) -> list[list[str | None]]:
-        started = self._client.start_query_execution(
-            QueryString=sql,
-            WorkGroup=self._workgroup,
-            QueryExecutionContext={"Database": self._database},
+        query_id = start_query(
+            self._client, sql, database=self._database, workgroup=self._workgroup
         )
-        query_id = started["QueryExecutionId"]
-        waited = 0.0
-        while True:
-            status = self._client.get_query_execution(QueryExecutionId=query_id)
-            state = status["QueryExecution"]["Status"]["State"]
-            if state in _DONE:
-                break
-            if waited >= self._timeout_s:
-                raise AthenaQueryFailed(f"query {query_id} still {state} after {waited:.0f} s")
-            self._sleep(self._poll_s)
-            waited += self._poll_s
-        if state != "SUCCEEDED":
-            reason = status["QueryExecution"]["Status"].get("StateChangeReason", "")
-            raise AthenaQueryFailed(f"query {query_id} {state}: {reason}")
-        out: list[list[str | None]] = []
-        token = None
-        while True:
-            kwargs = {"QueryExecutionId": query_id, **({"NextToken": token} if token else {})}
-            page = self._client.get_query_results(**kwargs)
-            out.extend(
-                [cell.get("VarCharValue") for cell in row["Data"]]
-                for row in page["ResultSet"]["Rows"]
-            )
-            token = page.get("NextToken")
-            if not token:
-                break
+        wait_for(self._client, query_id, timeout=self._timeout_s, sleep=self._sleep)
+        out = [
+            [cell.get("VarCharValue") for cell in row["Data"]]
+            for page in result_pages(self._client, query_id)
+            for row in page["ResultSet"]["Rows"]
+        ]
         return out[1:]  # the first row of the first page is the header
 
 
@@ -175,7 +149,7 @@ def group_drift(
     fixed bins; categorical: the baseline's values plus one bin for new values)."""
     results = []
     for feature in group.features:
-        if feature.type == "String":
+        if feature.type == "String" or not feature.drift_compared:
             continue
         if feature.type == "Fractional":
             edges = _array(athena.rows(edges_sql(table, feature.name, baseline))[0][0])

@@ -53,6 +53,9 @@ class QueryResult:
     total_ms: int
     output_location: str
     statistics: dict[str, Any] = field(default_factory=dict)
+    statement_type: str = "DML"
+    update_count: int = 0
+    """Rows a CREATE TABLE AS SELECT (or INSERT INTO) wrote: GetQueryResults' UpdateCount."""
 
 
 def s3_client() -> Any:
@@ -228,7 +231,13 @@ def run_query(
     )
     execution = wait_for(client, query_id, timeout=timeout)
     location = str(execution.get("ResultConfiguration", {}).get("OutputLocation", ""))
-    if s3 is not None and location:
+    statement_type = str(execution.get("StatementType", "DML"))
+    update_count = 0
+    if statement_type != "DML":  # DDL (a CTAS among them): no header row, a short answer
+        columns, rows = read_results(client, query_id, header=False)
+        first = client.get_query_results(QueryExecutionId=query_id, MaxResults=1)
+        update_count = int(first.get("UpdateCount", 0))
+    elif s3 is not None and location:
         columns = column_types(client, query_id)
         rows = read_results_csv(s3, location, columns)
     else:
@@ -243,4 +252,6 @@ def run_query(
         total_ms=int(stats.get("TotalExecutionTimeInMillis", 0)),
         output_location=str(execution.get("ResultConfiguration", {}).get("OutputLocation", "")),
         statistics=stats,
+        statement_type=statement_type,
+        update_count=update_count,
     )

@@ -167,10 +167,12 @@ class _Answers:
     """Canned Athena answers: the versions query's, then the aggregate's."""
 
     def __init__(self, versions: list[tuple[str, str]], aggregates: list[tuple[Any, ...]]):
-        self.answers = {"transform_version": versions, "AVG(": aggregates}
+        self.answers = {"transform_version": versions, "FROM tutorial_aggregate_": aggregates}
+        self.sql: list[str] = []
 
     def run(self, sql: str) -> Any:
-        rows = next(rows for key, rows in self.answers.items() if key in sql)
+        self.sql.append(sql)
+        rows = next((rows for key, rows in self.answers.items() if key in sql), [])
         names = ["customer_id", "total_orders", "avg_purchase_amount", "reorder_rate"]
         return SimpleNamespace(columns=[SimpleNamespace(name=n) for n in names], rows=rows)
 
@@ -184,6 +186,10 @@ def test_a_scaled_average_is_unscaled_only_with_the_parameters_it_was_written_wi
         [("C1", 2, 0.5, 0.5), ("C2", 1, 0.25, 1.0)],
     )
     expected = expected_from_offline(session, params)
+    ctas, select, drop = session.sql[1:]  # as the tutorial runs it, and the table dropped
+    assert ctas.startswith("CREATE TABLE tutorial_aggregate_") and "AVG(is_reordered)" in ctas
+    assert select == f"SELECT * FROM {ctas.split()[2]}"
+    assert drop == f"DROP TABLE IF EXISTS {ctas.split()[2]}"
     assert expected["C1"] == {
         "total_orders": 2,
         "avg_purchase_amount_scaled": 0.5,

@@ -156,13 +156,27 @@ def test_tables_lists_each_table_with_its_rows(
     assert result.exit_code == 0, result.output
     assert "{customers}  sagemaker_featurestore.featurestream_customers_" in result.output
     assert "{orders}  sagemaker_featurestore.featurestream_orders_" in result.output
+    stats = "{customer_order_stats}  sagemaker_featurestore.featurestream_customer_order_stats_"
+    assert stats in result.output
     assert "partitions year, month, day, hour" in result.output
+
+
+def test_the_stats_group_has_a_short_name_and_views(local_stack_env: dict[str, str]) -> None:
+    rows = _csv(["query", "SELECT count(*) AS n FROM {customer_order_stats}"])
+    assert len(rows) == 1 and int(rows[0]["n"]) >= 0
+    result = CliRunner().invoke(cli, ["offline", "view", "latest", "customer-order-stats", "--sql"])
+    assert result.exit_code == 0, result.output
+    assert '"sagemaker_featurestore"."featurestream_customer_order_stats_' in result.output
+    assert 'PARTITION BY "customer_id"' in result.output
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["query", "SELECT * FROM {nope}"], "unknown table short name {nope}; known: {customers}"),
+        (
+            ["query", "SELECT * FROM {nope}"],
+            "unknown table short name {nope}; known: {customers}, {orders}, {customer_order_stats}",
+        ),
         (["query", "SELEC 1"], "the query failed (Athena query id"),
         (["query", "SELECT * FROM missing_table"], "TABLE_NOT_FOUND"),
         (["query", "--file", "no/such.sql"], "no/such.sql: cannot read the SQL"),
@@ -189,3 +203,59 @@ def test_parquet_output(local_stack_env: dict[str, str], tmp_path: Path) -> None
     )
     assert result.exit_code == 0, result.output
     assert pq.read_table(out).to_pylist() == [{"one": 1, "s": "x"}]
+
+
+def test_the_tutorial_aggregate_runs_as_ctas_then_select_then_drop(
+    local_stack: DevStack, local_stack_env: dict[str, str], ids: str
+) -> None:
+    sagemaker = boto3.client("sagemaker")
+    orders = sagemaker.describe_feature_group(FeatureGroupName="featurestream-orders")
+    filler = {"String": "x", "Integral": "0", "Fractional": "0.0"}
+    amounts = {f"{ids}-1": ["0.25", "0.75"], f"{ids}-2": ["0.5"]}
+    runtime = boto3.client("sagemaker-featurestore-runtime")
+    for n, (cid, values) in enumerate((c, v) for c, vs in amounts.items() for v in vs):
+        record = {d["FeatureName"]: filler[d["FeatureType"]] for d in orders["FeatureDefinitions"]}
+        record.update(
+            order_id=f"{ids}-O{n}",
+            customer_id=cid,
+            event_time=f"2024-04-0{n + 1}T00:00:00Z",
+            purchase_amount=values,
+            is_reordered=str(n % 2),
+        )
+        runtime.put_record(
+            FeatureGroupName="featurestream-orders",
+            Record=[{"FeatureName": k, "ValueAsString": v} for k, v in record.items()],
+        )
+    _flush(local_stack)
+    table = f"agg_{ids.lower()}"
+    ctas = CliRunner().invoke(
+        cli,
+        [
+            "offline",
+            "query",
+            f"CREATE TABLE {table} AS SELECT customer_id, COUNT(*) AS total_orders, "
+            "AVG(purchase_amount) AS avg_amount, AVG(is_reordered) AS reorder_rate "
+            f"FROM {{orders}} WHERE customer_id LIKE '{ids}-%' GROUP BY customer_id",
+        ],
+    )
+    assert ctas.exit_code == 0, ctas.output
+    assert "DDL statement done; 2 row(s) written;" in ctas.stderr
+    rows = _csv(["query", f"SELECT * FROM {table} ORDER BY customer_id"])
+    assert rows == [
+        {
+            "customer_id": f"{ids}-1",
+            "total_orders": "2",
+            "avg_amount": "0.5",
+            "reorder_rate": "0.5",
+        },
+        {
+            "customer_id": f"{ids}-2",
+            "total_orders": "1",
+            "avg_amount": "0.5",
+            "reorder_rate": "0.0",
+        },
+    ]
+    dropped = CliRunner().invoke(cli, ["offline", "query", f"DROP TABLE {table}"])
+    assert dropped.exit_code == 0, dropped.output
+    gone = CliRunner().invoke(cli, ["offline", "query", f"SELECT * FROM {table}"])
+    assert gone.exit_code != 0 and "TABLE_NOT_FOUND" in gone.output

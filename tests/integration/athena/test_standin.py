@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.athena.conftest import RESULTS_BUCKET, OfflineStack
+from tests.fixtures.offline_stack import RESULTS_BUCKET, OfflineStack
 from tests.integration.emulator.support import definitions, record
 
 OUTPUT = f"s3://{RESULTS_BUCKET}/queries/"
@@ -185,7 +185,7 @@ def test_partition_keys_are_strings_of_the_event_hour(
         ("SELEC 1", "line 1:"),
         ("SELECT * FROM no_such_table", "TABLE_NOT_FOUND"),
         ("SELECT no_such_column FROM (SELECT 1 AS a)", "no_such_column"),
-        ("DROP TABLE x", "NOT_SUPPORTED"),
+        ("CREATE TABLE x (a int)", "NOT_SUPPORTED"),
         ("SELECT * FROM read_text('/etc/hostname')", "Permission"),
         ("SELECT content FROM read_text('/etc/hostname')", "Permission"),
     ],

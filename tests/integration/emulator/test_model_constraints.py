@@ -166,8 +166,9 @@ BASE: dict[tuple[str, str], dict[str, Any]] = {
         "NextToken": "0",
     },
     (CONTROL, "DeleteFeatureGroup"): {"FeatureGroupName": "sweep-absent"},
-    (CONTROL, "UpdateFeatureGroup"): {
-        "FeatureGroupName": CP_GROUP,
+    # Collection features only on an InMemory group (the service's rule, checked on update too).
+    (CONTROL, "UpdateFeatureGroup#collection"): {
+        "FeatureGroupName": RT_GROUP,
         "FeatureAdditions": [
             {
                 "FeatureName": "added",
@@ -176,6 +177,10 @@ BASE: dict[tuple[str, str], dict[str, Any]] = {
                 "CollectionConfig": {"VectorConfig": {"Dimension": 3}},
             }
         ],
+    },
+    (CONTROL, "UpdateFeatureGroup"): {
+        "FeatureGroupName": CP_GROUP,
+        "FeatureAdditions": [{"FeatureName": "added", "FeatureType": "Fractional"}],
         "OnlineStoreConfig": {"TtlDuration": TTL, "StorageType": "Standard"},
         "ThroughputConfig": {
             "ThroughputMode": "OnDemand",

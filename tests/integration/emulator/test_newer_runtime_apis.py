@@ -370,6 +370,25 @@ def test_provisioned_throughput_is_accepted_on_standard_and_offline_only(
     assert described["ThroughputConfig"]["ThroughputMode"] == "Provisioned"
 
 
+@pytest.mark.parametrize("online", [{"EnableOnlineStore": True}, V2])
+def test_update_cannot_add_a_collection_feature_outside_in_memory(sm, make_group, online):
+    group = make_group(online=online)
+    with pytest.raises(ClientError) as exc:
+        sm.update_feature_group(
+            FeatureGroupName=group,
+            FeatureAdditions=[
+                {"FeatureName": "tags", "FeatureType": "String", "CollectionType": "List"}
+            ],
+        )
+    assert error_code(exc) == "ValidationException"
+    assert "InMemory" in str(exc.value)
+    names = [
+        d["FeatureName"]
+        for d in sm.describe_feature_group(FeatureGroupName=group)["FeatureDefinitions"]
+    ]
+    assert "tags" not in names
+
+
 def test_update_cannot_make_a_provisioned_group_that_is_not_standard(sm, make_group):
     group = make_group(online=V2)
     with pytest.raises(ClientError) as exc:

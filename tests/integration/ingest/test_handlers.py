@@ -232,13 +232,18 @@ def test_freshness_and_violations_per_group_and_the_record_is_still_written(inge
     assert response == {"batchItemFailures": []}
     assert ingest_stack.online(ORDERS, "C2")["order_id"] == "O2"  # written all the same
     docs = emf_documents(captured.out)
-    fresh = [d for d in docs if "PipelineFreshness" in d]
-    assert [d["FeatureGroup"] for d in fresh] == ["orders"]
+    fresh_by_group = {d["FeatureGroup"]: d for d in docs if "PipelineFreshness" in d}
+    assert sorted(fresh_by_group) == ["customer-order-stats", "orders"]  # one per group
+    fresh = [fresh_by_group["orders"]]
     # batch() dates the first arrival 2 s back: pipeline freshness is at least that
     assert len(fresh[0]["PipelineFreshness"]) == 2
     assert all(2.0 <= v < 60 for v in fresh[0]["PipelineFreshness"])
     assert all(0 <= v < 60 for v in fresh[0]["EventFreshness"])
     assert fresh[0]["ScaledValueViolations"] == [1.0]
-    by_feature = {d["Feature"]: d["FeatureViolations"] for d in docs if "FeatureViolations" in d}
+    by_feature = {
+        d["Feature"]: d["FeatureViolations"]
+        for d in docs
+        if "FeatureViolations" in d and d["FeatureGroup"] == "orders"
+    }
     assert by_feature == {"purchase_amount": [1.0]}
     assert "5.0404" not in captured.out + captured.err  # the scaled value is never printed

@@ -5,6 +5,7 @@ Expected aggregates are computed here from the events sent, by hand-rolled arith
 events' amounts (``Fraction`` of their decimal text), never by the library.
 """
 
+import json
 from fractions import Fraction
 from typing import Any
 
@@ -164,3 +165,95 @@ def test_dedupe_records_carry_the_ttl_bound(ingest_stack):
     ttl = ingest_stack.dynamodb.describe_time_to_live(TableName=ingest_stack.state_table)
     assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
     assert ttl["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
+
+
+def test_orders_whose_write_failed_stay_uncounted_though_their_state_was_read_early(
+    ingest_stack, featurestore_server, monkeypatch
+):
+    """The state of every valid order is read while the orders are being written; an order
+    whose write then fails is not counted (its redelivery will be), and nothing else is."""
+    from featurestream.ingest.aggregate_state import AggregateState
+
+    read_early: list[set[str]] = []
+    prefetch = AggregateState.prefetch
+
+    def spy(state, contributions):
+        contributions = list(contributions)
+        read_early.append({c.order_id for c in contributions})
+        return prefetch(state, contributions)
+
+    monkeypatch.setattr(AggregateState, "prefetch", spy)
+    events = [order_event(i, f"C{1 + i % 2}", day(i), amount=1.5 * i) for i in range(1, 7)]
+    ingest_stack.invoke(order_features, batch(events[:1]))  # C2 holds O1 before the outage
+    featurestore_server.faults = FaultConfig(error_rate=1.0, error_code="ServiceUnavailable")
+    with pytest.raises(BatchProcessingError):
+        ingest_stack.invoke(order_features, batch(events[1:], first=10))
+    assert read_early[-1] == {f"O{i}" for i in range(2, 7)}  # their state was read
+    assert ingest_stack.state_item("customer#C2")["total_orders"]["N"] == "1"
+    assert ingest_stack.state_item("customer#C1") is None
+    assert all(ingest_stack.state_item(f"order#O{i}") is None for i in range(2, 7))
+    featurestore_server.faults = FaultConfig()
+    assert ingest_stack.invoke(order_features, batch(events, first=20)) == {"batchItemFailures": []}
+    assert_exact(ingest_stack, events)
+
+
+def test_an_early_read_is_only_a_hint_the_conditions_decide(ingest_stack):
+    """A first read of a superset of the orders, made before another writer counted one of
+    the customer's orders: only the orders contributed count, each once."""
+    from concurrent.futures import ThreadPoolExecutor
+    from decimal import Decimal
+
+    from featurestream.contract.aggregates import Contribution
+    from featurestream.ingest.aggregate_state import AggregateState
+
+    def order(n: int, customer: str) -> Contribution:
+        return Contribution(
+            f"O{n}", customer, Decimal(f"{n}.25"), n % 2 == 0, parse_timestamp(day(n))
+        )
+
+    with ThreadPoolExecutor(4) as pool:
+        state = AggregateState(
+            ingest_stack.dynamodb,
+            ingest_stack.state_table,
+            executor=pool,
+            dedupe_ttl_seconds=3600,
+            clock=lambda: 1.7e9,
+        )
+        early = state.prefetch([order(1, "C1"), order(2, "C1"), order(3, "C2")])
+        state.contribute([order(4, "C1")])  # another invocation, after the early read
+        outcomes = state.contribute([order(1, "C1"), order(3, "C2"), order(1, "C1")], early)
+    c1, c2 = outcomes["C1"], outcomes["C2"]
+    assert not isinstance(c1, BaseException) and not isinstance(c2, BaseException)
+    assert (c1.stats.total_orders, c1.stats.total_purchase_amount) == (2, Decimal("5.50"))
+    assert (c2.stats.total_orders, c2.stats.total_purchase_amount) == (1, Decimal("3.25"))
+    assert ingest_stack.state_item("order#O2") is None  # read early, never contributed
+    assert ingest_stack.state_item("customer#C1")["total_orders"]["N"] == "2"
+
+
+def emf_documents(out: str, group: str) -> list[dict[str, Any]]:
+    """The EMF documents printed for ``group`` (one JSON object per line)."""
+    docs = [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
+    return [d for d in docs if d.get("FeatureGroup") == group]
+
+
+def test_the_stats_group_is_monitored_like_the_stream_groups(ingest_stack, capsys):
+    # far above the fitted amount range: the aggregate's scaled average is stale too
+    events = [
+        order_event(1, "C1", day(3), amount=10.1),
+        order_event(2, "C1", day(4), amount=20.2),
+        order_event(3, "C2", day(2), amount=50000.0),
+    ]
+    capsys.readouterr()
+    assert ingest_stack.invoke(order_features, batch(events)) == {"batchItemFailures": []}
+    out = capsys.readouterr().out
+    docs = emf_documents(out, CUSTOMER_ORDER_STATS.name)
+    group_doc = next(d for d in docs if "PipelineFreshness" in d)
+    # one freshness sample per order counted: its Kinesis arrival (2 s ago) to the aggregate
+    assert len(group_doc["PipelineFreshness"]) == 3
+    assert all(2.0 <= s < 60.0 for s in group_doc["PipelineFreshness"])
+    assert len(group_doc["EventFreshness"]) == 3
+    # one check per aggregate written: C2's scaled average is outside the range, C1's is not
+    assert group_doc["ScaledValueViolations"] == [1.0]
+    violations = {d["Feature"]: d["FeatureViolations"] for d in docs if "FeatureViolations" in d}
+    assert violations == {"avg_purchase_amount_scaled": [1.0]}
+    assert "50000" not in out

@@ -60,6 +60,9 @@ def test_every_resource_of_the_template_exists_after_provisioning(
         wanted = template.resolve(resource["Properties"], stack)["WorkGroupConfiguration"]
         assert config["Configuration"]["EnforceWorkGroupConfiguration"] is True
         assert config["Configuration"]["ResultConfiguration"] == wanted["ResultConfiguration"]
+    glue = boto3.client("glue")
+    for logical_id in template.resources_of_type("AWS::Glue::Database"):
+        assert glue.get_database(Name=stack.refs[logical_id])["Database"]["Name"]
     for logical_id, resource in template.resources_of_type("AWS::SageMaker::FeatureGroup").items():
         described = sagemaker.describe_feature_group(FeatureGroupName=stack.refs[logical_id])
         properties = template.resolve(resource["Properties"], stack)
@@ -148,3 +151,32 @@ def test_tables_and_unknown_types(endpoints: None, stack_name: str, tmp_path: Pa
     assert "custom resource" in outcome["Other"].detail
     again = provision(Template.load(path), stack_name=stack_name)
     assert {r.logical_id: r.outcome for r in again.results}["Table"] == "exists"
+
+
+def test_create_table_as_lands_in_the_analysis_database_under_the_enforced_results(
+    endpoints: None, stack_name: str
+) -> None:
+    """The tutorial's CTAS through the provisioned workgroup: the table is registered in the
+    template's analysis database, its files under the workgroup's results location."""
+    from featurestream.offline.athena import run_query
+
+    template = _template()
+    assert provision(template, stack_name=stack_name).ok
+    stack = local_stack(template, name=stack_name)
+    database = stack.refs["AnalysisDatabase"]
+    assert database == f"{stack_name}_analysis"
+    workgroup = stack.refs["OfflineWorkGroup"]
+    done = run_query(
+        f"CREATE TABLE {database}.answers AS SELECT 42 AS answer",
+        database=database,
+        workgroup=workgroup,
+    )
+    assert (done.statement_type, done.update_count) == ("DDL", 1)
+    table = boto3.client("glue").get_table(DatabaseName=database, Name="answers")["Table"]
+    bucket = stack.refs["AthenaResultsBucket"]
+    location = table["StorageDescriptor"]["Location"]
+    assert location.startswith(f"s3://{bucket}/results/tables/{done.query_id}")
+    read = run_query(
+        f"SELECT answer FROM {database}.answers", database=database, workgroup=workgroup
+    )
+    assert read.rows == [(42,)]

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from featurestream.contract.catalog import CUSTOMERS, FEATURE_GROUPS, ORDERS, Feature
+from featurestream.governance.catalog_checks import check_catalog, check_definitions, definitions_of
 from featurestream.governance.metadata import catalog_hash
-from featurestream_cli.catalog_checks import check_catalog, check_definitions, definitions_of
 from featurestream_cli.commands import template as template_command
 from featurestream_cli.commands.catalog import (
     command,

@@ -1,23 +1,25 @@
 """The drift Lambda's Athena path: request shapes (botocore Stubber, validation on), the SQL
 it sends, and PSI from the counts Athena answers, checked against the formula by hand."""
 
+import json
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import botocore.session
 import pytest
 from botocore.stub import Stubber
 
 from featurestream.contract.catalog import ORDERS
+from featurestream.contract.model_contract import DEFAULT_CONTRACT_PATH
 from featurestream.monitoring.athena_drift import (
     Athena,
-    AthenaQueryFailed,
     TimeWindow,
     categorical_counts_sql,
     continuous_counts_sql,
     edges_sql,
     group_drift,
 )
+from featurestream.offline.athena import QueryFailed
 
 BASELINE = TimeWindow(None, datetime(2022, 1, 1, tzinfo=UTC))
 CURRENT = TimeWindow(datetime(2026, 11, 29, tzinfo=UTC), datetime(2026, 12, 6, tzinfo=UTC))
@@ -55,7 +57,10 @@ def answer(stub, query_id, rows, state="SUCCEEDED"):
         {
             "QueryString": stub_any(),
             "WorkGroup": "wg",
-            "QueryExecutionContext": {"Database": "sagemaker_featurestore"},
+            "QueryExecutionContext": {
+                "Database": "sagemaker_featurestore",
+                "Catalog": "AwsDataCatalog",
+            },
         },
     )
     stub.add_response(
@@ -77,7 +82,7 @@ def answer(stub, query_id, rows, state="SUCCEEDED"):
                 ]
             }
         },
-        {"QueryExecutionId": query_id},
+        {"QueryExecutionId": query_id, "MaxResults": 1000},
     )
 
 
@@ -118,5 +123,15 @@ def test_a_failed_query_is_an_error_with_athenas_reason():
     athena = Athena(client, workgroup="wg", database="sagemaker_featurestore", sleep=lambda s: None)
     with Stubber(client) as stub:
         answer(stub, "q1", [], state="FAILED")
-        with pytest.raises(AthenaQueryFailed, match="q1 FAILED"):
+        with pytest.raises(QueryFailed, match="q1 FAILED"):
             athena.rows("SELECT 1")
+
+
+def test_the_scheduled_checks_baseline_is_the_shipped_manifests_training_window():
+    from handlers.drift_monitor import training_window
+
+    recorded = json.loads(DEFAULT_CONTRACT_PATH.read_text())["metadata"]["training_window"]
+    first = datetime.fromisoformat(recorded["first_label_time"])
+    last = datetime.fromisoformat(recorded["last_label_time"])
+    assert training_window() == TimeWindow(first, last + timedelta(milliseconds=1))
+    assert "from_iso8601_timestamp('2021-12-31T23:58:25.001Z')" in training_window().where()

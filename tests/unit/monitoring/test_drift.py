@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from featurestream.contract.catalog import CUSTOMERS, ORDERS
+from featurestream.contract.catalog import CUSTOMER_ORDER_STATS, CUSTOMERS, ORDERS
 from featurestream.contract.params import load_params
 from featurestream.contract.transforms import features_for
 from monitoring.drift import Thresholds, compute_drift, psi
@@ -128,3 +128,22 @@ def test_continuous_bins_are_the_baselines_deciles_whatever_the_current_window()
     assert amount.baseline.shares == pytest.approx([0.1] * 10)
     assert amount.current.shares == [0.0] * 9 + [1.0]  # all above the last edge
     assert amount.status == "drift"
+
+
+def test_running_totals_are_not_compared_and_the_stats_averages_are():
+    rng = np.random.default_rng(7)
+    rows = pa.table(
+        {
+            "total_orders": rng.integers(1, 30, 500),
+            "total_purchase_amount": rng.uniform(0, 3000, 500),
+            "avg_purchase_amount": rng.uniform(0, 100, 500),
+            "avg_purchase_amount_scaled": rng.uniform(0, 1, 500),
+            "reorder_rate": rng.uniform(0, 1, 500),
+        }
+    )
+    report = compute_drift(CUSTOMER_ORDER_STATS, rows, rows)
+    assert [f.feature for f in report.features] == [
+        "avg_purchase_amount",
+        "avg_purchase_amount_scaled",
+        "reorder_rate",
+    ]

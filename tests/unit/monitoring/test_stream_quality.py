@@ -2,10 +2,11 @@
 
 import json
 from datetime import UTC, datetime
+from math import inf
 
 import pytest
 
-from featurestream.contract.catalog import CUSTOMERS, ORDERS
+from featurestream.contract.catalog import CUSTOMER_ORDER_STATS, CUSTOMERS, ORDERS
 from featurestream.contract.catalog_rules import Identifier, InRange, OneHot, OneOf
 from featurestream.monitoring.freshness import event_freshness, pipeline_freshness
 from featurestream.monitoring.quality import QualityChecker, Violations
@@ -38,6 +39,19 @@ GOOD_CUSTOMER = {
     "transform_version": "v",
 }
 
+GOOD_STATS = {
+    "customer_id": "C1",
+    "total_orders": 3,
+    "total_purchase_amount": 90.5,
+    "avg_purchase_amount": 30.166,
+    "avg_purchase_amount_scaled": 0.29,
+    "reorder_rate": 1.0,
+    "first_purchased_on": "2021-01-01T00:00:00.000Z",
+    "last_purchased_on": "2021-02-01T00:00:00.000Z",
+    "event_time": "2021-02-01T00:00:00.001Z",
+    "transform_version": "v",
+}
+
 
 def test_the_catalog_declares_the_issues_rules_next_to_each_feature():
     assert ORDERS.feature("purchase_amount").expect == InRange(
@@ -57,6 +71,21 @@ def test_the_catalog_declares_the_issues_rules_next_to_each_feature():
     assert ORDERS.feature("order_id").expect == Identifier()
 
 
+def test_the_stats_group_declares_its_rules_next_to_its_features():
+    stats = CUSTOMER_ORDER_STATS.feature
+    assert stats("avg_purchase_amount_scaled").expect == ORDERS.feature("purchase_amount").expect
+    assert stats("reorder_rate").expect == InRange(0, 1)
+    assert stats("total_orders").expect == InRange(1, inf)
+    assert stats("total_purchase_amount").expect == InRange(0, inf)
+    assert stats("avg_purchase_amount").expect == InRange(0, inf)
+    assert stats("customer_id").expect == Identifier()
+    # running totals grow with a customer's history: drift does not compare them
+    assert [f.name for f in CUSTOMER_ORDER_STATS.features if not f.drift_compared] == [
+        "total_orders",
+        "total_purchase_amount",
+    ]
+
+
 def check(group, record):
     violations = Violations()
     QualityChecker(group).check(record, violations)
@@ -66,6 +95,27 @@ def check(group, record):
 def test_valid_records_have_no_violation():
     assert check(ORDERS, GOOD_ORDER).per_feature == {}
     assert check(CUSTOMERS, GOOD_CUSTOMER).per_feature == {}
+    assert check(CUSTOMER_ORDER_STATS, GOOD_STATS).per_feature == {}
+
+
+def test_stats_violations_open_ended_ranges_included():
+    bad = {
+        **GOOD_STATS,
+        "total_orders": 0,
+        "avg_purchase_amount": -1.0,
+        "avg_purchase_amount_scaled": 1.5,
+        "reorder_rate": 1.01,
+    }
+    found = check(CUSTOMER_ORDER_STATS, bad)
+    assert found.per_feature == {
+        "total_orders": 1,
+        "avg_purchase_amount": 1,
+        "avg_purchase_amount_scaled": 1,
+        "reorder_rate": 1,
+    }
+    assert found.scaled == 1
+    huge = {**GOOD_STATS, "total_orders": 10**9, "total_purchase_amount": 1e12}
+    assert check(CUSTOMER_ORDER_STATS, huge).per_feature == {}  # no upper bound on totals
 
 
 def test_a_stale_scaled_value_is_counted_per_feature_and_as_scaled():

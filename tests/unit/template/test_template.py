@@ -164,18 +164,48 @@ def test_the_offline_query_policy_is_least_privilege():
             by_service.setdefault(service, set()).add(verb)
         if any(a.startswith("glue:") for a in as_list(statement["Action"])):
             tables = [r for r in resources if "table/" in str(r)]
-            assert len(tables) == 2
+            assert len(tables) == 3
     assert set(by_service) == {"athena", "glue", "s3"}
     assert all(v.startswith(("Get", "List")) for v in by_service["glue"])
     assert "PutObject" in by_service["s3"] and "DeleteObject" not in by_service["s3"]
     assert TEMPLATE.outputs["OfflineQueryPolicyArn"]["Value"] == {"Ref": "OfflineQueryPolicy"}
     stack = local_stack(TEMPLATE)
-    glue = next(s for s in policy["Statement"] if s["Sid"] == "ReadTheTwoOfflineTables")
+    glue = next(s for s in policy["Statement"] if s["Sid"] == "ReadTheOfflineTables")
     tables = {str(TEMPLATE.resolve(r, stack)).split(":table/")[-1] for r in glue["Resource"][2:]}
     assert tables == {
         "sagemaker_featurestore/featurestream_customers_*",
         "sagemaker_featurestore/featurestream_orders_*",
+        "sagemaker_featurestore/featurestream_customer_order_stats_*",
     }
+
+
+def test_create_table_as_is_allowed_only_in_the_analysis_database():
+    """The analysis policy writes to the Glue catalog only in the stack's analysis database;
+    the drift function, which attaches the query policy, gets no catalog writes."""
+    policy = TEMPLATE.resource("OfflineAnalysisPolicy")["Properties"]["PolicyDocument"]
+    stack = local_stack(TEMPLATE)
+    database = stack.refs["AnalysisDatabase"]
+    assert database == "featurestream_analysis"
+    (statement,) = policy["Statement"]
+    actions = set(as_list(statement["Action"]))
+    assert {"glue:CreateTable", "glue:DeleteTable", "glue:BatchCreatePartition"} <= actions
+    assert all(a.startswith("glue:") and "*" not in a for a in actions)
+    resources = [str(TEMPLATE.resolve(r, stack)) for r in as_list(statement["Resource"])]
+    assert [r.split(":glue:", 1)[1].split(":", 2)[2] for r in resources] == [
+        "catalog",
+        f"database/{database}",
+        f"table/{database}/*",
+    ]
+    assert TEMPLATE.outputs["OfflineAnalysisPolicyArn"]["Value"] == {"Ref": "OfflineAnalysisPolicy"}
+    drift = TEMPLATE.resource("DriftMonitorRole")["Properties"]
+    assert {"Ref": "OfflineAnalysisPolicy"} not in drift.get("ManagedPolicyArns", [])
+    writes = [
+        a
+        for s in statements("DriftMonitorRole")
+        for a in as_list(s["Action"])
+        if a.startswith("glue:") and not a.startswith("glue:Get")
+    ]
+    assert writes == []
 
 
 @pytest.mark.parametrize(
@@ -311,11 +341,16 @@ def test_unreadable_yaml_is_a_template_error_naming_file_and_line(tmp_path):
 
 
 def stream_groups() -> set[str]:
-    """The groups a stream function writes event by event: the ones monitoring covers (the
-    customer-order-stats aggregates are written alongside orders, and not monitored yet)."""
+    """The groups the stream functions write, which monitoring covers: each stream's group,
+    and the customer-order-stats aggregates the order function writes alongside orders."""
+    from featurestream.contract.catalog import CUSTOMER_ORDER_STATS
     from featurestream.ingest.pipeline import CUSTOMER_STREAM, ORDER_STREAM
 
-    return {CUSTOMER_STREAM.feature_group.name, ORDER_STREAM.feature_group.name}
+    return {
+        CUSTOMER_STREAM.feature_group.name,
+        ORDER_STREAM.feature_group.name,
+        CUSTOMER_ORDER_STATS.name,
+    }
 
 
 def test_each_group_alarms_on_p99_pipeline_freshness_and_scaled_value_violations():

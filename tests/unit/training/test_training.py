@@ -10,7 +10,7 @@ from featurestream.contract.params import load_params
 from featurestream.contract.transforms import customer_features, order_features
 from tests.fixtures.inference import customer_event, order_event
 from training.dataset import MODEL_FEATURES, build_training_rows, split_by_customer
-from training.history import History
+from training.history import History, read_history
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -110,6 +110,12 @@ def test_train_command_beats_the_baseline_on_held_out_customers(tmp_path):
     assert auc > 0.67 and auc > base_auc + 0.15
     assert loss < base_loss - 0.03
     assert (model_dir / "model.joblib").is_file() and (model_dir / "feature_list.json").is_file()
+    # the manifest records the training set's window: its first and last label time
+    rows = build_training_rows(
+        read_history(tmp_path / "customers.csv", tmp_path / "orders.csv"), load_params()
+    )
+    window = load_contract(model_dir / "feature_list.json").training_window()
+    assert window == (min(r.as_of for r in rows), max(r.as_of for r in rows))
 
 
 def test_the_lambda_ships_the_committed_models_contract_with_the_shipped_params():
