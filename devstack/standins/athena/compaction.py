@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import secrets
 import threading
@@ -37,7 +38,12 @@ import pyarrow.dataset as ds
 
 MAX_SEGMENTS = 8
 """Beyond this many segments, a table's segments are merged into one."""
+INLINE_NEW_FILES = 2000
+"""New files a query compacts before it runs (about as long as reading them would take).
+A larger backlog (the first query after a replay, a table started over) is compacted on a
+background thread while that query reads the files themselves: no query waits for more."""
 _MANIFEST = "manifest.json"
+log = logging.getLogger("devstack.standins.athena")
 
 
 @dataclass(frozen=True)
@@ -71,10 +77,20 @@ def list_parquet(folder: Path) -> dict[str, tuple[int, int]]:
 class TableCompactor:
     """Keeps each table's segments under ``root`` (one folder per table and location)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, inline_new_files: int = INLINE_NEW_FILES) -> None:
         self.root = root
+        self.inline_new_files = inline_new_files
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._background: list[threading.Thread] = []
+
+    def _home(
+        self, table: str, folder: Path, select_sql: str, partition_keys: list[str]
+    ) -> tuple[Path, threading.Lock]:
+        key = f"{table}\0{folder}\0{select_sql}\0{partition_keys}"
+        home = self.root / hashlib.sha256(key.encode()).hexdigest()[:24]
+        with self._guard:
+            return home, self._locks.setdefault(home.name, threading.Lock())
 
     def compact(
         self, table: str, folder: Path, select_sql: str, partition_keys: list[str]
@@ -82,18 +98,85 @@ class TableCompactor:
         """The segments holding every row of ``folder``'s Parquet files, after compacting
         the new ones. ``select_sql`` selects the table's columns from ``{source}``: the new
         files' rows, with ``partition_keys`` as strings from their ``key=value`` folders."""
-        key = f"{table}\0{folder}\0{select_sql}\0{partition_keys}"
-        home = self.root / hashlib.sha256(key.encode()).hexdigest()[:24]
-        with self._guard:
-            lock = self._locks.setdefault(home.name, threading.Lock())
+        home, lock = self._home(table, folder, select_sql, partition_keys)
         with lock:
             return self._compact(home, folder, select_sql, partition_keys)
 
+    def segments(
+        self, table: str, folder: Path, select_sql: str, partition_keys: list[str]
+    ) -> Compacted | None:
+        """What a query reads: the segments, after compacting at most
+        :attr:`inline_new_files` new files; ``None`` (read the files themselves) while a
+        larger backlog is compacted on a background thread, or while another compaction of
+        the table runs."""
+        home, lock = self._home(table, folder, select_sql, partition_keys)
+        if not lock.acquire(blocking=False):
+            return None
+        handed_over = False
+        try:
+            known, _ = _read_manifest(home)
+            files = list_parquet(folder)
+            if any(files.get(name) != tuple(seen) for name, seen in known.items()):
+                pending = len(files)  # a file changed or went away: the table starts over
+            else:
+                pending = len(files) - len(known)
+            if pending <= self.inline_new_files:
+                return self._compact(home, folder, select_sql, partition_keys, files)
+            self._start_background(lock, home, folder, select_sql, partition_keys)
+            handed_over = True
+            return None
+        finally:
+            if not handed_over:
+                lock.release()
+
+    def _start_background(
+        self,
+        lock: threading.Lock,
+        home: Path,
+        folder: Path,
+        select_sql: str,
+        partition_keys: list[str],
+    ) -> None:
+        worker = threading.Thread(
+            target=self._compact_then_release,
+            args=(lock, home, folder, select_sql, partition_keys),
+            name=f"compact-{home.name}",
+            daemon=True,  # crash-safe: a stop mid-way leaves leftovers the next run deletes
+        )
+        self._background = [t for t in self._background if t.is_alive()] + [worker]
+        worker.start()  # the lock is the worker's now
+
+    def _compact_then_release(
+        self,
+        lock: threading.Lock,
+        home: Path,
+        folder: Path,
+        select_sql: str,
+        partition_keys: list[str],
+    ) -> None:
+        try:
+            self._compact(home, folder, select_sql, partition_keys)
+        except Exception as error:  # the next query reads the files and tries again
+            log.warning("compaction of %s failed: %s", folder.name, type(error).__name__)
+        finally:
+            lock.release()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the background compactions; whether they all ended."""
+        for worker in list(self._background):
+            worker.join(timeout)
+        return not any(t.is_alive() for t in self._background)
+
     def _compact(
-        self, home: Path, folder: Path, select_sql: str, partition_keys: list[str]
+        self,
+        home: Path,
+        folder: Path,
+        select_sql: str,
+        partition_keys: list[str],
+        files: dict[str, tuple[int, int]] | None = None,
     ) -> Compacted:
         home.mkdir(parents=True, exist_ok=True)
-        files = list_parquet(folder)
+        files = list_parquet(folder) if files is None else files
         known, segments = _read_manifest(home)
         if any(files.get(name) != tuple(seen) for name, seen in known.items()):
             known, segments = {}, []  # a file changed or went away: start over

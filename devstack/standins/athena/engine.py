@@ -183,13 +183,17 @@ class Engine:
         options = ", hive_partitioning = true" + (
             f", hive_types = {{{hive_types}}}" if hive_types else ""
         )
-        if self.compactor is not None and glue.same_schema and not prune:
-            done = self.compactor.compact(
+        done = (
+            self.compactor.segments(
                 f"{glue.database}.{glue.name}",
                 folder,
                 f"SELECT {selected} FROM {{source}}",  # noqa: S608  # nosec B608  # names quoted
                 glue.partition_keys,
             )
+            if self.compactor is not None and glue.same_schema and not prune
+            else None
+        )
+        if done is not None:
             listed = ", ".join(_literal(str(p)) for p in done.segments)
             names = ", ".join(_quoted(col) for col, _ in glue.columns)
             view = f"SELECT {names} FROM read_parquet([{listed}])"  # noqa: S608  # nosec B608

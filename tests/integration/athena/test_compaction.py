@@ -2,6 +2,7 @@
 read file by file, new files are compacted incrementally, and a crash (or a rewritten file)
 never makes a row count twice or go missing. Real files, real DuckDB."""
 
+import threading
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -169,3 +170,35 @@ def test_a_query_naming_a_partition_key_reads_the_folders(store: Path, tmp_path:
     sql = "SELECT count(*) FROM orders WHERE year = '2018'"
     assert _rows(engine, sql) == _rows(_engine(store, None), sql)
     assert not compactor.root.exists() or not _homes(compactor)  # nothing compacted
+
+
+def test_a_large_backlog_is_compacted_in_the_background_while_queries_read_the_files(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = _rows(_engine(store, None))
+    compactor = TableCompactor(tmp_path / "compacted", inline_new_files=1)
+    engine = _engine(store, compactor)
+    held = threading.Event()
+    compact = compactor._compact
+
+    def held_back(*args: Any, **kwargs: Any) -> Any:
+        held.wait(60)
+        return compact(*args, **kwargs)
+
+    monkeypatch.setattr(compactor, "_compact", held_back)
+    assert _rows(engine) == expected  # answered from the files while compaction is held back
+    assert _rows(engine) == expected  # and again: the table's compaction is still running
+    assert not compactor.wait(timeout=0.1)
+    held.set()
+    assert compactor.wait(timeout=60)
+    monkeypatch.setattr(compactor, "_compact", compact)
+    homes = _homes(compactor)
+    assert len(homes) == 2  # both tables were compacted in the background
+    for home in homes:
+        assert (home / "manifest.json").is_file()
+        assert len(list(home.glob("segment-*.parquet"))) == 1
+    _add_order(store, "late", "O-late", "2030-01-01T05:00:00+00:00")  # 1 new file: inline
+    after = _rows(engine)
+    assert after == _rows(_engine(store, None))
+    assert sum(len(list(h.glob("segment-*.parquet"))) for h in homes) == 3
+    assert compactor.wait(timeout=1)  # nothing was left running
