@@ -5,14 +5,16 @@ service's layout (one Parquet file per table and event-time hour, the offline co
 added), registered in moto's Glue as the emulator registers it. Then:
 
 * SQL path: ``training.offline_store.pit_query`` through the Athena stand-in (HTTP, DuckDB,
-  results paged back through GetQueryResults and typed), what ``featurestream train
+  the result CSV read back from moto's S3 and typed), what ``featurestream train
   --source offline-store`` runs;
 * baseline: pandas on the same Parquet files: dedup, ``groupby().shift()`` for the previous
   order, ``merge_asof`` for the profile as of each order.
 
-Both must give the same (customer, order) pairs. Printed: seconds of each, their ratio, and
-the same SQL on the same rows compacted into one file per table (the cost of many small
-files, and what compaction buys). ``python bench/offline.py [--customers N]`` (default all).
+Both must give the same (customer, order) pairs. Printed, each with its ratio to pandas: the
+SQL path reading the hourly files one by one (the stand-in's compaction off), its first query
+with compaction on (which reads the files while the backlog is compacted into segments in the
+background), when that compaction ended, and the query after it
+(docs/offline.md). ``python bench/offline.py [--customers N] [--runs N]`` (default all, 3).
 """
 
 from __future__ import annotations
@@ -89,16 +91,16 @@ def _arrow(group: FeatureGroup, rows: list[dict[str, Any]], write_ms: int) -> pa
 
 
 def write_offline(
-    root: Path, group: FeatureGroup, records: list[tuple[int, dict[str, Any]]], compact: bool
+    root: Path, group: FeatureGroup, records: list[tuple[int, dict[str, Any]]]
 ) -> int:
-    """The group's rows as the service lays them out (or one file); returns the file count."""
+    """The group's rows as the service lays them out; returns the file count."""
     prefix = root / BUCKET / group.resolved_output_uri.split(f"s3://{BUCKET}/", 1)[1]  # type: ignore[union-attr]
     write_ms = int(time.time() * 1000)
     parts: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for event_ms, values in records:
-        parts["compacted" if compact else partition_of(event_ms)].append(values)
+        parts[partition_of(event_ms)].append(values)
     for n, (partition, rows) in enumerate(parts.items()):
-        folder = prefix / partition if not compact else prefix / "year=0000/month=00/day=00/hour=00"
+        folder = prefix / partition
         folder.mkdir(parents=True, exist_ok=True)
         pq.write_table(_arrow(group, rows, write_ms), folder / f"part-{n:06d}.parquet")
     return len(parts)
@@ -188,58 +190,61 @@ def main() -> None:  # noqa: PLR0915 - one script, read top to bottom
         boto3.client(
             "s3", endpoint_url=endpoint, region_name="us-east-1", **CREDENTIALS
         ).create_bucket(Bucket="bench-results")
-        results: dict[str, float] = {}
-        for layout in ("hourly", "compacted"):
-            root = work / layout
-            start = time.perf_counter()
-            files = write_offline(root, customers, customer_rows, layout == "compacted")
-            files += write_offline(root, orders, order_rows, layout == "compacted")
-            print(f"{layout}: {files} Parquet files written in {time.perf_counter() - start:.1f} s")
-            tables = {
-                "{customers}": f'"sagemaker_featurestore"."bench_customers_{created}"',
-                "{orders}": f'"sagemaker_featurestore"."bench_orders_{created}"',
-            }
-            sql = pit_query()
-            for short, name in tables.items():
-                sql = sql.replace(short, name)
-            with AthenaStandIn(work / f"athena-{layout}", root, endpoint, endpoint) as athena:
-                s3 = boto3.client(
-                    "s3", endpoint_url=endpoint, region_name="us-east-1", **CREDENTIALS
-                )
-                client = boto3.client(
-                    "athena",
-                    endpoint_url=athena.endpoint_url,
-                    region_name="us-east-1",
-                    **CREDENTIALS,
-                )
-                seconds, result = timed(
-                    lambda sql=sql, client=client, s3=s3: run_query(
-                        sql,
-                        database="sagemaker_featurestore",
-                        output_location="s3://bench-results/q/",
-                        client=client,
-                        s3=s3,
-                    )
-                )
-            results[layout] = seconds
-            print(
-                f"{layout}: SQL path {seconds:.2f} s for {len(result.rows)} training rows "
-                f"(engine {result.engine_ms} ms, scanned {result.scanned_bytes / 1e6:.1f} MB)"
+        root = work / "hourly"
+        started = time.perf_counter()
+        files = write_offline(root, customers, customer_rows)
+        files += write_offline(root, orders, order_rows)
+        print(f"hourly: {files} Parquet files written in {time.perf_counter() - started:.1f} s")
+        sql = pit_query()
+        for short, table in (("{customers}", customers), ("{orders}", orders)):
+            name = table.doc["OfflineStoreConfig"]["DataCatalogConfig"]["TableName"]
+            sql = sql.replace(short, f'"sagemaker_featurestore"."{name}"')
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **CREDENTIALS)
+
+        def query(athena: AthenaStandIn) -> Any:
+            client = boto3.client(
+                "athena", endpoint_url=athena.endpoint_url, region_name="us-east-1", **CREDENTIALS
             )
-            if layout == "hourly":
-                pandas_seconds, frame = timed(lambda root=root: pandas_pit(root, customers, orders))
-                same = {(r[0], r[1]) for r in result.rows} == set(
-                    zip(frame["customer_id"], frame["order_id"], strict=True)
-                )
-                print(
-                    f"{layout}: pandas merge_asof {pandas_seconds:.2f} s for {len(frame)} rows; "
-                    f"same pairs: {same}"
-                )
-                if not same:
-                    sys.exit("the two paths disagree")
-                print(f"ratio SQL path / pandas: {seconds / pandas_seconds:.2f}")
-        ratio = results["hourly"] / results["compacted"]
-        print(f"small files: hourly / compacted SQL time {ratio:.1f}x")
+            return run_query(
+                sql,
+                database="sagemaker_featurestore",
+                output_location="s3://bench-results/q/",
+                client=client,
+                s3=s3,
+            )
+
+        pandas_seconds, frame = timed(lambda: pandas_pit(root, customers, orders))
+        print(f"pandas merge_asof over the hourly files: {pandas_seconds:.2f} s, {len(frame)} rows")
+        expected = set(zip(frame["customer_id"], frame["order_id"], strict=True))
+
+        def report(label: str, seconds: float, result: Any) -> None:
+            if {(r[0], r[1]) for r in result.rows} != expected:
+                sys.exit(f"{label}: the SQL path and pandas disagree")
+            print(
+                f"{label}: {seconds:.2f} s, {len(result.rows)} rows, same pairs as pandas "
+                f"(engine {result.engine_ms} ms, scanned {result.scanned_bytes / 1e6:.1f} MB); "
+                f"ratio to pandas {seconds / pandas_seconds:.2f}"
+            )
+
+        with AthenaStandIn(work / "athena-direct", root, endpoint, endpoint, compact=False) as a:
+            seconds, result = timed(lambda: query(a))
+        report("SQL path, hourly files read one by one", seconds, result)
+        with AthenaStandIn(work / "athena", root, endpoint, endpoint) as athena:
+            started = time.perf_counter()
+            result = query(athena)
+            report(
+                "SQL path, first query (reads the files, starts compaction in the background)",
+                time.perf_counter() - started,
+                result,
+            )
+            compactor = athena.engine.compactor
+            if compactor is None or not compactor.wait(timeout=600):
+                sys.exit("the background compaction did not end within 600 s")
+            print(
+                f"compaction done {time.perf_counter() - started:.2f} s after the first query began"
+            )
+            seconds, result = timed(lambda: query(athena))
+            report("SQL path, after compaction", seconds, result)
     finally:
         moto.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
+import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
@@ -177,7 +178,7 @@ class Ddl:
                 raise QueryError(
                     f"TABLE_NOT_FOUND: Table '{DEFAULT_CATALOG}.{db}.{name}' does not exist"
                 ) from None
-        return DdlOutcome(QueryResult([], [], [], 0, 0))
+        return DdlOutcome(QueryResult([], [], pa.table({}), 0, 0))
 
     # -- CREATE TABLE AS -----------------------------------------------------------------
 
@@ -215,14 +216,16 @@ class Ddl:
         _require_named_columns(select)
         if props.get("no_data"):
             select = exp.select("*").from_(select.subquery("ctas")).limit(0)
-        result = self.engine.run(query_id, select.sql(dialect="trino"), database)
+        result = self.engine.run(query_id, select.sql(dialect="trino"), database, typed=True)
+        data = result.data if result.data is not None else pa.table({})
+        rows = data.num_rows
         plan = Plan(db, name, location, partitions, props["compression"])
         plan.columns = _columns(result, partitions)
         files: list[str] = []
-        if result.rows:
+        if rows:
             folder = self.store.scratch(query_id)
             try:
-                _write_parquet(folder / query_id, result, plan)
+                _write_parquet(folder / query_id, data, plan)
                 files = self.store.upload(folder, location)
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -231,8 +234,8 @@ class Ddl:
         _register(glue, plan, files)
         engine_ms = int((time.perf_counter() - started) * 1000)
         return DdlOutcome(
-            _rows_result(len(result.rows), result.scanned_bytes, engine_ms),
-            update_count=len(result.rows),
+            _rows_result(rows, result.scanned_bytes, engine_ms),
+            update_count=rows,
             data_files=files,
             manifest=True,
         )
@@ -241,7 +244,9 @@ class Ddl:
 def _rows_result(count: int, scanned: int, engine_ms: int) -> QueryResult:
     """A CTAS answers no rows; the count is GetQueryResults' UpdateCount."""
     del count
-    return QueryResult([ROWS_COLUMN], ["BIGINT"], [], scanned, engine_ms)
+    return QueryResult(
+        [ROWS_COLUMN], ["BIGINT"], pa.table({"c0": pa.array([], pa.string())}), scanned, engine_ms
+    )
 
 
 def _target(table: exp.Expression, database: str) -> tuple[str, str]:
@@ -387,16 +392,12 @@ def _columns(result: QueryResult, partitions: list[str]) -> list[tuple[str, str]
     return columns
 
 
-def _write_parquet(stem: Path, result: QueryResult, plan: Plan) -> None:
+def _write_parquet(stem: Path, rows: pa.Table, plan: Plan) -> None:
     """The rows as Parquet (``plan.compression``): one file ``<stem>_0.parquet``, or one per
     hive partition folder under ``stem``'s folder, the partition columns left out of the
     files."""
-    import pyarrow as pa
-
     columns, partitions = plan.columns, plan.partitions
-    data = pa.table(
-        {f"c{i}": pa.array([row[i] for row in result.rows]) for i in range(len(columns))}
-    )
+    data = rows.rename_columns([f"c{i}" for i in range(len(columns))])
     selected = ", ".join(
         f'CAST("c{i}" AS {_duckdb_type(kind)}) AS {_quoted(name)}'
         for i, (name, kind) in enumerate(columns)

@@ -21,8 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import sqlglot
 from sqlglot import exp
+
+from devstack.standins.athena.compaction import TableCompactor, list_parquet
+from devstack.standins.athena.results import text_table
 
 DEFAULT_CATALOG = "awsdatacatalog"
 HIVE_TO_DUCKDB = {
@@ -62,9 +66,11 @@ class GlueTable:
 class QueryResult:
     columns: list[str]
     types: list[str]  # DuckDB type names
-    rows: list[tuple[Any, ...]]
+    texts: pa.Table  # every value as Athena's text (results.text_table), one column each
     scanned_bytes: int
     engine_ms: int
+    data: pa.Table | None = None
+    """The typed values (``run(typed=True)``): what CREATE TABLE AS writes; texts then empty."""
 
 
 @dataclass
@@ -74,10 +80,11 @@ class Engine:
 
     lookup: Callable[[str, str], GlueTable | None]
     files: Callable[[str], Path]
+    compactor: TableCompactor | None = None
     _running: dict[str, duckdb.DuckDBPyConnection] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def run(self, query_id: str, sql: str, database: str) -> QueryResult:
+    def run(self, query_id: str, sql: str, database: str, *, typed: bool = False) -> QueryResult:
         started = time.perf_counter()
         tree = _parse(sql)
         conn = duckdb.connect(config={"threads": 2})
@@ -89,6 +96,9 @@ class Engine:
                 scanned, folders = self._bind_tables(conn, tree, database.lower())
             except duckdb.Error as error:
                 raise QueryError(_duckdb_reason(error)) from None
+            except pa.ArrowException as error:  # compaction met a file it cannot read
+                lines = str(error).strip().splitlines() or [type(error).__name__]
+                raise QueryError(f"HIVE_BAD_DATA: {lines[0]}") from None
             _lock_down(conn, folders)
             duck_sql = tree.sql(dialect="duckdb")
             try:
@@ -97,7 +107,8 @@ class Engine:
                     raise QueryError("NOT_SUPPORTED: only queries are run by the local engine")
                 columns = list(relation.columns)
                 types = [str(t) for t in relation.types]
-                rows = relation.fetchall()
+                data = relation.to_arrow_table() if typed else None
+                texts = text_table(relation) if data is None else pa.table({})
             except duckdb.InterruptException:
                 raise QueryError("Query cancelled by user") from None
             except duckdb.Error as error:
@@ -107,7 +118,7 @@ class Engine:
                 self._running.pop(query_id, None)
             conn.close()
         engine_ms = int((time.perf_counter() - started) * 1000)
-        return QueryResult(columns, types, rows, scanned, engine_ms)
+        return QueryResult(columns, types, texts, scanned, engine_ms, data)
 
     def interrupt(self, query_id: str) -> None:
         with self._lock:
@@ -141,37 +152,59 @@ class Engine:
             table.set("catalog", None)
             table.set("db", exp.to_identifier(database, quoted=True))
             table.set("this", exp.to_identifier(name, quoted=True))
+        named = {column.name.lower() for column in tree.find_all(exp.Column)}
         scanned, folders = 0, []
         for (database, name), glue in bound.items():
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{_ident(database)}"')
-            view, size = self._view_sql(glue)
+            prune = any(key.lower() in named for key in glue.partition_keys)
+            view, size, folder = self._view_sql(glue, prune)
             conn.execute(f'CREATE VIEW "{_ident(database)}"."{_ident(name)}" AS {view}')
             scanned += size
-            folders.append(self.files(glue.location))
+            folders.append(folder)
         return scanned, folders
 
-    def _view_sql(self, glue: GlueTable) -> tuple[str, int]:
+    def _view_sql(self, glue: GlueTable, prune: bool) -> tuple[str, int, Path]:
+        """The view over ``glue``'s files, their bytes and the folder the query may read.
+
+        A query that names a partition key reads the partition folders themselves, so
+        DuckDB skips the ones its filter excludes; one that reads the whole table of a
+        table whose files all have the same columns reads its compacted segments instead
+        (one file per segment rather than one per event-time hour: compaction.py)."""
         folder = self.files(glue.location)
-        parquet = sorted(folder.rglob("*.parquet")) if folder.is_dir() else []
+        files = list_parquet(folder) if folder.is_dir() else {}
         selected = ", ".join(
-            f"CAST({'NULL' if not parquet else _quoted(col)} AS {_duckdb_type(hive)}) "
+            f"CAST({'NULL' if not files else _quoted(col)} AS {_duckdb_type(hive)}) "
             f"AS {_quoted(col)}"
             for col, hive in glue.columns
         )
-        if not parquet:  # an offline store nothing was written to yet: empty, not an error
-            return f"SELECT {selected} WHERE false", 0
+        if not files:  # an offline store nothing was written to yet: empty, not an error
+            return f"SELECT {selected} WHERE false", 0, folder
         hive_types = ", ".join(f"'{_ident(k)}': 'VARCHAR'" for k in glue.partition_keys)
-        glob = str(folder / "**" / "*.parquet").replace("'", "''")
+        options = ", hive_partitioning = true" + (
+            f", hive_types = {{{hive_types}}}" if hive_types else ""
+        )
+        done = (
+            self.compactor.segments(
+                f"{glue.database}.{glue.name}",
+                folder,
+                f"SELECT {selected} FROM {{source}}",  # noqa: S608  # nosec B608  # names quoted
+                glue.partition_keys,
+            )
+            if self.compactor is not None and glue.same_schema and not prune
+            else None
+        )
+        if done is not None:
+            listed = ", ".join(_literal(str(p)) for p in done.segments)
+            names = ", ".join(_quoted(col) for col, _ in glue.columns)
+            view = f"SELECT {names} FROM read_parquet([{listed}])"  # noqa: S608  # nosec B608
+            return view, done.source_bytes, done.segments[0].parent
+        glob = str(folder / "**" / "*.parquet")
         # union_by_name reads every file's schema when the query is bound, which also
         # defeats partition pruning: only for tables whose columns changed over time
         union = "" if glue.same_schema else ", union_by_name = true"
-        source = (
-            f"read_parquet('{glob}', hive_partitioning = true{union}"
-            + (f", hive_types = {{{hive_types}}}" if hive_types else "")
-            + ")"
-        )
+        source = f"read_parquet({_literal(glob)}{options}{union})"
         view = f"SELECT {selected} FROM {source}"  # noqa: S608  # nosec B608  # names quoted, paths escaped
-        return view, sum(p.stat().st_size for p in parquet)
+        return view, sum(size for size, _ in files.values()), folder
 
 
 def _lock_down(conn: duckdb.DuckDBPyConnection, folders: list[Path]) -> None:
@@ -217,6 +250,10 @@ def _duckdb_type(hive: str) -> str:
 
 def _ident(name: str) -> str:
     return name.replace('"', '""')
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _quoted(name: str) -> str:

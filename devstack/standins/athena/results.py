@@ -17,7 +17,13 @@ import json
 import math
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+if TYPE_CHECKING:
+    import duckdb
 
 PRECISION = {
     "varchar": 2147483647,
@@ -119,17 +125,70 @@ def text(value: Any) -> str | None:  # noqa: PLR0911  # one return per value kin
     return str(value)
 
 
-def csv_bytes(columns: list[str], rows: list[list[str | None]]) -> bytes:
+_INTEGERS = frozenset(
+    {"BIGINT", "HUGEINT", "UBIGINT", "INTEGER", "UINTEGER", "SMALLINT", "USMALLINT"}
+    | {"TINYINT", "UTINYINT"}
+)
+_TIMESTAMPS = frozenset(
+    {"TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP_S"}
+)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _text_sql(col: str, duckdb_type: str) -> str | None:
+    """DuckDB's expression for :func:`text` of column ``col`` (quoted), or None for a
+    type converted in Python. DuckDB writes a double as Python's ``repr`` does."""
+    kind = duckdb_type.upper()
+    if kind == "VARCHAR":
+        return col
+    if kind in _INTEGERS or kind in {"BOOLEAN", "DATE"}:
+        return f"CAST({col} AS VARCHAR)"
+    if kind == "DOUBLE":
+        return (
+            f"CASE WHEN isnan({col}) THEN 'NaN' WHEN {col} = 'infinity'::DOUBLE THEN 'Infinity' "
+            f"WHEN {col} = '-infinity'::DOUBLE THEN '-Infinity' ELSE CAST({col} AS VARCHAR) END"
+        )
+    if kind in _TIMESTAMPS:  # the session's time zone is UTC; milliseconds, truncated
+        return f"strftime(CAST({col} AS TIMESTAMP), '%Y-%m-%d %H:%M:%S.%g')"
+    return None
+
+
+def text_table(relation: duckdb.DuckDBPyRelation) -> pa.Table:
+    """Every value of the result as Athena's text (:func:`text`), one string column per
+    result column, formatted by DuckDB a column at a time rather than value by value in
+    Python (the few types it does not format as Athena does are converted here)."""
+    kinds = [str(t) for t in relation.types]
+    quoted = [_quoted(name) for name in relation.columns]
+    exprs = [
+        f"{_text_sql(col, kind) or col} AS c{i}"
+        for i, (col, kind) in enumerate(zip(quoted, kinds, strict=True))
+    ]
+    table = relation.project(", ".join(exprs)).to_arrow_table()
+    arrays = [
+        table.column(i)
+        if _text_sql(col, kind) is not None
+        else pa.array([text(v) for v in table.column(i).to_pylist()], type=pa.string())
+        for i, (col, kind) in enumerate(zip(quoted, kinds, strict=True))
+    ]
+    return pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
+
+
+def page_rows(texts: pa.Table, start: int, count: int) -> list[list[str | None]]:
+    """Rows ``start`` to ``start + count`` of a :func:`text_table`."""
+    part = texts.slice(start, max(count, 0))
+    return [list(row) for row in zip(*(c.to_pylist() for c in part.columns), strict=True)]
+
+
+def csv_bytes(columns: list[str], texts: pa.Table) -> bytes:
     """Athena's result CSV: header and values double-quoted (quotes doubled), NULL empty."""
-    out = io.StringIO()
-
-    def field(value: str | None) -> str:
-        return "" if value is None else '"' + value.replace('"', '""') + '"'
-
-    out.write(",".join(field(c) for c in columns) + "\n")
-    for row in rows:
-        out.write(",".join(field(v) for v in row) + "\n")
-    return out.getvalue().encode()
+    out = io.BytesIO()
+    named = texts.rename_columns(columns) if texts.num_columns else texts
+    options = pa_csv.WriteOptions(quoting_style="all_valid", batch_size=8192)
+    pa_csv.write_csv(named, out, options)
+    return out.getvalue()
 
 
 def metadata_bytes(infos: list[dict[str, Any]], row_count: int) -> bytes:

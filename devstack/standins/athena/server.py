@@ -35,9 +35,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devstack.stack.lifecycle import ServedOnThread
+from devstack.standins.athena.compaction import TableCompactor
 from devstack.standins.athena.ddl import BUCKET_RE, Ddl, statement
 from devstack.standins.athena.engine import Engine, GlueTable, QueryError, QueryResult
-from devstack.standins.athena.results import column_info, csv_bytes, metadata_bytes, text
+from devstack.standins.athena.results import column_info, csv_bytes, metadata_bytes, page_rows
 from devstack.standins.athena.routes import ROUTES
 from devstack.standins.featurestore.errors import ApiError
 from devstack.standins.featurestore.glue import SCHEMA_EVOLVED
@@ -89,7 +90,6 @@ class Execution:
     started: float | None = None
     completed: float | None = None
     result: QueryResult | None = None
-    texts: list[list[str | None]] = field(default_factory=list)
     statement: Any = None  # the CTAS/DROP TABLE tree (a DDL statement), else None
     update_count: int = 0
     manifest: str | None = None  # the data manifest a CTAS writes
@@ -150,6 +150,7 @@ class AthenaStandIn(ServedOnThread):
         port: int = 0,
         region: str = "us-east-1",
         workers: int = 2,
+        compact: bool = True,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -161,7 +162,8 @@ class AthenaStandIn(ServedOnThread):
         self._queries: dict[str, Execution] = {}
         self._tokens: dict[str, str] = {}
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="athena-query")
-        self.engine = Engine(lookup=self._glue_table, files=self._files)
+        compactor = TableCompactor(self.state_dir / "compacted") if compact else None
+        self.engine = Engine(lookup=self._glue_table, files=self._files, compactor=compactor)
         self.ddl = Ddl(self.engine, self)
         self.workgroups = self._load_workgroups()
         self._server = make_loopback_server(
@@ -267,10 +269,11 @@ class AthenaStandIn(ServedOnThread):
         execution.state = "RUNNING"
         try:
             result = self._run(execution)
-            texts = [[text(v) for v in row] for row in result.rows]
             infos = column_info(result.columns, result.types)
-            self._write(execution.output, csv_bytes(result.columns, texts))
-            self._write(execution.output + ".metadata", metadata_bytes(infos, len(texts)))
+            self._write(execution.output, csv_bytes(result.columns, result.texts))
+            self._write(
+                execution.output + ".metadata", metadata_bytes(infos, result.texts.num_rows)
+            )
         except QueryError as error:
             self._finish(execution, "FAILED", str(error))
             return
@@ -278,7 +281,7 @@ class AthenaStandIn(ServedOnThread):
             log.warning("query %s failed: %s", execution.id, type(error).__name__)
             self._finish(execution, "FAILED", _describe(error))
             return
-        execution.result, execution.texts = result, texts
+        execution.result = result
         self._finish(execution, "SUCCEEDED", None)
 
     def _run(self, execution: Execution) -> QueryResult:
@@ -352,9 +355,10 @@ class AthenaStandIn(ServedOnThread):
         start = _page_start(body.get("NextToken"))
         result = execution.result
         header = int(execution.statement is None)  # a SELECT's first row is the header
-        total = len(execution.texts) + header
+        total = result.texts.num_rows + header
         page: list[list[str | None]] = [list(result.columns)] if start == 0 and header else []
-        page += execution.texts[max(start - header, 0) : start + limit - header]
+        first = max(start - header, 0)
+        page += page_rows(result.texts, first, start + limit - header - first)
         out: dict[str, Any] = {
             "UpdateCount": execution.update_count,
             "ResultSet": {

@@ -69,24 +69,38 @@ def athena_client() -> Any:
     return create_client("athena", config)
 
 
-def convert(value: str | None, athena_type: str) -> Any:  # noqa: PLR0911 - one per type
-    """One ``VarCharValue`` as the Python value of its Athena type (None stays None)."""
-    if value is None:
-        return None
-    kind = athena_type.lower()
-    if kind in INTEGER_TYPES:
-        return int(value)
-    if kind in FLOAT_TYPES:
-        return float(value)
-    if kind == "decimal":
-        return Decimal(value)
-    if kind == "boolean":
-        return value == "true"
-    if kind.startswith("timestamp"):
-        return datetime.fromisoformat(value.split(" UTC")[0])
-    if kind == "date":
-        return date.fromisoformat(value)
+def _timestamp(value: str) -> datetime:
+    return datetime.fromisoformat(value.split(" UTC", maxsplit=1)[0])
+
+
+def _boolean(value: str) -> bool:
+    return value == "true"
+
+
+def _text(value: str) -> str:
     return value
+
+
+def converter(athena_type: str) -> Callable[[str], Any]:
+    """The function turning a non-NULL ``VarCharValue`` of an Athena type into Python."""
+    kind = athena_type.lower()
+    simple: dict[str, Callable[[str], Any]] = {
+        "decimal": Decimal,
+        "boolean": _boolean,
+        "date": date.fromisoformat,
+    }
+    if kind in INTEGER_TYPES:
+        return int
+    if kind in FLOAT_TYPES:
+        return float
+    if kind.startswith("timestamp"):
+        return _timestamp
+    return simple.get(kind, _text)
+
+
+def convert(value: str | None, athena_type: str) -> Any:
+    """One ``VarCharValue`` as the Python value of its Athena type (None stays None)."""
+    return None if value is None else converter(athena_type)(value)
 
 
 def start_query(
@@ -188,11 +202,14 @@ def read_results_csv(s3: Any, output_location: str, columns: list[Column]) -> li
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
     reader = csv.reader(io.StringIO(body))
     next(reader, None)  # the header
-    kinds = [c.type for c in columns]
-    return [
-        tuple(convert(v if v != "" else None, k) for v, k in zip(row, kinds, strict=True))
-        for row in reader
+    fields = list(zip(*reader, strict=True))  # column by column: one converter per column
+    if not fields:
+        return []
+    typed = [
+        [None if v == "" else to_python(v) for v in values]
+        for values, to_python in zip(fields, (converter(c.type) for c in columns), strict=True)
     ]
+    return list(zip(*typed, strict=True))
 
 
 def run_query(
