@@ -45,7 +45,7 @@ def test_the_local_stack_provisions_the_quarantine_retention(
 
     from devstack.stack.provision import provision
 
-    for service in ("KINESIS", "SQS", "S3", "DYNAMODB"):
+    for service in ("KINESIS", "SQS", "S3", "DYNAMODB", "GLUE"):
         monkeypatch.setenv(f"AWS_ENDPOINT_URL_{service}", moto_server)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", featurestore_emulator)
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_FEATURESTORE_RUNTIME", featurestore_emulator)
