@@ -35,9 +35,9 @@ from devstack.standins.athena.engine import (
     Engine,
     QueryError,
     QueryResult,
-    _duckdb_type,
-    _quoted,
+    duckdb_type,
 )
+from devstack.standins.athena.results import quoted
 from devstack.standins.featurestore.glue import (
     PARQUET_INPUT,
     PARQUET_OUTPUT,
@@ -399,7 +399,7 @@ def _write_parquet(stem: Path, rows: pa.Table, plan: Plan) -> None:
     columns, partitions = plan.columns, plan.partitions
     data = rows.rename_columns([f"c{i}" for i in range(len(columns))])
     selected = ", ".join(
-        f'CAST("c{i}" AS {_duckdb_type(kind)}) AS {_quoted(name)}'
+        f'CAST("c{i}" AS {duckdb_type(kind)}) AS {quoted(name)}'
         for i, (name, kind) in enumerate(columns)
     )
     source = f"SELECT {selected} FROM ctas_rows"  # noqa: S608  # nosec B608  # checked names
@@ -407,7 +407,7 @@ def _write_parquet(stem: Path, rows: pa.Table, plan: Plan) -> None:
     try:
         conn.register("ctas_rows", data)
         if partitions:
-            keys = ", ".join(_quoted(p) for p in partitions)
+            keys = ", ".join(quoted(p) for p in partitions)
             distinct = f"SELECT count(*) FROM (SELECT DISTINCT {keys} FROM ({source}))"  # noqa: S608  # nosec B608
             found = conn.execute(distinct).fetchone()
             if found is not None and found[0] > MAX_PARTITIONS:

@@ -26,7 +26,7 @@ import sqlglot
 from sqlglot import exp
 
 from devstack.standins.athena.compaction import TableCompactor, list_parquet
-from devstack.standins.athena.results import text_table
+from devstack.standins.athena.results import quoted, text_table
 
 DEFAULT_CATALOG = "awsdatacatalog"
 HIVE_TO_DUCKDB = {
@@ -173,8 +173,7 @@ class Engine:
         folder = self.files(glue.location)
         files = list_parquet(folder) if folder.is_dir() else {}
         selected = ", ".join(
-            f"CAST({'NULL' if not files else _quoted(col)} AS {_duckdb_type(hive)}) "
-            f"AS {_quoted(col)}"
+            f"CAST({'NULL' if not files else quoted(col)} AS {duckdb_type(hive)}) AS {quoted(col)}"
             for col, hive in glue.columns
         )
         if not files:  # an offline store nothing was written to yet: empty, not an error
@@ -195,7 +194,7 @@ class Engine:
         )
         if done is not None:
             listed = ", ".join(_literal(str(p)) for p in done.segments)
-            names = ", ".join(_quoted(col) for col, _ in glue.columns)
+            names = ", ".join(quoted(col) for col, _ in glue.columns)
             view = f"SELECT {names} FROM read_parquet([{listed}])"  # noqa: S608  # nosec B608
             return view, done.source_bytes, done.segments[0].parent
         glob = str(folder / "**" / "*.parquet")
@@ -239,10 +238,10 @@ def _parse(sql: str) -> Any:
     return tree
 
 
-def _duckdb_type(hive: str) -> str:
+def duckdb_type(hive: str) -> str:
     hive = hive.strip().lower()
     if hive.startswith("array<") and hive.endswith(">"):
-        return _duckdb_type(hive[6:-1]) + "[]"
+        return duckdb_type(hive[6:-1]) + "[]"
     if hive.startswith(("decimal", "varchar", "char")):
         return hive.upper() if hive.startswith("decimal") else "VARCHAR"
     return HIVE_TO_DUCKDB.get(hive, "VARCHAR")
@@ -254,10 +253,6 @@ def _ident(name: str) -> str:
 
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def _quoted(name: str) -> str:
-    return f'"{_ident(name)}"'
 
 
 def _duckdb_reason(error: duckdb.Error) -> str:

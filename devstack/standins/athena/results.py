@@ -134,7 +134,8 @@ _TIMESTAMPS = frozenset(
 )
 
 
-def _quoted(name: str) -> str:
+def quoted(name: str) -> str:
+    """A SQL identifier in double quotes (quotes inside doubled)."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -161,17 +162,17 @@ def text_table(relation: duckdb.DuckDBPyRelation) -> pa.Table:
     result column, formatted by DuckDB a column at a time rather than value by value in
     Python (the few types it does not format as Athena does are converted here)."""
     kinds = [str(t) for t in relation.types]
-    quoted = [_quoted(name) for name in relation.columns]
+    columns = [quoted(name) for name in relation.columns]
     exprs = [
         f"{_text_sql(col, kind) or col} AS c{i}"
-        for i, (col, kind) in enumerate(zip(quoted, kinds, strict=True))
+        for i, (col, kind) in enumerate(zip(columns, kinds, strict=True))
     ]
     table = relation.project(", ".join(exprs)).to_arrow_table()
     arrays = [
         table.column(i)
         if _text_sql(col, kind) is not None
         else pa.array([text(v) for v in table.column(i).to_pylist()], type=pa.string())
-        for i, (col, kind) in enumerate(zip(quoted, kinds, strict=True))
+        for i, (col, kind) in enumerate(zip(columns, kinds, strict=True))
     ]
     return pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
 
