@@ -479,9 +479,23 @@ class DevStack:
             with contextlib.suppress(OSError, ValueError):
                 doc = fetch_status(trigger.url)
         try:
-            return count_unsaved(_moto_clients(moto.url), doc)
+            return count_unsaved(_moto_clients(moto.url), doc, self._disposable_buckets())
         except (BotoCoreError, ClientError) as error:
             raise ServiceError(f"cannot count what moto holds at {moto.url}: {error}") from None
+
+    def _disposable_buckets(self) -> frozenset[str]:
+        """The template's Athena results bucket: query results, not data (docs/offline.md)."""
+        from devstack.stack.template import Template, TemplateError, local_stack
+
+        try:
+            template = Template.load(self.config.template)
+            stack = local_stack(
+                template, name=self.config.stack_name, parameters=dict(self.config.parameters)
+            )
+        except TemplateError:
+            return frozenset()
+        name = stack.refs.get("AthenaResultsBucket")
+        return frozenset({name}) if name else frozenset()
 
     def down(self) -> list[tuple[str, bool]]:
         """Stop in reverse order (consumers before the stores they write to). Stops

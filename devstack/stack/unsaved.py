@@ -10,7 +10,9 @@ down`` counts what would be lost first and refuses unless told to discard it:
 - per stream, the records after the trigger runner's checkpoint (read but not yet processed,
   plus not yet read); a shard no running consumer reads counts every record it holds;
 - per queue, the messages in it (visible, in flight or delayed);
-- per bucket, its objects (the offline store lives there with ``--offline-s3``).
+- per bucket, its objects (the offline store lives there with ``--offline-s3``), except in
+  the buckets named disposable: Athena's query results, which the template expires after
+  ``AthenaResultsRetentionDays`` anyway and any query writes again.
 """
 
 from __future__ import annotations
@@ -42,13 +44,18 @@ class Unsaved:
         return f"{self.kind} {self.name}: {self.count:,} {unit}"
 
 
-def count_unsaved(client: ClientFactory, trigger_status: dict[str, Any] | None) -> list[Unsaved]:
+def count_unsaved(
+    client: ClientFactory,
+    trigger_status: dict[str, Any] | None,
+    disposable_buckets: frozenset[str] = frozenset(),
+) -> list[Unsaved]:
     """Everything moto holds that is not saved elsewhere; empty when a stop loses nothing.
-    ``trigger_status`` is the runner's ``/status`` document (None: the runner is down)."""
+    ``trigger_status`` is the runner's ``/status`` document (None: the runner is down);
+    objects in ``disposable_buckets`` do not count."""
     found = [
         *_streams(client("kinesis"), _checkpoints(trigger_status)),
         *_queues(client("sqs")),
-        *_buckets(client("s3")),
+        *_buckets(client("s3"), disposable_buckets),
     ]
     return [item for item in found if item.count]
 
@@ -116,8 +123,10 @@ def _queues(sqs: Any) -> Iterator[Unsaved]:
         yield Unsaved("queue", url.rsplit("/", 1)[-1], queue_depth(sqs, url), "messages")
 
 
-def _buckets(s3: Any) -> Iterator[Unsaved]:
+def _buckets(s3: Any, disposable: frozenset[str]) -> Iterator[Unsaved]:
     for bucket in s3.list_buckets().get("Buckets", []):
+        if bucket["Name"] in disposable:
+            continue
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket["Name"])
         count = sum(int(page.get("KeyCount", 0)) for page in pages)
         yield Unsaved("bucket", bucket["Name"], count, "objects")

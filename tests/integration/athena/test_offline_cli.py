@@ -259,3 +259,14 @@ def test_the_tutorial_aggregate_runs_as_ctas_then_select_then_drop(
     assert dropped.exit_code == 0, dropped.output
     gone = CliRunner().invoke(cli, ["offline", "query", f"SELECT * FROM {table}"])
     assert gone.exit_code != 0 and "TABLE_NOT_FOUND" in gone.output
+
+
+def test_query_results_never_hold_up_local_down(
+    local_stack: DevStack, local_stack_env: dict[str, str]
+) -> None:
+    """Results are disposable (AWS expires them): `local down` counts them as nothing lost."""
+    result = CliRunner().invoke(cli, ["offline", "query", "SELECT 1 AS one", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    bucket = "featurestream-athenaresultsbucket"
+    assert boto3.client("s3").list_objects_v2(Bucket=bucket)["KeyCount"] > 0
+    assert [u for u in local_stack.unsaved() if u.name == bucket] == []

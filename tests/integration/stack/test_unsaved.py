@@ -113,3 +113,13 @@ def test_a_caught_up_consumer_and_empty_resources_leave_nothing_to_lose(client: 
         for item in s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", []):
             s3.delete_object(Bucket=bucket["Name"], Key=item["Key"])
     assert count_unsaved(client, _status(("caught-up", shard, 0, sequence[-1]))) == []
+
+
+def test_objects_in_a_disposable_bucket_do_not_count(client: Any) -> None:
+    s3 = client("s3")
+    s3.create_bucket(Bucket="query-results")
+    s3.put_object(Bucket="query-results", Key="results/q.csv", Body=b"x")
+    counted = count_unsaved(client, None)
+    assert Unsaved("bucket", "query-results", 1, "objects") in counted
+    kept = count_unsaved(client, None, frozenset({"query-results"}))
+    assert [u for u in kept if u.name == "query-results"] == []
