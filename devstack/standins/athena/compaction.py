@@ -122,29 +122,19 @@ class TableCompactor:
                 pending = len(files) - len(known)
             if pending <= self.inline_new_files:
                 return self._compact(home, folder, select_sql, partition_keys, files)
-            self._start_background(lock, home, folder, select_sql, partition_keys)
-            handed_over = True
+            worker = threading.Thread(
+                target=self._compact_then_release,
+                args=(lock, home, folder, select_sql, partition_keys),
+                name=f"compact-{home.name}",
+                daemon=True,  # crash-safe: a stop mid-way leaves leftovers the next run deletes
+            )
+            self._background = [t for t in self._background if t.is_alive()] + [worker]
+            worker.start()
+            handed_over = True  # the lock is the worker's now
             return None
         finally:
             if not handed_over:
                 lock.release()
-
-    def _start_background(
-        self,
-        lock: threading.Lock,
-        home: Path,
-        folder: Path,
-        select_sql: str,
-        partition_keys: list[str],
-    ) -> None:
-        worker = threading.Thread(
-            target=self._compact_then_release,
-            args=(lock, home, folder, select_sql, partition_keys),
-            name=f"compact-{home.name}",
-            daemon=True,  # crash-safe: a stop mid-way leaves leftovers the next run deletes
-        )
-        self._background = [t for t in self._background if t.is_alive()] + [worker]
-        worker.start()  # the lock is the worker's now
 
     def _compact_then_release(
         self,
