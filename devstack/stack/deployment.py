@@ -38,6 +38,7 @@ from devstack.stack.process import (
 )
 
 if TYPE_CHECKING:
+    from devstack.stack.template import Stack, Template
     from devstack.stack.unsaved import Unsaved
 
 REGION: Final = "us-east-1"
@@ -203,9 +204,20 @@ class DevStack:
         spec = ServiceSpec("api", argv, self.config.api_port, env=env)
         return self._service(spec)
 
+    def _template_stack(self) -> tuple[Template, Stack]:
+        """The template and its resources as this stack names them; ``TemplateError`` if the
+        template cannot be read."""
+        from devstack.stack.template import Template, local_stack
+
+        template = Template.load(self.config.template)
+        stack = local_stack(
+            template, name=self.config.stack_name, parameters=dict(self.config.parameters)
+        )
+        return template, stack
+
     def inference_environment(self) -> dict[str, str]:
         """The template's ``InferenceFunction`` environment, or the group names alone."""
-        from devstack.stack.template import Template, TemplateError, local_stack
+        from devstack.stack.template import TemplateError
 
         name = self.config.stack_name
         fallback = {
@@ -213,9 +225,8 @@ class DevStack:
             "ORDERS_FEATURE_GROUP_NAME": f"{name}-orders",
         }
         try:
-            template = Template.load(self.config.template)
+            template, stack = self._template_stack()
             spec = template.function(INFERENCE_FUNCTION)
-            stack = local_stack(template, name=name, parameters=dict(self.config.parameters))
             resolved = template.resolve(spec.environment, stack)
         except TemplateError:
             return fallback
@@ -485,13 +496,10 @@ class DevStack:
 
     def _disposable_buckets(self) -> frozenset[str]:
         """The template's Athena results bucket: query results, not data (docs/offline.md)."""
-        from devstack.stack.template import Template, TemplateError, local_stack
+        from devstack.stack.template import TemplateError
 
         try:
-            template = Template.load(self.config.template)
-            stack = local_stack(
-                template, name=self.config.stack_name, parameters=dict(self.config.parameters)
-            )
+            _, stack = self._template_stack()
         except TemplateError:
             return frozenset()
         name = stack.refs.get("AthenaResultsBucket")
