@@ -302,11 +302,7 @@ def main() -> int:
                         lambda_context(),
                     )
         finally:
-            emulator.terminate()
-            emulator.wait(timeout=30)
-            for other in state_procs:
-                other.terminate()
-                other.wait(timeout=30)
+            bench.stop_processes(emulator, *state_procs)
     return 0
 
 

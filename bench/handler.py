@@ -82,6 +82,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def stop_processes(*procs: subprocess.Popen) -> None:
+    """Terminate the bench's own services and wait for each."""
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def start_state_store() -> tuple[list[subprocess.Popen], str]:
     """moto, and the latency hop in front of it; returns both processes and the hop's URL."""
     port = free_port()
@@ -448,11 +455,7 @@ def main() -> int:
             monitoring_skip = 2 * side + RUNS * BASELINE_EVENTS
             runs_on, runs_off = measure_monitoring(order_features, url, monitoring_skip)
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-            for other in state_procs:
-                other.terminate()
-                other.wait(timeout=30)
+            stop_processes(proc, *state_procs)
     base_rate = max(base_rates)
     print(f"store latency: {LATENCY_MS} ms per PutRecord/BatchWriteRecord (emulator, own process)")
     print(f"state store latency: {STATE_LATENCY_MS} ms per DynamoDB call (moto behind a hop)")
